@@ -1,0 +1,169 @@
+import NGDMath
+
+/// One optimizer configuration in a benchmark.
+public struct OptimizerSpec: Sendable {
+    /// `ngd`, `sgd` or `adam`.
+    public let name: String
+    /// The learning rate that distinguishes grid points.
+    public let learningRate: Double
+    /// Samples per update.
+    public let blockSize: Int
+    /// Builds the optimizer around a copy of the initial network.
+    public let make: @Sendable (Network) throws -> any Optimizer
+
+    public init(name: String, learningRate: Double, blockSize: Int, make: @escaping @Sendable (Network) throws -> any Optimizer) {
+        self.name = name
+        self.learningRate = learningRate
+        self.blockSize = blockSize
+        self.make = make
+    }
+
+    /// NGD with `settings`.
+    public static func naturalGradient(_ settings: NaturalGradientSettings, seed: UInt64) -> OptimizerSpec {
+        OptimizerSpec(name: "ngd", learningRate: settings.learningRate, blockSize: settings.blockSize) {
+            try NaturalGradientOptimizer(network: $0, settings: settings, seed: seed)
+        }
+    }
+
+    /// SGD with learning rate `lr` and mini-batch `batch`.
+    public static func sgd(lr: Double, batch: Int) -> OptimizerSpec {
+        OptimizerSpec(name: "sgd", learningRate: lr, blockSize: batch) {
+            try SGDOptimizer(network: $0, settings: SGDSettings(learningRate: lr, blockSize: batch))
+        }
+    }
+
+    /// Adam with step size `lr` and mini-batch `batch`.
+    public static func adam(lr: Double, batch: Int) -> OptimizerSpec {
+        OptimizerSpec(name: "adam", learningRate: lr, blockSize: batch) {
+            try AdamOptimizer(network: $0, settings: AdamSettings(learningRate: lr, blockSize: batch))
+        }
+    }
+
+    /// A short label such as `sgd lr=0.01`.
+    public var label: String {
+        "\(name) lr=\(formatCompact(learningRate))" + (blockSize > 1 ? " M=\(blockSize)" : "")
+    }
+}
+
+/// The test error of one optimizer at one point of its stream.
+public struct BenchPoint: Equatable, Sendable {
+    public let samples: Int
+    /// Mean over test samples and outputs of (y − x_L)²; +∞ once the run has diverged.
+    public let testMSE: Double
+}
+
+/// One optimizer's whole run.
+public struct BenchRun: Sendable {
+    public let spec: OptimizerSpec
+    public let points: [BenchPoint]
+    /// Median over chunks of about 200 samples of the training wall time per sample (µs),
+    /// excluding test evaluations.
+    public let microsecondsPerSample: Double
+    /// The sample count at which the prequential error became non-finite, if it did.
+    public let divergedAt: Int?
+
+    /// The test error at `samples`, if that was a checkpoint.
+    public func testMSE(at samples: Int) -> Double? {
+        points.first { $0.samples == samples }?.testMSE
+    }
+}
+
+/// Streams samples through optimizers and records test error at checkpoints.
+public enum BenchRunner {
+    /// Checkpoints 1k, 2k, 5k, 10k, 20k, 50k, 100k, … up to `total`, plus `total` itself.
+    public static func checkpoints(upTo total: Int, from standard: [Int] = [1_000, 2_000, 5_000]) -> [Int] {
+        var out = standard.filter { $0 <= total }
+        var decade = 10_000
+        while decade <= total {
+            for m in [1, 2, 5] where m * decade <= total { out.append(m * decade) }
+            decade *= 10
+        }
+        if out.last != total { out.append(total) }
+        return Array(Set(out)).sorted()
+    }
+
+    /// Trains a fresh optimizer from `initial` (copied, never changed) on `stream`, measuring
+    /// test error on `test` at each checkpoint. `progress` is called with samples done after
+    /// each chunk.
+    public static func run(
+        _ spec: OptimizerSpec, initial: Network, stream: SampleStream, test: Dataset,
+        checkpoints: [Int], progress: (Int) -> Void = { _ in }
+    ) throws -> BenchRun {
+        let optimizer = try spec.make(initial.copy())
+        var stream = stream
+        let chunk = max(spec.blockSize, (200 / spec.blockSize) * spec.blockSize)
+        var x = [Double](repeating: 0, count: chunk * test.inputSize)
+        var y = [Double](repeating: 0, count: chunk * test.outputSize)
+        var points = [BenchPoint]()
+        var perSample = [Double]()
+        var done = 0
+        var diverged: Int?
+        let clock = ContinuousClock()
+        for checkpoint in checkpoints {
+            while done < checkpoint, diverged == nil {
+                let k = min(chunk, checkpoint - done)
+                stream.next(k, inputs: &x, targets: &y)
+                var report = TrainReport(outputSize: test.outputSize)
+                let elapsed = try clock.measure {
+                    report = try x.withUnsafeBufferPointer { xb in
+                        try y.withUnsafeBufferPointer { yb in
+                            try optimizer.train(
+                                inputs: UnsafeBufferPointer(rebasing: xb[0..<(k * test.inputSize)]),
+                                targets: UnsafeBufferPointer(rebasing: yb[0..<(k * test.outputSize)]), count: k)
+                        }
+                    }
+                }
+                if k == chunk { perSample.append(elapsed.microseconds / Double(k)) }
+                done += k
+                if !report.meanSquaredError.isFinite { diverged = done }
+                progress(done)
+            }
+            let mse = diverged == nil ? test.meanSquaredError(of: optimizer.network) : .infinity
+            points.append(BenchPoint(samples: checkpoint, testMSE: mse.isFinite ? mse : .infinity))
+        }
+        return BenchRun(spec: spec, points: points, microsecondsPerSample: median(perSample), divergedAt: diverged)
+    }
+
+    /// Runs every spec in turn from the same initial network and the same stream, reporting
+    /// progress as `"<tag> [i/n] <label>: done/total samples"` every 5 %.
+    public static func runAll(
+        _ specs: [OptimizerSpec], initial: Network, stream: SampleStream, test: Dataset,
+        checkpoints: [Int], tag: String, progress: (String) -> Void
+    ) throws -> [BenchRun] {
+        let total = checkpoints.last ?? 0
+        var runs = [BenchRun]()
+        for (index, spec) in specs.enumerated() {
+            let label = "\(tag) [\(index + 1)/\(specs.count)] \(spec.label)"
+            var shown = -1
+            runs.append(
+                try run(spec, initial: initial, stream: stream, test: test, checkpoints: checkpoints) { done in
+                    let step = done * 20 / max(total, 1)
+                    if step != shown {
+                        shown = step
+                        progress("\(label): \(done)/\(total) samples")
+                    }
+                })
+        }
+        return runs
+    }
+}
+
+extension Duration {
+    /// The duration in microseconds.
+    var microseconds: Double {
+        let c = components
+        return Double(c.seconds) * 1e6 + Double(c.attoseconds) * 1e-12
+    }
+}
+
+/// The median of `values` (0 when empty).
+func median(_ values: [Double]) -> Double {
+    guard !values.isEmpty else { return 0 }
+    let s = values.sorted()
+    return s.count % 2 == 1 ? s[s.count / 2] : 0.5 * (s[s.count / 2 - 1] + s[s.count / 2])
+}
+
+/// A number in the shortest form that round-trips, e.g. `0.01`, `3e-05`.
+func formatCompact(_ x: Double) -> String {
+    "\(x)"
+}

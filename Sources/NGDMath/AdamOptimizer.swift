@@ -1,0 +1,120 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Settings of Adam (Kingma & Ba, 2014).
+public struct AdamSettings: Codable, Equatable, Sendable {
+    /// α, the step size.
+    public var learningRate: Double
+    /// β₁, the decay of the first-moment average.
+    public var beta1: Double
+    /// β₂, the decay of the second-moment average.
+    public var beta2: Double
+    /// ε added to √v̂.
+    public var epsilon: Double
+    /// Samples per step (mini-batch size M).
+    public var blockSize: Int
+
+    public init(learningRate: Double = 1e-3, beta1: Double = 0.9, beta2: Double = 0.999, epsilon: Double = 1e-8, blockSize: Int = 1) {
+        self.learningRate = learningRate
+        self.beta1 = beta1
+        self.beta2 = beta2
+        self.epsilon = epsilon
+        self.blockSize = blockSize
+    }
+
+    /// - Throws: ``MathError/invalidSetting(name:value:reason:)`` when out of range.
+    public func validate() throws {
+        try SGDSettings(learningRate: learningRate, blockSize: blockSize).validate()
+        for (name, b) in [("beta1", beta1), ("beta2", beta2)] where !(b >= 0 && b < 1) {
+            throw MathError.invalidSetting(name: name, value: "\(b)", reason: "must be in [0, 1)")
+        }
+        guard epsilon > 0, epsilon.isFinite else {
+            throw MathError.invalidSetting(name: "epsilon", value: "\(epsilon)", reason: "must be a positive number")
+        }
+    }
+}
+
+/// Adam on ½‖y − x_L‖² with bias-corrected moment estimates, one step per block.
+public final class AdamOptimizer: Optimizer {
+    public let network: Network
+    public let settings: AdamSettings
+    public private(set) var samplesSeen = 0
+    private var steps = 0
+    private let buffers: GradientBuffers
+    private let gradient: DoubleBuffer
+    private let firstMoment: DoubleBuffer
+    private let secondMoment: DoubleBuffer
+
+    public var blockSize: Int { settings.blockSize }
+
+    /// An optimizer that trains `network` (which it takes ownership of).
+    /// - Throws: ``MathError/invalidSetting(name:value:reason:)`` for bad settings.
+    public init(network: Network, settings: AdamSettings) throws {
+        try settings.validate()
+        self.network = network
+        self.settings = settings
+        buffers = GradientBuffers(architecture: network.architecture, capacity: settings.blockSize)
+        let count = network.parameters.count
+        gradient = DoubleBuffer(count: count)
+        firstMoment = DoubleBuffer(count: count)
+        secondMoment = DoubleBuffer(count: count)
+    }
+
+    public func trainBlock(inputs: UnsafePointer<Double>, targets: UnsafePointer<Double>, count k: Int) -> TrainReport {
+        var report = TrainReport(outputSize: network.architecture.outputSize)
+        report.sumSquaredError = buffers.forwardBackward(network: network, inputs: inputs, targets: targets, count: k, scale: 1)
+        // g = −(1/k) Σ_j e_j x_jᵀ, the gradient of the block's mean loss.
+        gradient.fill(0)
+        buffers.addGradientOuterProducts(network: network, count: k, alpha: -1 / Double(k), target: gradient.base)
+        steps += 1
+        let b1 = settings.beta1, b2 = settings.beta2
+        let correction1 = 1 - pow(b1, Double(steps))
+        let correction2 = 1 - pow(b2, Double(steps))
+        let stepSize = settings.learningRate / correction1
+        let eps = settings.epsilon
+        let g = gradient.base, m = firstMoment.base, v = secondMoment.base, w = network.parameters.base
+        for i in 0..<gradient.count {
+            let gi = g[i]
+            m[i] = b1 * m[i] + (1 - b1) * gi
+            v[i] = b2 * v[i] + (1 - b2) * gi * gi
+            w[i] -= stepSize * m[i] / ((v[i] / correction2).squareRoot() + eps)
+        }
+        samplesSeen += k
+        report.samples = k
+        report.steps = 1
+        return report
+    }
+
+    public var state: OptimizerState {
+        .adam(
+            AdamState(
+                settings: settings, network: network.state, samplesSeen: samplesSeen, steps: steps,
+                firstMoment: firstMoment.array, secondMoment: secondMoment.array))
+    }
+
+    /// Restores an optimizer from a snapshot.
+    /// - Throws: ``MathError/invalidState(_:)`` when the moment vectors do not fit the network.
+    public convenience init(state: AdamState) throws {
+        try self.init(network: Network(state: state.network), settings: state.settings)
+        guard state.firstMoment.count == gradient.count, state.secondMoment.count == gradient.count else {
+            throw MathError.invalidState("Adam moment vectors do not match the network's \(gradient.count) parameters")
+        }
+        samplesSeen = state.samplesSeen
+        steps = state.steps
+        firstMoment.assign(state.firstMoment)
+        secondMoment.assign(state.secondMoment)
+    }
+}
+
+/// A serialisable snapshot of an ``AdamOptimizer``.
+public struct AdamState: Codable, Equatable, Sendable {
+    public var settings: AdamSettings
+    public var network: NetworkState
+    public var samplesSeen: Int
+    public var steps: Int
+    public var firstMoment: [Double]
+    public var secondMoment: [Double]
+}

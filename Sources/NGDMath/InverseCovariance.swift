@@ -1,0 +1,294 @@
+/// How fast a factor forgets: ε_t = 1/(t+2) during warm-up (a plain running mean), then a
+/// constant ε (an exponential moving average with a memory of about 1/ε samples).
+public struct FactorSchedule: Codable, Equatable, Sendable {
+    /// ε after warm-up.
+    public var rate: Double
+    /// The number of samples that use ε_t = 1/(t+2) (clamped below by ε).
+    public var warmup: Int
+
+    public init(rate: Double, warmup: Int) {
+        self.rate = rate
+        self.warmup = warmup
+    }
+
+    /// ε for the sample with 0-based index `t`.
+    @inline(__always)
+    public func rate(at t: Int) -> Double {
+        t < warmup ? max(1 / Double(t + 2), rate) : rate
+    }
+}
+
+/// Settings of the numerical health check of an ``InverseCovariance``.
+public struct HealthSettings: Codable, Equatable, Sendable {
+    /// Run the health check every this many updates; 0 turns it off.
+    public var interval: Int
+    /// The largest acceptable drift ‖PC − I‖_F/√n before P is re-inverted from C.
+    public var driftTolerance: Double
+    /// Also re-invert P from C every this many updates; 0 re-inverts only when health fails.
+    public var refreshInterval: Int
+
+    public init(interval: Int = 1000, driftTolerance: Double = 1e-6, refreshInterval: Int = 0) {
+        self.interval = interval
+        self.driftTolerance = driftTolerance
+        self.refreshInterval = refreshInterval
+    }
+
+    /// Checks the ranges. - Throws: ``MathError/invalidSetting(name:value:reason:)``.
+    public func validate() throws {
+        guard interval >= 0 else {
+            throw MathError.invalidSetting(name: "health-interval", value: "\(interval)", reason: "must be ≥ 0")
+        }
+        guard driftTolerance > 0, driftTolerance.isFinite else {
+            throw MathError.invalidSetting(name: "drift-tolerance", value: "\(driftTolerance)", reason: "must be a positive number")
+        }
+        guard refreshInterval >= 0 else {
+            throw MathError.invalidSetting(name: "refresh-interval", value: "\(refreshInterval)", reason: "must be ≥ 0")
+        }
+    }
+}
+
+/// The inverse P = C⁻¹ of a damped exponential-moving-average covariance C of a stream of
+/// vectors, kept up to date by Sherman–Morrison (one vector) or Woodbury (a block) updates.
+///
+/// Each vector v with rate ε does C ← (1−ε)C + ε v vᵀ, then injects damping as one more rank-1
+/// term ε·d·n·e_c e_cᵀ, with the coordinate c cycling through 0…n−1 (*cyclic identity
+/// injection*). In steady state C ≈ ⟨v vᵀ⟩ + d·I. The damping is relative: d = √λ·T/n, where T
+/// is the moving average of ‖v‖² (the trace of the undamped covariance) and λ the optimizer's
+/// damping, which its caller keeps at or above a floor.
+///
+/// Storage: P and C are each one `n × n` row-major buffer of which only the upper triangle is
+/// used (BLAS `symv`/`syr`/`syrk`), so both stay exactly symmetric. The decay (1−ε) is carried
+/// as a separate scalar on each, so a rank-1 update costs one `symv` and one `syr`, with no
+/// O(n²) rescale; the scalars are folded back into the matrices by exact powers of two.
+///
+/// C is tracked beside P so that P can be re-inverted from it (Cholesky) when the health check
+/// fails or every `refreshInterval` updates.
+///
+/// Thread safety: none; one optimizer owns it.
+public final class InverseCovariance {
+    /// n, the size of the vectors.
+    public let dimension: Int
+    /// The most vectors one ``absorb(_:count:stride:firstSample:schedule:sqrtDamping:)`` call takes.
+    public let capacity: Int
+    /// When to check health and refresh.
+    public let health: HealthSettings
+
+    /// P / pScale (upper triangle).
+    let p: DoubleBuffer
+    /// C / cScale (upper triangle).
+    let c: DoubleBuffer
+    var pScale = 1.0
+    var cScale = 1.0
+    /// The moving average of ‖v‖², the trace of the undamped covariance.
+    public internal(set) var trace = 0.0
+    /// The next coordinate that receives identity injection.
+    public internal(set) var cursor = 0
+    /// Whether the first vector has set the initial scale.
+    public internal(set) var isInitialized = false
+    /// Vectors absorbed so far.
+    public internal(set) var updateCount = 0
+    /// Times P was re-inverted from C.
+    public internal(set) var refreshCount = 0
+    /// Times P and C were reset to a scaled identity because C was not positive definite.
+    public internal(set) var resetCount = 0
+    var sinceRefresh = 0
+    /// The most recent health report.
+    public internal(set) var lastHealth: HealthReport?
+    /// The smallest Sherman–Morrison / Woodbury pivot ratio (S/a, ≥ 1 in exact arithmetic) since
+    /// the last health check.
+    var minPivotRatio = Double.infinity
+
+    // Scratch, sized once.
+    private let rows: DoubleBuffer    // (2·capacity) × n: scaled vectors and injection unit rows
+    private let products: DoubleBuffer  // (2·capacity) × n: rows · P
+    private let gram: DoubleBuffer    // (2·capacity)²
+    private let weights: DoubleBuffer  // 2·capacity
+    let probe: DoubleBuffer   // 2n
+
+    /// An estimator for vectors of size `dimension`, taking up to `capacity` vectors per update.
+    public init(dimension: Int, capacity: Int = 1, health: HealthSettings = HealthSettings()) {
+        precondition(dimension >= 1 && capacity >= 1, "InverseCovariance needs dimension ≥ 1 and capacity ≥ 1")
+        self.dimension = dimension
+        self.capacity = capacity
+        self.health = health
+        p = DoubleBuffer(count: dimension * dimension)
+        c = DoubleBuffer(count: dimension * dimension)
+        let r = capacity == 1 ? 0 : 2 * capacity
+        rows = DoubleBuffer(count: r * dimension)
+        products = DoubleBuffer(count: max(r, 1) * dimension)
+        gram = DoubleBuffer(count: r * r)
+        weights = DoubleBuffer(count: 2 * capacity)
+        probe = DoubleBuffer(count: 2 * dimension)
+        resetToIdentity(scale: 1)
+        isInitialized = false
+    }
+
+    /// The damping d = √λ·T/n that the next injection adds for a given √λ.
+    public func damping(sqrtDamping: Double) -> Double {
+        sqrtDamping * trace / Double(dimension)
+    }
+
+    /// Folds `count` vectors (row-major, row stride `stride`) into C and P, the vector in row j
+    /// being sample number `firstSample + j` of the stream (which sets its rate from `schedule`).
+    /// Each vector is followed by its identity injection with damping √λ·T/n.
+    ///
+    /// One vector is a Sherman–Morrison update (`symv` + `syr`, then the injection's `syr`);
+    /// more are one Woodbury update of rank 2·count (`symm`, a small Cholesky, `trsm`, `syrk`),
+    /// equal in exact arithmetic to the same vectors absorbed one at a time.
+    public func absorb(
+        _ v: UnsafePointer<Double>, count k: Int, stride ld: Int,
+        firstSample: Int, schedule: FactorSchedule, sqrtDamping: Double
+    ) {
+        precondition(k >= 1 && k <= capacity, "InverseCovariance.absorb: block of \(k), capacity \(capacity)")
+        let n = dimension
+        if !isInitialized {
+            var s = 0.0
+            for j in 0..<k { s += Kernels.dot(n: n, v + j * ld, v + j * ld) }
+            let gamma = s / Double(k * n)
+            resetToIdentity(scale: gamma > 0 && gamma.isFinite ? gamma : 1)
+        }
+        // Sequential bookkeeping: rates, traces and injection weights per sample, and the
+        // total decay a = Π(1−ε_j). Weights are finished below, once the later decays are known.
+        var decay = 1.0
+        let w = weights.base
+        for j in 0..<k {
+            let eps = schedule.rate(at: firstSample + j)
+            let norm2 = Kernels.dot(n: n, v + j * ld, v + j * ld)
+            trace = (1 - eps) * trace + eps * norm2
+            decay *= 1 - eps
+            w[j] = eps
+            w[k + j] = eps * sqrtDamping * trace
+        }
+        // Weight of sample j after the decays of the samples that follow it in the block.
+        var after = 1.0
+        var j = k - 1
+        while j >= 0 {
+            w[j] *= after
+            w[k + j] *= after
+            after *= 1 - schedule.rate(at: firstSample + j)
+            j -= 1
+        }
+        let startCursor = cursor
+        if k == 1 {
+            shermanMorrison(v, weight: w[0], decay: decay)
+            injectUnit(cursor, weight: w[1])
+        } else {
+            let r = rows.base
+            r.update(repeating: 0, count: 2 * k * n)
+            for j in 0..<k {
+                let sw = w[j].squareRoot()
+                for i in 0..<n { r[j * n + i] = sw * v[j * ld + i] }
+                r[(k + j) * n + (startCursor + j) % n] = w[k + j].squareRoot()
+            }
+            woodbury(rowCount: 2 * k, decay: decay)
+        }
+        cursor = (startCursor + k) % n
+        // C ← a·C + Σ w_j v_j v_jᵀ + Σ injections, with the decay carried in cScale.
+        cScale *= decay
+        let inv = 1 / cScale
+        for j in 0..<k {
+            Kernels.symmetricRankUpdate(k: 1, n: n, alpha: w[j] * inv, v: v + j * ld, ldv: n, p: c.base)
+            let ci = (startCursor + j) % n
+            c.base[ci * n + ci] += w[k + j] * inv
+        }
+        renormalise()
+        updateCount += k
+        sinceRefresh += k
+        afterUpdate(previousCount: updateCount - k)
+    }
+
+    /// P ← (aC + ω vvᵀ)⁻¹ given P = C⁻¹, in the scaled storage.
+    private func shermanMorrison(_ v: UnsafePointer<Double>, weight omega: Double, decay a: Double) {
+        let n = dimension
+        let y = products.base
+        Kernels.symmetricMultiply(k: 1, n: n, alpha: 1, p: p.base, v: v, ldv: n, u: y, ldu: n)
+        let quad = Kernels.dot(n: n, v, y)
+        let s = a + pScale * omega * quad
+        notePivot(s / a)
+        guard s.isFinite, s > 0 else { return }
+        Kernels.symmetricRankUpdate(k: 1, n: n, alpha: -pScale * omega / s, v: y, ldv: n, p: p.base)
+        pScale /= a
+    }
+
+    /// P ← (C + ω e_c e_cᵀ)⁻¹: a Sherman–Morrison update whose P·e_c is just row c of P.
+    private func injectUnit(_ index: Int, weight omega: Double) {
+        guard omega > 0 else { return }
+        let n = dimension
+        let y = products.base
+        for j in 0..<index { y[j] = p.base[j * n + index] }
+        for j in index..<n { y[j] = p.base[index * n + j] }
+        let s = 1 + pScale * omega * y[index]
+        notePivot(s)
+        guard s.isFinite, s > 0 else { return }
+        Kernels.symmetricRankUpdate(k: 1, n: n, alpha: -pScale * omega / s, v: y, ldv: n, p: p.base)
+    }
+
+    /// P ← (aC + VᵀV)⁻¹ for the `rowCount` rows V in `rows`:
+    /// (1/a)[P − P Vᵀ (aI + V P Vᵀ)⁻¹ V P], in the scaled storage.
+    private func woodbury(rowCount r: Int, decay a: Double) {
+        let n = dimension
+        let y = products.base
+        let g = gram.base
+        Kernels.symmetricMultiply(k: r, n: n, alpha: 1, p: p.base, v: rows.base, ldv: n, u: y, ldu: n)
+        Kernels.multiplyTransposed(k: r, m: r, n: n, x: y, ldx: n, w: rows.base, ldw: n, y: g, ldy: r)
+        for i in 0..<(r * r) { g[i] *= pScale }
+        for i in 0..<r { g[i * r + i] += a }
+        // Cholesky of the small r × r system in place (lower triangle); pivots² ≥ a exactly.
+        for jj in 0..<r {
+            var d = g[jj * r + jj]
+            for kk in 0..<jj { d -= g[jj * r + kk] * g[jj * r + kk] }
+            notePivot(d / a)
+            guard d.isFinite, d > 0 else { return }
+            let l = d.squareRoot()
+            g[jj * r + jj] = l
+            for ii in (jj + 1)..<r {
+                var s = g[ii * r + jj]
+                for kk in 0..<jj { s -= g[ii * r + kk] * g[jj * r + kk] }
+                g[ii * r + jj] = s / l
+            }
+            for ii in 0..<jj { g[ii * r + jj] = 0 }
+        }
+        Kernels.solveLowerTriangular(k: r, n: n, l: g, b: y, ldb: n)
+        Kernels.symmetricRankUpdate(k: r, n: n, alpha: -pScale, v: y, ldv: n, p: p.base)
+        pScale /= a
+    }
+
+    @inline(__always)
+    private func notePivot(_ ratio: Double) {
+        if !(ratio >= minPivotRatio) { minPivotRatio = ratio.isFinite ? ratio : -.greatestFiniteMagnitude }
+    }
+
+    /// Folds the scalars back into the matrices when they leave [2⁻⁶⁴, 2⁶⁴]. Scaling by a power
+    /// of two is exact, so this changes no value.
+    private func renormalise() {
+        let nn = dimension * dimension
+        if pScale.isFinite, pScale > 0, abs(pScale.exponent) > 64 {
+            let e = pScale.exponent
+            Kernels.scale(n: nn, alpha: Double(sign: .plus, exponent: e, significand: 1), p.base)
+            pScale = Double(sign: .plus, exponent: pScale.exponent - e, significand: pScale.significand)
+        }
+        if cScale.isFinite, cScale > 0, abs(cScale.exponent) > 64 {
+            let e = cScale.exponent
+            Kernels.scale(n: nn, alpha: Double(sign: .plus, exponent: e, significand: 1), c.base)
+            cScale = Double(sign: .plus, exponent: cScale.exponent - e, significand: cScale.significand)
+        }
+    }
+
+    /// Runs the health check and the refresh when they are due.
+    private func afterUpdate(previousCount: Int) {
+        let pivotFailed = minPivotRatio < 1 - 1e-6
+        let interval = health.interval
+        let due = interval > 0 && previousCount / interval != updateCount / interval
+        if pivotFailed || due {
+            let report = checkHealth()
+            if !report.isHealthy { refresh() }
+        }
+        if health.refreshInterval > 0, sinceRefresh >= health.refreshInterval { refresh() }
+    }
+
+    /// `u = P v` for `count` vectors (row-major, row stride `stride`), written with row stride n.
+    @inline(__always)
+    public func multiply(_ v: UnsafePointer<Double>, count k: Int, stride ld: Int, into u: UnsafeMutablePointer<Double>) {
+        Kernels.symmetricMultiply(k: k, n: dimension, alpha: pScale, p: p.base, v: v, ldv: ld, u: u, ldu: dimension)
+    }
+}

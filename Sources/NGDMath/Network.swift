@@ -1,0 +1,93 @@
+/// How a network's initial weights are drawn. Biases start at zero.
+public enum Initialization: Codable, Equatable, Sendable {
+    /// W_i ~ N(0, gain²/n_{i-1}), element-wise.
+    case gaussian(gain: Double)
+    /// W_i = gain × a random (semi-)orthogonal matrix: orthonormal rows when n_i ≤ n_{i-1},
+    /// orthonormal columns otherwise.
+    case orthogonal(gain: Double)
+
+    /// N(0, 1/n_in), the setting ALGORITHM.md measured on the paper's problems.
+    public static let standard = Initialization.gaussian(gain: 1)
+}
+
+/// A dense feed-forward network: its architecture and all its parameters in one contiguous
+/// Float64 vector (layer by layer, each W_i row-major with its bias as the last column).
+///
+/// Thread safety: none. The optimizer that trains a network owns it; read it from that thread.
+public final class Network {
+    /// Layer sizes, activations and bias.
+    public let architecture: Architecture
+    /// The storage shape of each layer, in order (index 0 is layer 1).
+    public let shapes: [LayerShape]
+    /// All parameters, `architecture.parameterCount` values.
+    public let parameters: DoubleBuffer
+
+    /// A network with weights drawn by `initialization` from a generator seeded with `seed`.
+    /// The same architecture, initialisation and seed always give bit-identical weights.
+    public init(architecture: Architecture, initialization: Initialization = .standard, seed: UInt64) {
+        self.architecture = architecture
+        shapes = architecture.layerShapes
+        parameters = DoubleBuffer(count: architecture.parameterCount)
+        var rng = RandomSource(seed: seed)
+        for s in shapes {
+            let w = parameters.base + s.offset
+            switch initialization {
+            case .gaussian(let gain):
+                let sd = gain / Double(s.inputs).squareRoot()
+                for r in 0..<s.outputs {
+                    for c in 0..<s.inputs { w[r * s.columns + c] = sd * rng.nextGaussian() }
+                }
+            case .orthogonal(let gain):
+                let q = rng.orthogonalMatrix(rows: s.outputs, columns: s.inputs)
+                for r in 0..<s.outputs {
+                    for c in 0..<s.inputs { w[r * s.columns + c] = gain * q[r * s.inputs + c] }
+                }
+            }
+        }
+    }
+
+    /// A network restored from a saved ``state``.
+    /// - Throws: ``MathError/invalidState(_:)`` when the parameter count does not match the
+    ///   architecture, or a parameter is not finite.
+    public init(state: NetworkState) throws {
+        architecture = state.architecture
+        shapes = architecture.layerShapes
+        guard state.parameters.count == architecture.parameterCount else {
+            throw MathError.invalidState(
+                "\(architecture.summary) has \(architecture.parameterCount) parameters, the state has \(state.parameters.count)")
+        }
+        guard state.parameters.allSatisfy(\.isFinite) else {
+            throw MathError.invalidState("the saved parameters contain NaN or infinity")
+        }
+        parameters = DoubleBuffer(state.parameters)
+    }
+
+    /// A snapshot of the architecture and every parameter.
+    public var state: NetworkState {
+        NetworkState(architecture: architecture, parameters: parameters.array)
+    }
+
+    /// A deep copy.
+    public func copy() -> Network {
+        // A state this network produced always restores.
+        try! Network(state: state)
+    }
+
+    /// The first element of W_i (`layer` is 1-based), row-major `outputs × columns`.
+    @inline(__always)
+    public func weights(layer: Int) -> UnsafeMutablePointer<Double> {
+        parameters.base + shapes[layer - 1].offset
+    }
+}
+
+/// A serialisable snapshot of a ``Network``.
+public struct NetworkState: Codable, Equatable, Sendable {
+    public var architecture: Architecture
+    /// Every parameter, in the layout of ``Network/parameters``.
+    public var parameters: [Double]
+
+    public init(architecture: Architecture, parameters: [Double]) {
+        self.architecture = architecture
+        self.parameters = parameters
+    }
+}

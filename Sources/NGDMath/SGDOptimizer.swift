@@ -1,0 +1,74 @@
+/// Settings of plain stochastic gradient descent.
+public struct SGDSettings: Codable, Equatable, Sendable {
+    /// α: each step is W ← W − α·(mean over the block of ∂½‖y − x_L‖²/∂W).
+    public var learningRate: Double
+    /// Samples per step (mini-batch size M).
+    public var blockSize: Int
+
+    public init(learningRate: Double = 0.01, blockSize: Int = 1) {
+        self.learningRate = learningRate
+        self.blockSize = blockSize
+    }
+
+    /// - Throws: ``MathError/invalidSetting(name:value:reason:)`` when out of range.
+    public func validate() throws {
+        guard learningRate > 0, learningRate.isFinite else {
+            throw MathError.invalidSetting(name: "learning-rate", value: "\(learningRate)", reason: "must be a positive number")
+        }
+        guard blockSize >= 1, blockSize <= 4096 else {
+            throw MathError.invalidSetting(name: "block-size", value: "\(blockSize)", reason: "must be in 1...4096")
+        }
+    }
+}
+
+/// Mini-batch stochastic gradient descent on ½‖y − x_L‖² (no Σ̃ weighting, so the learning
+/// rate has its usual meaning whatever σ² is). The baseline NGD is measured against.
+public final class SGDOptimizer: Optimizer {
+    public let network: Network
+    public let settings: SGDSettings
+    public private(set) var samplesSeen = 0
+    private var steps = 0
+    private let buffers: GradientBuffers
+
+    public var blockSize: Int { settings.blockSize }
+
+    /// An optimizer that trains `network` (which it takes ownership of).
+    /// - Throws: ``MathError/invalidSetting(name:value:reason:)`` for bad settings.
+    public init(network: Network, settings: SGDSettings) throws {
+        try settings.validate()
+        self.network = network
+        self.settings = settings
+        buffers = GradientBuffers(architecture: network.architecture, capacity: settings.blockSize)
+    }
+
+    public func trainBlock(inputs: UnsafePointer<Double>, targets: UnsafePointer<Double>, count k: Int) -> TrainReport {
+        var report = TrainReport(outputSize: network.architecture.outputSize)
+        report.sumSquaredError = buffers.forwardBackward(network: network, inputs: inputs, targets: targets, count: k, scale: 1)
+        buffers.addGradientOuterProducts(
+            network: network, count: k, alpha: settings.learningRate / Double(k), target: network.parameters.base)
+        samplesSeen += k
+        steps += 1
+        report.samples = k
+        report.steps = 1
+        return report
+    }
+
+    public var state: OptimizerState {
+        .sgd(SGDState(settings: settings, network: network.state, samplesSeen: samplesSeen, steps: steps))
+    }
+
+    /// Restores an optimizer from a snapshot.
+    public convenience init(state: SGDState) throws {
+        try self.init(network: Network(state: state.network), settings: state.settings)
+        samplesSeen = state.samplesSeen
+        steps = state.steps
+    }
+}
+
+/// A serialisable snapshot of an ``SGDOptimizer``.
+public struct SGDState: Codable, Equatable, Sendable {
+    public var settings: SGDSettings
+    public var network: NetworkState
+    public var samplesSeen: Int
+    public var steps: Int
+}

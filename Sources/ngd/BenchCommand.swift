@@ -1,0 +1,222 @@
+import ArgumentParser
+import NGDBench
+import NGDMath
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `ngd bench …`: reproducible comparisons of NGD, SGD and Adam.
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Benchmarks that compare NGD with SGD and Adam on the paper's problems.",
+        subcommands: [PaperCommand.self, AutoencoderCommand.self]
+    )
+}
+
+/// NGD settings a user can override on any bench.
+struct NGDOptions: ParsableArguments {
+    @Option(name: .customLong("ngd-lr"), help: "NGD learning rate η.")
+    var learningRate: Double?
+    @Option(name: .customLong("ngd-lr-decay"), help: "NGD decay: η_t = η/(1 + decay·t).")
+    var learningRateDecay: Double?
+    @Option(name: .customLong("ngd-factor-rate"), help: "ε, the moving-average rate of the Fisher factors.")
+    var factorRate: Double?
+    @Option(name: .customLong("ngd-damping"), help: "λ₀, the initial relative damping.")
+    var damping: Double?
+    @Option(name: .customLong("ngd-block"), help: "k, samples per NGD update (k > 1 uses Woodbury updates).")
+    var blockSize: Int?
+    @Option(name: .customLong("ngd-model-samples"), help: "K, targets sampled from the model per input.")
+    var modelSamples: Int?
+    @Option(name: .customLong("ngd-warmup"), help: "Samples that only update the factors (default ⌈1/ε⌉).")
+    var warmup: Int?
+
+    func apply(to s: inout NaturalGradientSettings) throws {
+        if let v = learningRate { s.learningRate = v }
+        if let v = learningRateDecay { s.learningRateDecay = v }
+        if let v = factorRate { s.factorRate = v }
+        if let v = damping { s.initialDamping = v }
+        if let v = blockSize { s.blockSize = v }
+        if let v = modelSamples { s.modelSamples = v }
+        if let v = warmup { s.warmup = v }
+        do { try s.validate() } catch let e as MathError { throw ValidationError(e.description) }
+    }
+}
+
+/// Options shared by both benches.
+struct GridOptions: ParsableArguments {
+    @Option(name: .customLong("sgd-lr"), parsing: .upToNextOption, help: "SGD learning rates to try.")
+    var sgdRates: [Double] = []
+    @Option(name: .customLong("adam-lr"), parsing: .upToNextOption, help: "Adam learning rates to try.")
+    var adamRates: [Double] = []
+    @Option(name: .customLong("batch"), help: "SGD and Adam mini-batch size M.")
+    var batch: Int?
+    @Option(name: .customLong("only"), help: "Run only these optimizers, comma-separated: ngd,sgd,adam.")
+    var only: String?
+    @Flag(name: .customLong("json"), help: "Print one JSON object per optimizer and checkpoint instead of a table.")
+    var json = false
+
+    func optimizers() throws -> Set<String> {
+        guard let only else { return ["ngd", "sgd", "adam"] }
+        let names = Set(only.split(separator: ",").map { $0.trimmingCharacters() })
+        let unknown = names.subtracting(["ngd", "sgd", "adam"])
+        guard unknown.isEmpty, !names.isEmpty else {
+            throw ValidationError("--only takes ngd, sgd and adam; got \(only)")
+        }
+        return names
+    }
+
+    func validate() throws {
+        if let b = batch, !(1...4096).contains(b) { throw ValidationError("--batch must be in 1...4096, got \(b)") }
+        for r in sgdRates + adamRates where !(r > 0 && r.isFinite) {
+            throw ValidationError("learning rates must be positive numbers, got \(r)")
+        }
+    }
+}
+
+extension Substring {
+    func trimmingCharacters() -> String {
+        String(self.drop { $0 == " " }.reversed().drop { $0 == " " }.reversed())
+    }
+}
+
+/// Writes `text` to standard error, unbuffered.
+func writeStandardError(_ text: String) {
+    var text = text
+    text.withUTF8 { bytes in
+        var rest = UnsafeRawBufferPointer(bytes)
+        while !rest.isEmpty {
+            let n = write(2, rest.baseAddress, rest.count)
+            if n < 0 { if errno == EINTR { continue } else { return } }
+            rest = UnsafeRawBufferPointer(rebasing: rest[n...])
+        }
+    }
+}
+
+/// Progress on standard error, overwriting one line when it is a terminal.
+struct Progress {
+    let isTerminal = isatty(2) != 0
+    func show(_ line: String) {
+        writeStandardError(isTerminal ? "\r\u{1B}[K" + line : line + "\n")
+    }
+    func done() {
+        if isTerminal { writeStandardError("\r\u{1B}[K") }
+    }
+}
+
+struct PaperCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "paper",
+        abstract: "Figure 1A–C: deep linear teacher networks, NGD vs SGD and Adam.",
+        discussion: """
+            Builds the paper's problem (correlated inputs, a teacher of the same architecture, \
+            noise σ² = 1e-6, 10⁴ training samples cycled and reshuffled, 10³ test samples) and \
+            streams it through NGD, SGD over a learning-rate grid and Adam over a grid, from \
+            the same initial weights. Prints test mse at 1k, 2k, 5k, 10k and 20k samples \
+            (more with --samples) and each run's training time per sample.
+            """
+    )
+
+    @Option(help: "Architecture: A (16×20), B (20…100…20), C (bottleneck 200…2…200).")
+    var arch: String = "A"
+    @Option(name: .customLong("seed"), help: "Problem seed; repeat for several (--seed 0 --seed 1).")
+    var seeds: [UInt64] = [0]
+    @Option(help: "Samples streamed per optimizer.")
+    var samples: Int = 20_000
+    @OptionGroup var grid: GridOptions
+    @OptionGroup var ngd: NGDOptions
+
+    func validate() throws {
+        guard TeacherProblem.Arch(rawValue: arch.uppercased()) != nil else {
+            throw ValidationError("--arch must be A, B or C, got \(arch)")
+        }
+        guard samples >= 1 else { throw ValidationError("--samples must be at least 1") }
+    }
+
+    func run() throws {
+        Kernels.configureSingleThreaded()
+        var bench = PaperBench(arch: TeacherProblem.Arch(rawValue: arch.uppercased())!, seeds: seeds, samples: samples)
+        try ngd.apply(to: &bench.ngd)
+        if !grid.sgdRates.isEmpty { bench.sgdRates = grid.sgdRates }
+        if !grid.adamRates.isEmpty { bench.adamRates = grid.adamRates }
+        if let b = grid.batch { bench.batch = b }
+        bench.optimizers = try grid.optimizers()
+        let progress = Progress()
+        for seed in seeds {
+            var one = bench
+            one.seeds = [seed]
+            let results = try one.run(progress: progress.show)
+            progress.done()
+            for r in results {
+                if grid.json {
+                    for line in one.jsonLines(r) { print(line) }
+                } else {
+                    print(one.table(r) + "\n")
+                }
+            }
+        }
+    }
+}
+
+struct AutoencoderCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "autoencoder",
+        abstract: "Figure 1D on Fashion-MNIST: a 784-400-200-100-50-100-200-400-784 tanh autoencoder.",
+        discussion: """
+            Streams the 60,000 Fashion-MNIST training images once, in a seeded shuffled order, \
+            through NGD, SGD over a learning-rate grid and Adam over a grid, all from the same \
+            initial weights, and reports test mse on the 10,000 test images at 10k, 20k and 60k \
+            samples, with each run's training time per sample. Reads Debian's \
+            dataset-fashion-mnist package and installs it (apt-get, with sudo when not root) \
+            when it is missing.
+            """
+    )
+
+    @Option(help: "Directory holding the Fashion-MNIST IDX files.")
+    var data: String = FashionMNIST.defaultDirectory
+    @Option(help: "Seed of the initial weights, the training order and NGD's sampled targets.")
+    var seed: UInt64 = 0
+    @Option(help: "Samples streamed per optimizer (one pass is 60,000).")
+    var samples: Int = 60_000
+    @Option(name: .customLong("test-images"), help: "Test images used for the test mse (at most 10,000).")
+    var testImages: Int = 10_000
+    @OptionGroup var grid: GridOptions
+    @OptionGroup var ngd: NGDOptions
+
+    func validate() throws {
+        guard samples >= 1 else { throw ValidationError("--samples must be at least 1") }
+        guard (1...10_000).contains(testImages) else { throw ValidationError("--test-images must be in 1...10000") }
+    }
+
+    func run() throws {
+        Kernels.configureSingleThreaded()
+        let progress = Progress()
+        if data == FashionMNIST.defaultDirectory {
+            try DebianPackage.ensureInstalled("dataset-fashion-mnist", providing: data + "/" + FashionMNIST.trainImages, log: progress.show)
+        }
+        var bench = AutoencoderBench()
+        bench.directory = data
+        bench.seed = seed
+        bench.samples = samples
+        bench.testCount = testImages
+        try ngd.apply(to: &bench.ngd)
+        if !grid.sgdRates.isEmpty { bench.sgdRates = grid.sgdRates }
+        if !grid.adamRates.isEmpty { bench.adamRates = grid.adamRates }
+        if let b = grid.batch { bench.batch = b }
+        bench.optimizers = try grid.optimizers()
+        let runs: [BenchRun]
+        do {
+            runs = try bench.run(progress: progress.show)
+        } catch let e as DatasetError {
+            progress.done()
+            throw ValidationError(e.description)
+        }
+        progress.done()
+        if grid.json {
+            for line in BenchReport.jsonLines(runs, extra: [("bench", "\"autoencoder\""), ("seed", "\(seed)")]) { print(line) }
+        } else {
+            print(bench.table(runs))
+        }
+    }
+}

@@ -1,0 +1,129 @@
+import Testing
+@testable import NGDMath
+
+/// Every BLAS-backed kernel against its naive reference, at level 2 (k = 1) and level 3
+/// (k > 1), with leading dimensions larger than the row length.
+@Suite struct KernelsTests {
+    static let shapes: [(k: Int, m: Int, n: Int)] = [(1, 1, 1), (1, 7, 5), (1, 21, 21), (3, 5, 9), (16, 33, 20), (5, 101, 64)]
+
+    @Test(arguments: shapes)
+    func multiplyTransposed(shape: (k: Int, m: Int, n: Int)) {
+        let (k, m, n) = shape
+        let ldx = n + 2, ldw = n + 1, ldy = m + 3
+        let x = gaussianArray(k * ldx, seed: 1), w = gaussianArray(m * ldw, seed: 2)
+        for beta in [0.0, 0.5] {
+            var fast = gaussianArray(k * ldy, seed: 3)
+            var slow = fast
+            Kernels.multiplyTransposed(k: k, m: m, n: n, x: x, ldx: ldx, w: w, ldw: ldw, beta: beta, y: &fast, ldy: ldy)
+            ReferenceKernels.multiplyTransposed(k: k, m: m, n: n, x: x, ldx: ldx, w: w, ldw: ldw, beta: beta, y: &slow, ldy: ldy)
+            if k == 1 {  // gemv writes contiguously; compare the row it wrote
+                #expect(relativeError(Array(fast[0..<m]), Array(slow[0..<m])) < 1e-13)
+            } else {
+                #expect(relativeError(fast, slow) < 1e-13)
+            }
+        }
+    }
+
+    @Test(arguments: shapes)
+    func multiply(shape: (k: Int, m: Int, n: Int)) {
+        let (k, m, n) = shape
+        let lde = m + 1, ldw = n + 2, ldy = k == 1 ? n : n + 1
+        let e = gaussianArray(k * lde, seed: 4), w = gaussianArray(m * ldw, seed: 5)
+        for (alpha, beta) in [(1.0, 0.0), (-0.3, 1.0)] {
+            var fast = gaussianArray(k * ldy, seed: 6)
+            var slow = fast
+            Kernels.multiply(k: k, m: m, n: n, alpha: alpha, e: e, lde: lde, w: w, ldw: ldw, beta: beta, y: &fast, ldy: ldy)
+            ReferenceKernels.multiply(k: k, m: m, n: n, alpha: alpha, e: e, lde: lde, w: w, ldw: ldw, beta: beta, y: &slow, ldy: ldy)
+            #expect(relativeError(fast, slow) < 1e-13)
+        }
+    }
+
+    @Test(arguments: shapes)
+    func addOuterProducts(shape: (k: Int, m: Int, n: Int)) {
+        let (k, m, n) = shape
+        let ldu = k == 1 ? m : m + 1, ldv = k == 1 ? n : n + 2, ldw = n + 1
+        let u = gaussianArray(k * ldu, seed: 7), v = gaussianArray(k * ldv, seed: 8)
+        var fast = gaussianArray(m * ldw, seed: 9)
+        var slow = fast
+        Kernels.addOuterProducts(k: k, m: m, n: n, alpha: 0.7, u: u, ldu: ldu, v: v, ldv: ldv, w: &fast, ldw: ldw)
+        ReferenceKernels.addOuterProducts(k: k, m: m, n: n, alpha: 0.7, u: u, ldu: ldu, v: v, ldv: ldv, w: &slow, ldw: ldw)
+        #expect(relativeError(fast, slow) < 1e-13)
+    }
+
+    @Test(arguments: shapes)
+    func symmetricMultiplyReadsOnlyTheUpperTriangle(shape: (k: Int, m: Int, n: Int)) {
+        let (k, _, n) = shape
+        var p = gaussianArray(n * n, seed: 10)
+        // Garbage below the diagonal: a kernel that reads it disagrees with the reference.
+        for i in 0..<n { for j in 0..<i { p[i * n + j] = 1e6 * Double(i + j + 1) } }
+        let ldv = k == 1 ? n : n + 3
+        let v = gaussianArray(k * ldv, seed: 11)
+        var fast = [Double](repeating: 0, count: k * n)
+        var slow = fast
+        Kernels.symmetricMultiply(k: k, n: n, alpha: 1.5, p: p, v: v, ldv: ldv, u: &fast, ldu: n)
+        ReferenceKernels.symmetricMultiply(k: k, n: n, alpha: 1.5, p: p, v: v, ldv: ldv, u: &slow, ldu: n)
+        #expect(relativeError(fast, slow) < 1e-13)
+    }
+
+    @Test(arguments: shapes)
+    func symmetricRankUpdateWritesOnlyTheUpperTriangle(shape: (k: Int, m: Int, n: Int)) {
+        let (k, _, n) = shape
+        let ldv = k == 1 ? n : n + 2
+        let v = gaussianArray(k * ldv, seed: 12)
+        var fast = gaussianArray(n * n, seed: 13)
+        var slow = fast
+        Kernels.symmetricRankUpdate(k: k, n: n, alpha: -0.4, v: v, ldv: ldv, p: &fast)
+        ReferenceKernels.symmetricRankUpdate(k: k, n: n, alpha: -0.4, v: v, ldv: ldv, p: &slow)
+        #expect(relativeError(fast, slow) < 1e-13)  // includes the untouched lower triangle
+    }
+
+    @Test(arguments: [(1, 4), (3, 7), (16, 50), (32, 5)])
+    func solveLowerTriangular(k: Int, n: Int) {
+        var l = gaussianArray(k * k, seed: 14)
+        for i in 0..<k {
+            for j in (i + 1)..<max(k, i + 1) { l[i * k + j] = 99 }  // never read
+            l[i * k + i] = 2 + abs(l[i * k + i])
+        }
+        let ldb = n + 1
+        var fast = gaussianArray(k * ldb, seed: 15)
+        var slow = fast
+        Kernels.solveLowerTriangular(k: k, n: n, l: l, b: &fast, ldb: ldb)
+        ReferenceKernels.solveLowerTriangular(k: k, n: n, l: l, b: &slow, ldb: ldb)
+        #expect(relativeError(fast, slow) < 1e-12)
+    }
+
+    @Test func dotAxpyScale() {
+        let x = gaussianArray(37, seed: 16), y = gaussianArray(37, seed: 17)
+        #expect(abs(Kernels.dot(n: 37, x, y) - ReferenceKernels.dot(n: 37, x, y)) < 1e-12)
+        var z = y
+        Kernels.axpy(n: 37, alpha: 2.5, x, &z)
+        #expect(relativeError(z, zip(x, y).map { 2.5 * $0 + $1 }) < 1e-15)
+        Kernels.scale(n: 37, alpha: 0.25, &z)
+        #expect(relativeError(z, zip(x, y).map { 0.25 * (2.5 * $0 + $1) }) < 1e-15)
+    }
+
+    @Test(arguments: [1, 2, 9, 40])
+    func invertPositiveDefinite(n: Int) {
+        // A = B Bᵀ + n I is symmetric positive definite.
+        let b = gaussianArray(n * n, seed: 18)
+        var a = Dense.multiply(b, Dense.transpose(b, n, n), n, n, n)
+        for i in 0..<n { a[i * n + i] += Double(n) }
+        var fast = a, slow = a
+        #expect(Kernels.invertPositiveDefinite(n: n, &fast))
+        #expect(ReferenceKernels.invertPositiveDefinite(n: n, &slow))
+        let direct = Dense.inverse(a, n)
+        for i in 0..<n {
+            for j in i..<n {
+                #expect(abs(fast[i * n + j] - direct[i * n + j]) < 1e-12)
+                #expect(abs(slow[i * n + j] - direct[i * n + j]) < 1e-12)
+            }
+        }
+    }
+
+    @Test func invertPositiveDefiniteRejectsAnIndefiniteMatrix() {
+        var a = [1.0, 2.0, 2.0, 1.0]  // eigenvalues 3 and −1
+        var b = a
+        #expect(!Kernels.invertPositiveDefinite(n: 2, &a))
+        #expect(!ReferenceKernels.invertPositiveDefinite(n: 2, &b))
+    }
+}

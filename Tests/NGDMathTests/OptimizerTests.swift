@@ -1,0 +1,254 @@
+import Foundation
+import Testing
+@testable import NGDMath
+
+@Suite struct OptimizerTests {
+    static let arch = try! Architecture(sizes: [4, 6, 3], hidden: .tanh, bias: true)
+
+    /// A stream from a fixed random tanh teacher plus noise.
+    static func samples(_ count: Int, seed: UInt64) -> (x: [Double], y: [Double]) {
+        let teacher = Network(architecture: arch, initialization: .gaussian(gain: 1.5), seed: 1234)
+        let x = gaussianArray(count * arch.inputSize, seed: seed)
+        var y = try! teacher.predict(x, count: count)
+        var r = RandomSource(seed: seed ^ 0xFF)
+        for i in 0..<y.count { y[i] += 0.01 * r.nextGaussian() }
+        return (x, y)
+    }
+
+    static func ngdSettings(block: Int = 1) -> NaturalGradientSettings {
+        var s = NaturalGradientSettings()
+        s.outputVariance = 1e-4
+        s.blockSize = block
+        s.factorRate = 0.01
+        s.health = HealthSettings(interval: 50)
+        return s
+    }
+
+    /// One of each optimizer, all from the same initial network.
+    static func everyOptimizer(seed: UInt64 = 3) throws -> [any Optimizer] {
+        let net = { Network(architecture: arch, seed: 77) }
+        return [
+            try NaturalGradientOptimizer(network: net(), settings: ngdSettings(), seed: seed),
+            try NaturalGradientOptimizer(network: net(), settings: ngdSettings(block: 4), seed: seed),
+            try SGDOptimizer(network: net(), settings: SGDSettings(learningRate: 0.05, blockSize: 2)),
+            try AdamOptimizer(network: net(), settings: AdamSettings(learningRate: 0.01, blockSize: 3)),
+        ]
+    }
+
+    @Test func sameSeedGivesBitIdenticalWeights() throws {
+        let (x, y) = Self.samples(500, seed: 1)
+        for (a, b) in zip(try Self.everyOptimizer(), try Self.everyOptimizer()) {
+            try a.train(inputs: x, targets: y, count: 500)
+            try b.train(inputs: x, targets: y, count: 500)
+            #expect(a.network.parameters.array == b.network.parameters.array)
+            #expect(a.state == b.state)
+        }
+        // A different seed changes NGD's sampled targets, and so its weights.
+        let c = try NaturalGradientOptimizer(network: Network(architecture: Self.arch, seed: 77), settings: Self.ngdSettings(), seed: 4)
+        let d = try Self.everyOptimizer()[0]
+        try c.train(inputs: x, targets: y, count: 500)
+        try d.train(inputs: x, targets: y, count: 500)
+        #expect(c.network.parameters.array != d.network.parameters.array)
+    }
+
+    @Test func snapshotThroughJSONResumesBitForBit() throws {
+        let (x, y) = Self.samples(600, seed: 2)
+        let firstX = Array(x[0..<(300 * 4)]), firstY = Array(y[0..<(300 * 3)])
+        let restX = Array(x[(300 * 4)...]), restY = Array(y[(300 * 3)...])
+        for original in try Self.everyOptimizer() {
+            try original.train(inputs: firstX, targets: firstY, count: 300)
+            let data = try JSONEncoder().encode(original.state)
+            let restored = try JSONDecoder().decode(OptimizerState.self, from: data).makeOptimizer()
+            #expect(restored.state == original.state)
+            try original.train(inputs: restX, targets: restY, count: 300)
+            try restored.train(inputs: restX, targets: restY, count: 300)
+            #expect(restored.network.parameters.array == original.network.parameters.array)
+            #expect(restored.state == original.state)
+        }
+    }
+
+    @Test func badInputThrowsAndChangesNothing() throws {
+        let (x, y) = Self.samples(50, seed: 3)
+        for opt in try Self.everyOptimizer() {
+            try opt.train(inputs: x, targets: y, count: 50)
+            let before = opt.state
+            var nanX = x
+            nanX[17] = .nan
+            #expect(throws: MathError.nonFiniteValue(what: "inputs", index: 17)) {
+                try opt.train(inputs: nanX, targets: y, count: 50)
+            }
+            var infY = y
+            infY[149] = -.infinity
+            #expect(throws: MathError.nonFiniteValue(what: "targets", index: 149)) {
+                try opt.train(inputs: x, targets: infY, count: 50)
+            }
+            #expect(throws: MathError.dimensionMismatch(what: "inputs", expected: 200, got: 199)) {
+                try opt.train(inputs: Array(x.dropLast()), targets: y, count: 50)
+            }
+            #expect(throws: MathError.dimensionMismatch(what: "targets", expected: 150, got: 3)) {
+                try opt.train(inputs: x, targets: [1, 2, 3], count: 50)
+            }
+            #expect(opt.state == before)
+        }
+    }
+
+    @Test func invalidSettingsAreRejectedWithTheirName() {
+        var cases: [(String, NaturalGradientSettings)] = []
+        func with(_ name: String, _ change: (inout NaturalGradientSettings) -> Void) {
+            var s = NaturalGradientSettings()
+            change(&s)
+            cases.append((name, s))
+        }
+        with("learning-rate") { $0.learningRate = 0 }
+        with("learning-rate-decay") { $0.learningRateDecay = -1 }
+        with("factor-rate") { $0.factorRate = 1 }
+        with("warmup") { $0.warmup = -3 }
+        with("minimum-damping") { $0.minimumDamping = 0 }
+        with("initial-damping") { $0.initialDamping = 1e9 }
+        with("damping-window") { $0.dampingWindow = 0 }
+        with("damping-increase") { $0.dampingIncrease = 1 }
+        with("damping-decrease") { $0.dampingDecrease = 1.5 }
+        with("low-ratio") { $0.lowRatio = 0.9 }
+        with("model-samples") { $0.modelSamples = 0 }
+        with("block-size") { $0.blockSize = 0 }
+        with("output-variance") { $0.outputVariance = .nan }
+        with("drift-tolerance") { $0.health.driftTolerance = 0 }
+        for (name, s) in cases {
+            do {
+                try s.validate()
+                Issue.record("\(name) was accepted")
+            } catch let MathError.invalidSetting(got, _, _) {
+                #expect(got == name)
+            } catch {
+                Issue.record("unexpected error \(error)")
+            }
+        }
+        #expect(throws: MathError.self) { try SGDSettings(learningRate: -1).validate() }
+        #expect(throws: MathError.self) { try AdamSettings(beta2: 1).validate() }
+    }
+
+    @Test func sgdStepIsTheFiniteDifferenceGradientStep() throws {
+        let net = Network(architecture: Self.arch, seed: 5)
+        let (x, y) = Self.samples(2, seed: 4)
+        let lr = 0.1
+        // Expected: W − lr · ∂(mean over the block of ½‖y − x_L‖²)/∂W by central differences.
+        let probe = net.copy()
+        var expected = probe.parameters.array
+        let h = 1e-6
+        func loss() -> Double {
+            let out = try! probe.predict(x, count: 2)
+            return zip(out, y).reduce(0) { $0 + 0.5 * ($1.1 - $1.0) * ($1.1 - $1.0) } / 2
+        }
+        for p in 0..<expected.count {
+            let saved = probe.parameters[p]
+            probe.parameters[p] = saved + h
+            let up = loss()
+            probe.parameters[p] = saved - h
+            let down = loss()
+            probe.parameters[p] = saved
+            expected[p] -= lr * (up - down) / (2 * h)
+        }
+        let sgd = try SGDOptimizer(network: net, settings: SGDSettings(learningRate: lr, blockSize: 2))
+        try sgd.train(inputs: x, targets: y, count: 2)
+        #expect(relativeError(sgd.network.parameters.array, expected) < 1e-8)
+    }
+
+    @Test func adamFirstStepIsSignLike() throws {
+        // After one step, m̂ = g and v̂ = g², so Δw = −α g/(|g| + ε): nearly ±α everywhere.
+        let net = Network(architecture: Self.arch, seed: 6)
+        let before = net.parameters.array
+        let (x, y) = Self.samples(1, seed: 5)
+        let adam = try AdamOptimizer(network: net, settings: AdamSettings(learningRate: 0.01, epsilon: 1e-12))
+        try adam.train(inputs: x, targets: y, count: 1)
+        let steps = zip(adam.network.parameters.array, before).map { $0 - $1 }
+        // Biases and weights from non-zero inputs all move by 0.01 (up to ε).
+        #expect(steps.allSatisfy { abs(abs($0) - 0.01) < 1e-9 || $0 == 0 })
+        #expect(steps.filter { $0 != 0 }.count > steps.count / 2)
+    }
+
+    @Test func warmupOnlyUpdatesTheFactors() throws {
+        var s = Self.ngdSettings()
+        s.warmup = 40
+        let opt = try NaturalGradientOptimizer(network: Network(architecture: Self.arch, seed: 8), settings: s, seed: 1)
+        let before = opt.network.parameters.array
+        let (x, y) = Self.samples(41, seed: 6)
+        let r = try opt.train(inputs: Array(x[0..<160]), targets: Array(y[0..<120]), count: 40)
+        #expect(r.steps == 0 && r.samples == 40)
+        #expect(opt.network.parameters.array == before)
+        #expect(opt.factors.allSatisfy { $0.updateCount == 40 })
+        let next = try opt.train(inputs: Array(x[160...]), targets: Array(y[120...]), count: 1)
+        #expect(next.steps + next.rejected == 1)
+    }
+
+    @Test func rejectedStepsLeaveWeightsAloneAndRaiseDamping() throws {
+        // Without clipping, a huge η overshoots, so the step raises the sample's loss.
+        var s = Self.ngdSettings()
+        s.clipToModelMinimum = false
+        s.learningRate = 1e4
+        s.learningRateDecay = 0
+        s.warmup = 20
+        let opt = try NaturalGradientOptimizer(network: Network(architecture: Self.arch, seed: 9), settings: s, seed: 1)
+        let (x, y) = Self.samples(60, seed: 7)
+        try opt.train(inputs: Array(x[0..<80]), targets: Array(y[0..<60]), count: 20)
+        var rejected = 0
+        for j in 20..<60 {
+            let before = opt.network.parameters.array
+            let damping = opt.damping
+            let r = try opt.train(inputs: Array(x[(j * 4)..<(j * 4 + 4)]), targets: Array(y[(j * 3)..<(j * 3 + 3)]), count: 1)
+            if r.rejected == 1 {
+                rejected += 1
+                #expect(opt.network.parameters.array == before)
+                #expect(opt.damping == min(damping * 1.5, s.maximumDamping))
+            }
+        }
+        #expect(rejected > 0)
+        #expect(opt.damping <= s.maximumDamping)
+    }
+
+    @Test func clippedStepsNeverRaiseTheModelPrediction() throws {
+        // With clipping, η_t ≤ lin/q, so predicted decrease ηlin − ½η²q ≥ ½η·lin > 0, and on a
+        // linear-output network most steps are accepted.
+        let opt = try NaturalGradientOptimizer(network: Network(architecture: Self.arch, seed: 10), settings: Self.ngdSettings(), seed: 2)
+        let (x, y) = Self.samples(2_000, seed: 8)
+        let r = try opt.train(inputs: x, targets: y, count: 2_000)
+        #expect(r.steps > 1_500)
+        #expect(r.rejected < r.steps / 10)
+        #expect(opt.damping >= opt.settings.minimumDamping && opt.damping <= opt.settings.maximumDamping)
+    }
+
+    /// On a small tanh teacher with noise σ² = 10⁻⁴ (the floor of the test error), NGD with
+    /// η = 0.1 gets within 1.5× of the floor in 20k samples, and below SGD at its best rate.
+    /// (At the default η = 0.01, tuned for the paper's deep linear problems, it is slower here:
+    /// 4.5e-3 after 40k samples.)
+    @Test(arguments: [1, 8])
+    func ngdLearnsANonlinearTeacherToTheNoiseFloor(block: Int) throws {
+        let (x, y) = Self.samples(20_000, seed: 9)
+        let (tx, ty) = Self.samples(500, seed: 10)
+        var s = Self.ngdSettings(block: block)
+        s.learningRate = 0.1
+        s.modelSamples = block == 1 ? 1 : 2
+        let ngd = try NaturalGradientOptimizer(network: Network(architecture: Self.arch, seed: 11), settings: s, seed: 3)
+        try ngd.train(inputs: x, targets: y, count: 20_000)
+        let ngdError = try ngd.network.meanSquaredError(inputs: tx, targets: ty, count: 500)
+        // SGD from the same start at its best rate on this stream: of 0.01, 0.02, 0.05, 0.1 and
+        // 0.2, it reached 9.5e-3, 3.1e-3, 1.6e-4, 1.44e-4 and 1.0e-2.
+        let sgd = try SGDOptimizer(network: Network(architecture: Self.arch, seed: 11), settings: SGDSettings(learningRate: 0.1))
+        try sgd.train(inputs: x, targets: y, count: 20_000)
+        let sgdError = try sgd.network.meanSquaredError(inputs: tx, targets: ty, count: 500)
+        #expect(ngdError < 1.5e-4, "ngd \(ngdError), sgd \(sgdError)")
+        #expect(ngdError < sgdError)
+    }
+
+    @Test func restoringAMismatchedStateFails() throws {
+        let opt = try NaturalGradientOptimizer(network: Network(architecture: Self.arch, seed: 1), settings: Self.ngdSettings(), seed: 1)
+        guard case .naturalGradient(var s) = opt.state else { Issue.record("wrong state kind"); return }
+        s.factors.removeLast()
+        #expect(throws: MathError.self) { try NaturalGradientOptimizer(state: s) }
+        guard case .naturalGradient(var t) = opt.state else { return }
+        t.network.parameters[0] = .nan
+        #expect(throws: MathError.self) { try NaturalGradientOptimizer(state: t) }
+        guard case .adam(var a) = try Self.everyOptimizer()[3].state else { return }
+        a.firstMoment.removeLast()
+        #expect(throws: MathError.self) { try AdamOptimizer(state: a) }
+    }
+}

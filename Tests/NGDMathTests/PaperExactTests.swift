@@ -1,0 +1,57 @@
+import Testing
+@testable import NGDMath
+
+/// The paper's exact result (Section 3, Eq. 16–18): in a deep linear network with square
+/// invertible layers, with exact population covariances and no damping, the Eq. 10 updates of
+/// all layers together move the end-to-end matrix W = W_L⋯W₁ along dW = −W + ⟨yxᵀ⟩Σ⁻¹.
+@Suite struct PaperExactTests {
+    @Test(arguments: [(3, 4), (5, 3), (2, 6)])
+    func endToEndUpdateIsTheLeastSquaresFlow(layers: Int, n: Int) throws {
+        let variance = 0.3
+        let arch = try Architecture(sizes: Array(repeating: n, count: layers + 1), hidden: .identity, bias: false)
+        let net = Network(architecture: arch, initialization: .orthogonal(gain: 1), seed: UInt64(layers * 10 + n))
+        // Perturb the orthogonal layers so they are invertible but not orthogonal.
+        var r = RandomSource(seed: 99)
+        for i in 0..<net.parameters.count { net.parameters.base[i] += 0.2 * r.nextGaussian() }
+        var settings = NaturalGradientSettings()
+        settings.outputVariance = variance
+        settings.blockSize = n
+        let opt = try NaturalGradientOptimizer(network: net, settings: settings, seed: 1)
+
+        // Input covariance Σ = S Sᵀ; the n columns of S are "samples" whose sum of outer
+        // products is exactly Σ, so block sums below are exact population averages.
+        let s = gaussianArray(n * n, seed: 7)
+        let sigma = Dense.multiply(s, Dense.transpose(s, n, n), n, n, n)
+        let inputs = Dense.transpose(s, n, n)  // row j = column j of S
+        let teacher = gaussianArray(n * n, seed: 8)
+        let targets = Dense.multiply(inputs, Dense.transpose(teacher, n, n), n, n, n)  // y_j = T x_j, ⟨yxᵀ⟩ = TΣ
+
+        let w = (1...layers).map { Array(UnsafeBufferPointer(start: net.weights(layer: $0), count: n * n)) }
+        func product(_ range: ClosedRange<Int>) -> [Double] {  // W_hi ⋯ W_lo (1-based), identity if empty
+            var m = Dense.identity(n)
+            for i in range { m = Dense.multiply(w[i - 1], m, n, n, n) }
+            return m
+        }
+        // Exact factors (Eq. 14, 15): Λ_i = A_i Σ A_iᵀ, Λ̃_i = B_iᵀ Σ̃⁻¹ B_i.
+        for i in 1...layers {
+            let a = i > 1 ? product(1...(i - 1)) : Dense.identity(n)
+            let b = i < layers ? product((i + 1)...layers) : Dense.identity(n)
+            try opt.factors[i - 1].reset(covariance: Dense.multiply(Dense.multiply(a, sigma, n, n, n), Dense.transpose(a, n, n), n, n, n))
+            try opt.errorFactors[i - 1].reset(
+                covariance: Dense.multiply(Dense.transpose(b, n, n), b, n, n, n).map { $0 / variance })
+        }
+
+        let delta = try opt.directions(inputs: inputs, targets: targets, count: n)
+        // dW = Σ_i B_i ΔW_i A_i (product rule, Eq. 17).
+        var dW = [Double](repeating: 0, count: n * n)
+        for i in 1...layers {
+            let a = i > 1 ? product(1...(i - 1)) : Dense.identity(n)
+            let b = i < layers ? product((i + 1)...layers) : Dense.identity(n)
+            dW = Dense.add(dW, Dense.multiply(Dense.multiply(b, delta[i - 1], n, n, n), a, n, n, n))
+        }
+        // Eq. 18: −W + ⟨yxᵀ⟩Σ⁻¹ = T − W.
+        let expected = Dense.add(teacher, product(1...layers), -1)
+        let error = frobeniusRelativeError(dW, expected)
+        #expect(error < 1e-9, "relative error \(error)")
+    }
+}
