@@ -13,6 +13,7 @@ let package = Package(
     products: [
         .executable(name: "ngd", targets: ["ngd"]),
         .library(name: "NGDMath", targets: ["NGDMath"]),
+        .library(name: "NGDBench", targets: ["NGDBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -31,5 +32,8 @@ let package = Package(
         ),
         .testTarget(name: "NGDMathTests", dependencies: ["NGDMath", "CBLAS"]),
         .testTarget(name: "NGDBenchTests", dependencies: ["NGDBench", "NGDMath"]),
+        .testTarget(
+            name: "ngdTests",
+            dependencies: ["ngd", "NGDMath", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
     ]
 )

@@ -25,6 +25,16 @@ public enum BenchReport {
         }.joined(separator: "\n")
     }
 
+    /// One line per NGD run: steps taken, rejected and clipped, and the final damping.
+    public static func naturalGradientNotes(_ runs: [BenchRun]) -> String {
+        runs.compactMap { r in
+            r.naturalGradient.map { n in
+                "  \(r.spec.label): \(n.counters.steps) steps, \(n.counters.rejected) rejected, "
+                    + "\(n.counters.clipped) clipped to the model minimum; final λ = \(scientific(n.damping))"
+            }
+        }.joined(separator: "\n")
+    }
+
     /// One JSON object per run and checkpoint. `extra` fields (already JSON-encoded values)
     /// come first, e.g. `["arch": "\"A\"", "seed": "0"]`.
     public static func jsonLines(_ runs: [BenchRun], extra: [(String, String)]) -> [String] {

@@ -61,6 +61,8 @@ public struct BenchRun: Sendable {
     public let microsecondsPerSample: Double
     /// The sample count at which the prequential error became non-finite, if it did.
     public let divergedAt: Int?
+    /// For NGD: steps taken, rejected and clipped, and the final damping λ.
+    public let naturalGradient: (counters: NaturalGradientOptimizer.Counters, damping: Double)?
 
     /// The test error at `samples`, if that was a checkpoint.
     public func testMSE(at samples: Int) -> Double? {
@@ -121,7 +123,9 @@ public enum BenchRunner {
             let mse = diverged == nil ? test.meanSquaredError(of: optimizer.network) : .infinity
             points.append(BenchPoint(samples: checkpoint, testMSE: mse.isFinite ? mse : .infinity))
         }
-        return BenchRun(spec: spec, points: points, microsecondsPerSample: median(perSample), divergedAt: diverged)
+        let ngd = (optimizer as? NaturalGradientOptimizer).map { (counters: $0.counters, damping: $0.damping) }
+        return BenchRun(
+            spec: spec, points: points, microsecondsPerSample: median(perSample), divergedAt: diverged, naturalGradient: ngd)
     }
 
     /// Runs every spec in turn from the same initial network and the same stream, reporting

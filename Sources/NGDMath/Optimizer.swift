@@ -44,7 +44,8 @@ public protocol Optimizer: AnyObject {
     var blockSize: Int { get }
     /// A snapshot of everything needed to resume training bit-for-bit.
     var state: OptimizerState { get }
-    /// Trains on one block of `k ≤ blockSize` already-validated samples.
+    /// Trains on one block of `k ≤ blockSize` samples that have already been validated.
+    /// Call ``train(inputs:targets:count:)`` instead: it validates, then calls this per block.
     func trainBlock(inputs: UnsafePointer<Double>, targets: UnsafePointer<Double>, count k: Int) -> TrainReport
 }
 

@@ -25,6 +25,8 @@ struct NGDOptions: ParsableArguments {
     var factorRate: Double?
     @Option(name: .customLong("ngd-damping"), help: "λ₀, the initial relative damping.")
     var damping: Double?
+    @Option(name: .customLong("ngd-min-damping"), help: "λ_min, the floor of the relative damping.")
+    var minimumDamping: Double?
     @Option(name: .customLong("ngd-block"), help: "k, samples per NGD update (k > 1 uses Woodbury updates).")
     var blockSize: Int?
     @Option(name: .customLong("ngd-model-samples"), help: "K, targets sampled from the model per input.")
@@ -36,7 +38,10 @@ struct NGDOptions: ParsableArguments {
         if let v = learningRate { s.learningRate = v }
         if let v = learningRateDecay { s.learningRateDecay = v }
         if let v = factorRate { s.factorRate = v }
+        if let v = minimumDamping { s.minimumDamping = v }
         if let v = damping { s.initialDamping = v }
+        // A floor above the default λ₀ lifts λ₀ with it, unless λ₀ was given too.
+        if damping == nil { s.initialDamping = min(max(s.initialDamping, s.minimumDamping), s.maximumDamping) }
         if let v = blockSize { s.blockSize = v }
         if let v = modelSamples { s.modelSamples = v }
         if let v = warmup { s.warmup = v }
