@@ -108,6 +108,7 @@ public final class InverseCovariance {
     /// An estimator for vectors of size `dimension`, taking up to `capacity` vectors per update.
     public init(dimension: Int, capacity: Int = 1, health: HealthSettings = HealthSettings()) {
         precondition(dimension >= 1 && capacity >= 1, "InverseCovariance needs dimension ≥ 1 and capacity ≥ 1")
+        Kernels.configureSingleThreaded()
         self.dimension = dimension
         self.capacity = capacity
         self.health = health

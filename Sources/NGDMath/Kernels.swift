@@ -10,14 +10,18 @@ import CBLAS
 ///   (`i <= j`) is read or written. The lower triangle is never read.
 ///
 /// All functions are synchronous, allocate nothing, and may be called from any thread on
-/// disjoint buffers. Call ``configureSingleThreaded()`` once at start-up: the per-sample sizes
-/// here run slower with OpenBLAS's thread pool than without it.
+/// disjoint buffers. OpenBLAS is pinned to one thread the first time ngd allocates pass buffers
+/// (see ``configureSingleThreaded()``): the per-sample sizes here run slower with its thread
+/// pool than without it.
 public enum Kernels {
-    /// Pins OpenBLAS to one thread. Measured on 2 cores, its default thread pool is about
-    /// 1.4× slower at the matrix sizes of a per-sample update.
+    /// Pins OpenBLAS to one thread, once per process. Measured on 2 cores, its default thread
+    /// pool is about 1.4× slower at the matrix sizes of a per-sample update, and its idle
+    /// workers spin: a test run beside another job spent 8 of its 11 minutes in the kernel.
     public static func configureSingleThreaded() {
-        openblas_set_num_threads(1)
+        _ = singleThreaded
     }
+
+    private static let singleThreaded: Void = openblas_set_num_threads(1)
 
     /// `y = x · wᵀ + beta · y`: a block of inputs (`k × n`) through a weight matrix (`m × n`),
     /// giving `k × m`.

@@ -14,6 +14,7 @@ final class PassBuffers {
     let derivatives: [DoubleBuffer]
 
     init(architecture: Architecture, capacity: Int) {
+        Kernels.configureSingleThreaded()
         self.capacity = capacity
         let b = architecture.bias ? 1 : 0
         let L = architecture.layerCount

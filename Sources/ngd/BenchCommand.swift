@@ -140,7 +140,6 @@ struct PaperCommand: ParsableCommand {
     }
 
     func run() throws {
-        Kernels.configureSingleThreaded()
         var bench = PaperBench(arch: TeacherProblem.Arch(rawValue: arch.uppercased())!, seeds: seeds, samples: samples)
         try ngd.apply(to: &bench.ngd)
         if !grid.sgdRates.isEmpty { bench.sgdRates = grid.sgdRates }
@@ -195,7 +194,6 @@ struct AutoencoderCommand: ParsableCommand {
     }
 
     func run() throws {
-        Kernels.configureSingleThreaded()
         let progress = Progress()
         if data == FashionMNIST.defaultDirectory {
             try DebianPackage.ensureInstalled("dataset-fashion-mnist", providing: data + "/" + FashionMNIST.trainImages, log: progress.show)

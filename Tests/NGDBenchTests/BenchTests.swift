@@ -34,10 +34,11 @@ import Testing
     }
 
     /// The claim in miniature: NGD with the default settings reaches ≤ 2× the floor by
-    /// 5,000 samples on each architecture (seed 0; `ngd bench paper` checks seeds 0–2 to 20k).
-    @Test(arguments: TeacherProblem.Arch.allCases)
-    func ngdReachesTwiceTheFloorBy5k(arch: TeacherProblem.Arch) throws {
-        var bench = PaperBench(arch: arch, seeds: [0], samples: 5_000)
+    /// 5,000 samples on each architecture, and on C seed 1, the slowest start of seeds 0–2
+    /// (`ngd bench paper` checks all nine to 20k).
+    @Test(arguments: [(TeacherProblem.Arch.A, 0), (.B, 0), (.C, 0), (.C, 1)] as [(TeacherProblem.Arch, UInt64)])
+    func ngdReachesTwiceTheFloorBy5k(arch: TeacherProblem.Arch, seed: UInt64) throws {
+        var bench = PaperBench(arch: arch, seeds: [seed], samples: 5_000)
         bench.optimizers = ["ngd"]
         let result = try #require(try bench.run().first)
         let mse = try #require(result.runs.first?.testMSE(at: 5_000))
@@ -102,7 +103,7 @@ import Testing
             #expect((o["test_mse"] as? Double ?? 0) > 0)
         }
         let table = bench.table(r)
-        #expect(table.contains("floor (teacher)") && table.contains("ngd lr=0.01") && table.contains("1k"))
+        #expect(table.contains("floor (teacher)") && table.contains("ngd lr=") && table.contains("1k"))
     }
 
     @Test func scientificFormatting() {

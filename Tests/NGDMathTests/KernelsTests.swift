@@ -4,6 +4,8 @@ import Testing
 /// Every BLAS-backed kernel against its naive reference, at level 2 (k = 1) and level 3
 /// (k > 1), with leading dimensions larger than the row length.
 @Suite struct KernelsTests {
+    init() { Kernels.configureSingleThreaded() }
+
     static let shapes: [(k: Int, m: Int, n: Int)] = [(1, 1, 1), (1, 7, 5), (1, 21, 21), (3, 5, 9), (16, 33, 20), (5, 101, 64)]
 
     @Test(arguments: shapes)
