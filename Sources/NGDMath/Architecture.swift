@@ -38,6 +38,19 @@ public struct Architecture: Codable, Equatable, Hashable, Sendable {
         self.bias = bias
     }
 
+    private enum CodingKeys: String, CodingKey { case sizes, activations, bias }
+
+    /// Decodes and validates, so a corrupted checkpoint throws instead of building a network
+    /// that cannot exist.
+    /// - Throws: ``MathError/invalidArchitecture(_:)`` as ``init(sizes:activations:bias:)`` does.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        try self.init(
+            sizes: try c.decode([Int].self, forKey: .sizes),
+            activations: try c.decode([Activation].self, forKey: .activations),
+            bias: try c.decode(Bool.self, forKey: .bias))
+    }
+
     /// An architecture whose hidden layers all use `hidden` and whose output layer is linear.
     public init(sizes: [Int], hidden: Activation, bias: Bool) throws {
         let layers = max(sizes.count - 1, 0)
@@ -74,9 +87,9 @@ public struct Architecture: Codable, Equatable, Hashable, Sendable {
         layerShapes.reduce(0) { $0 + $1.outputs * $1.columns }
     }
 
-    /// A compact description such as `20-30-20 tanh/linear, bias`.
+    /// A compact description such as `20-30-20 tanh/linear, bias` or `20-20-20 linear`.
     public var summary: String {
-        let acts = Set(activations.dropLast()).map(\.rawValue).sorted().joined(separator: ",")
+        let acts = Set(activations.dropLast()).subtracting([.identity]).map(\.rawValue).sorted().joined(separator: ",")
         return sizes.map(String.init).joined(separator: "-")
             + (acts.isEmpty ? " linear" : " \(acts)/linear") + (bias ? ", bias" : "")
     }

@@ -173,8 +173,14 @@ extension InverseCovariance {
         guard s.dimension == n, s.inversePacked.count == packed, s.covariancePacked.count == packed else {
             throw MathError.invalidState("inverse-covariance state of dimension \(s.dimension) does not fit dimension \(n)")
         }
-        guard s.cursor >= 0, s.cursor < n, s.updateCount >= 0 else {
+        guard s.cursor >= 0, s.cursor < n, s.updateCount >= 0, s.sinceRefresh >= 0 else {
             throw MathError.invalidState("inverse-covariance counters out of range")
+        }
+        guard s.inverseScale.isFinite, s.inverseScale > 0, s.covarianceScale.isFinite, s.covarianceScale > 0,
+            s.trace.isFinite, s.trace >= 0,
+            s.inversePacked.allSatisfy({ $0.isFinite }), s.covariancePacked.allSatisfy({ $0.isFinite })
+        else {
+            throw MathError.invalidState("inverse-covariance state holds a non-finite or non-positive value")
         }
         Self.unpackUpper(s.inversePacked, into: p, n: n)
         Self.unpackUpper(s.covariancePacked, into: c, n: n)

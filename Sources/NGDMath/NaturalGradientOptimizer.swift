@@ -304,6 +304,9 @@ extension NaturalGradientOptimizer {
     /// - Throws: ``MathError/invalidState(_:)`` when the snapshot is inconsistent.
     public convenience init(state s: NaturalGradientState) throws {
         try self.init(network: Network(state: s.network), settings: s.settings, seed: 0)
+        guard s.samplesSeen >= 0, s.windowSamples >= 0, s.windowActual.isFinite, s.windowPredicted.isFinite else {
+            throw MathError.invalidState("natural-gradient counters out of range")
+        }
         guard s.factors.count == factors.count, s.errorFactors.count == errorFactors.count else {
             throw MathError.invalidState("the snapshot has factors for a different number of layers")
         }

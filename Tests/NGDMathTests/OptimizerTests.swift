@@ -252,3 +252,64 @@ import Testing
         #expect(throws: MathError.self) { try AdamOptimizer(state: a) }
     }
 }
+
+@Suite struct CorruptStateTests {
+    /// A snapshot edited as JSON, the way a damaged checkpoint file would arrive.
+    static func decode(_ edit: (inout [String: Any]) -> Void) throws -> OptimizerState {
+        let opt = try NaturalGradientOptimizer(
+            network: Network(architecture: OptimizerTests.arch, seed: 1), settings: OptimizerTests.ngdSettings(), seed: 1)
+        let (x, y) = OptimizerTests.samples(50, seed: 1)
+        try opt.train(inputs: x, targets: y, count: 50)
+        var root = try JSONSerialization.jsonObject(with: JSONEncoder().encode(opt.state)) as! [String: Any]
+        var inner = (root["naturalGradient"] as! [String: Any])["_0"] as! [String: Any]
+        edit(&inner)
+        root["naturalGradient"] = ["_0": inner]
+        return try JSONDecoder().decode(OptimizerState.self, from: JSONSerialization.data(withJSONObject: root))
+    }
+
+    @Test func untouchedSnapshotRestores() throws {
+        _ = try Self.decode { _ in }.makeOptimizer()
+    }
+
+    @Test func invalidArchitectureIsRejectedOnDecode() {
+        #expect(throws: MathError.self) {
+            _ = try Self.decode { s in
+                var net = s["network"] as! [String: Any]
+                var arch = net["architecture"] as! [String: Any]
+                arch["sizes"] = [4, 0, 3]
+                net["architecture"] = arch
+                s["network"] = net
+            }
+        }
+        #expect(throws: MathError.self) {
+            _ = try Self.decode { s in
+                var net = s["network"] as! [String: Any]
+                var arch = net["architecture"] as! [String: Any]
+                arch["activations"] = ["tanh", "tanh"]  // output layer must be linear
+                net["architecture"] = arch
+                s["network"] = net
+            }
+        }
+    }
+
+    @Test func badFactorStateIsRejectedOnRestore() throws {
+        let negativeScale = try Self.decode { s in
+            var factors = s["factors"] as! [[String: Any]]
+            factors[0]["inverseScale"] = -1.0
+            s["factors"] = factors
+        }
+        #expect(throws: MathError.self) { try negativeScale.makeOptimizer() }
+        let cursor = try Self.decode { s in
+            var factors = s["errorFactors"] as! [[String: Any]]
+            factors[1]["cursor"] = 99
+            s["errorFactors"] = factors
+        }
+        #expect(throws: MathError.self) { try cursor.makeOptimizer() }
+        let truncated = try Self.decode { s in
+            var factors = s["factors"] as! [[String: Any]]
+            factors[0]["inversePacked"] = [1.0, 2.0]
+            s["factors"] = factors
+        }
+        #expect(throws: MathError.self) { try truncated.makeOptimizer() }
+    }
+}
