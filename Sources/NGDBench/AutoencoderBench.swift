@@ -22,18 +22,26 @@ public struct AutoencoderBench {
     /// test images, mse at 10k/20k/60k): λ_min = 10⁻⁸ gives 1.55e-2/1.49e-2/1.42e-2 (every step
     /// clipped); λ fixed at 3·10⁻³ gives 1.32e-2/1.18e-2/1.01e-2, at 10⁻² 1.30e-2/1.18e-2/1.05e-2.
     public var ngd: NaturalGradientSettings
+    public var sgdRates = Self.defaultSGDRates
+    public var adamRates = Self.defaultAdamRates
     /// SGD grid (M = 1): 0.005 was worse than these at every checkpoint, and 0.01 diverged.
-    public var sgdRates = [5e-4, 1e-3, 2e-3, 3e-3]
+    public static let defaultSGDRates = [5e-4, 1e-3, 2e-3, 3e-3]
     /// Adam grid (M = 1): 10⁻³ was worse than 3·10⁻⁴ at 10k (4.0e-2 vs 2.2e-2).
-    public var adamRates = [3e-5, 1e-4, 3e-4]
+    public static let defaultAdamRates = [3e-5, 1e-4, 3e-4]
     /// SGD and Adam mini-batch size.
     public var batch = 1
     /// Which optimizers to run (`ngd`, `sgd`, `adam`).
     public var optimizers: Set<String> = ["ngd", "sgd", "adam"]
 
     public init() {
-        ngd = NaturalGradientSettings()
-        ngd.minimumDamping = 3e-3
+        ngd = Self.defaultNGD
+    }
+
+    /// ALGORITHM.md's settings with λ_min = 3·10⁻³ (see ``ngd``).
+    public static var defaultNGD: NaturalGradientSettings {
+        var s = NaturalGradientSettings()
+        s.minimumDamping = 3e-3
+        return s
     }
 
     /// The network shape.

@@ -13,7 +13,7 @@ public enum DatasetError: Error, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .cannotOpen(let path):
-            return "cannot open \(path); install Debian's dataset-fashion-mnist package (ngd bench autoencoder does this when it can)"
+            return "cannot open \(path): it is missing or not readable"
         case .notIDXImages(let path, let detail):
             return "\(path) is not an IDX image file: \(detail)"
         case .truncated(let path, let expected, let got):

@@ -15,9 +15,19 @@ struct BenchCommand: ParsableCommand {
     )
 }
 
+/// "paper: x; autoencoder: y", for help texts.
+private func perBench<T>(_ paper: T, _ autoencoder: T, _ show: (T) -> String) -> String {
+    let p = show(paper), a = show(autoencoder)
+    return p == a ? p : "paper \(p); autoencoder \(a)"
+}
+
+private func rates(_ r: [Double]) -> String { r.map { "\($0)" }.joined(separator: " ") }
+
 /// NGD settings a user can override on any bench.
 struct NGDOptions: ParsableArguments {
-    @Option(name: .customLong("ngd-lr"), help: "NGD learning rate η.")
+    @Option(
+        name: .customLong("ngd-lr"),
+        help: "NGD learning rate η (default: \(perBench(PaperBench.defaultNGD.learningRate, AutoencoderBench.defaultNGD.learningRate) { "\($0)" })).")
     var learningRate: Double?
     @Option(name: .customLong("ngd-lr-decay"), help: "NGD decay: η_t = η/(1 + decay·t).")
     var learningRateDecay: Double?
@@ -25,7 +35,9 @@ struct NGDOptions: ParsableArguments {
     var factorRate: Double?
     @Option(name: .customLong("ngd-damping"), help: "λ₀, the initial relative damping.")
     var damping: Double?
-    @Option(name: .customLong("ngd-min-damping"), help: "λ_min, the floor of the relative damping.")
+    @Option(
+        name: .customLong("ngd-min-damping"),
+        help: "λ_min, the floor of the relative damping (default: \(perBench(PaperBench.defaultNGD.minimumDamping, AutoencoderBench.defaultNGD.minimumDamping) { "\($0)" })).")
     var minimumDamping: Double?
     @Option(name: .customLong("ngd-block"), help: "k, samples per NGD update (k > 1 uses Woodbury updates).")
     var blockSize: Int?
@@ -51,11 +63,15 @@ struct NGDOptions: ParsableArguments {
 
 /// Options shared by both benches.
 struct GridOptions: ParsableArguments {
-    @Option(name: .customLong("sgd-lr"), parsing: .upToNextOption, help: "SGD learning rates to try.")
+    @Option(
+        name: .customLong("sgd-lr"), parsing: .upToNextOption,
+        help: "SGD learning rates to try (default: \(perBench(PaperBench.defaultSGDRates, AutoencoderBench.defaultSGDRates, rates))).")
     var sgdRates: [Double] = []
-    @Option(name: .customLong("adam-lr"), parsing: .upToNextOption, help: "Adam learning rates to try.")
+    @Option(
+        name: .customLong("adam-lr"), parsing: .upToNextOption,
+        help: "Adam learning rates to try (default: \(perBench(PaperBench.defaultAdamRates, AutoencoderBench.defaultAdamRates, rates))).")
     var adamRates: [Double] = []
-    @Option(name: .customLong("batch"), help: "SGD and Adam mini-batch size M.")
+    @Option(name: .customLong("batch"), help: "SGD and Adam mini-batch size M (default: 1, one update per sample).")
     var batch: Int?
     @Option(name: .customLong("only"), help: "Run only these optimizers, comma-separated: ngd,sgd,adam.")
     var only: String?
@@ -84,6 +100,13 @@ extension Substring {
     func trimmingCharacters() -> String {
         String(self.drop { $0 == " " }.reversed().drop { $0 == " " }.reversed())
     }
+}
+
+/// A failure while running a command (not a usage mistake): ArgumentParser prints
+/// `Error: <description>` without the usage text, and exits with status 1.
+struct CommandFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
 }
 
 /// Writes `text` to standard error, unbuffered.
@@ -213,7 +236,10 @@ struct AutoencoderCommand: ParsableCommand {
             runs = try bench.run(progress: progress.show)
         } catch let e as DatasetError {
             progress.done()
-            throw ValidationError(e.description)
+            throw CommandFailure(
+                "\(e)" + (data == FashionMNIST.defaultDirectory
+                    ? "; reinstall it with `sudo apt-get install --reinstall dataset-fashion-mnist`"
+                    : "; --data must name a directory holding \(FashionMNIST.trainImages) and \(FashionMNIST.testImages)"))
         }
         progress.done()
         if grid.json {

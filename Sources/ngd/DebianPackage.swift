@@ -5,7 +5,7 @@ import Foundation
 /// through `sudo` when not root, with one `apt-get update` retry when the package is unknown.
 enum DebianPackage {
     /// Makes sure `file` exists, installing `package` when it does not.
-    /// - Throws: `ValidationError` with a message that says what to run by hand.
+    /// - Throws: ``CommandFailure`` with a message that says what to run by hand.
     static func ensureInstalled(_ package: String, providing file: String, log: (String) -> Void) throws {
         if FileManager.default.fileExists(atPath: file) { return }
         log("\(file) is missing; installing Debian package \(package)")
@@ -17,7 +17,7 @@ enum DebianPackage {
             _ = run(install)
         }
         guard FileManager.default.fileExists(atPath: file) else {
-            throw ValidationError(
+            throw CommandFailure(
                 "\(file) is missing and installing \(package) failed; run `sudo apt-get install \(package)`, or pass --data DIR")
         }
     }
