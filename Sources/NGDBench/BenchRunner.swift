@@ -41,7 +41,7 @@ public struct OptimizerSpec: Sendable {
 
     /// A short label such as `sgd lr=0.01`.
     public var label: String {
-        "\(name) lr=\(formatCompact(learningRate))" + (blockSize > 1 ? " M=\(blockSize)" : "")
+        "\(name) lr=\(learningRate)" + (blockSize > 1 ? " M=\(blockSize)" : "")
     }
 }
 
@@ -165,9 +165,4 @@ func median(_ values: [Double]) -> Double {
     guard !values.isEmpty else { return 0 }
     let s = values.sorted()
     return s.count % 2 == 1 ? s[s.count / 2] : 0.5 * (s[s.count / 2 - 1] + s[s.count / 2])
-}
-
-/// A number in the shortest form that round-trips, e.g. `0.01`, `3e-05`.
-func formatCompact(_ x: Double) -> String {
-    "\(x)"
 }

@@ -18,14 +18,6 @@ public struct Dataset: Sendable {
         self.outputSize = outputSize
     }
 
-    /// The first `n` samples.
-    public func prefix(_ n: Int) -> Dataset {
-        let m = min(n, count)
-        return Dataset(
-            inputs: Array(inputs[0..<(m * inputSize)]), targets: Array(targets[0..<(m * outputSize)]),
-            count: m, inputSize: inputSize, outputSize: outputSize)
-    }
-
     /// The test error of `network` on this set: mean over samples and outputs of (y − x_L)².
     public func meanSquaredError(of network: Network) -> Double {
         // The datasets here are generated or parsed, so always finite and well-shaped.

@@ -58,14 +58,4 @@ public final class DoubleBuffer {
     public func fill(_ value: Double) {
         base.update(repeating: value, count: count)
     }
-
-    /// Whether every element is finite.
-    public var allFinite: Bool {
-        var i = 0
-        while i < count {
-            if !base[i].isFinite { return false }
-            i &+= 1
-        }
-        return true
-    }
 }

@@ -130,12 +130,6 @@ public enum Kernels {
         cblas_ddot(Int32(n), x, 1, y, 1)
     }
 
-    /// `y += alpha · x` for contiguous vectors of length `n`.
-    @inline(__always)
-    public static func axpy(n: Int, alpha: Double, _ x: UnsafePointer<Double>, _ y: UnsafeMutablePointer<Double>) {
-        cblas_daxpy(Int32(n), alpha, x, 1, y, 1)
-    }
-
     /// `x *= alpha` for a contiguous vector of length `n`.
     @inline(__always)
     public static func scale(n: Int, alpha: Double, _ x: UnsafeMutablePointer<Double>) {
