@@ -81,14 +81,10 @@ public struct AutoencoderBench {
         var out = "Fashion-MNIST autoencoder \(Self.architecture.summary); test mse on \(testCount) test images\n"
         out += BenchReport.table(runs) + "\n"
         guard let ngdRun = runs.first(where: { $0.spec.name == "ngd" }) else { return out }
-        for name in ["sgd", "adam"] {
-            let grid = runs.filter { $0.spec.name == name }
-            guard !grid.isEmpty else { continue }
+        for name in ["sgd", "adam"] where runs.contains(where: { $0.spec.name == name }) {
             let parts = checkpoints.compactMap { n -> String? in
-                guard let mine = ngdRun.testMSE(at: n),
-                    let best = grid.compactMap({ r in r.testMSE(at: n).map { (r, $0) } }).min(by: { $0.1 < $1.1 })
-                else { return nil }
-                return "\(BenchReport.countLabel(n)): \(BenchReport.ratio(best.1 / mine))× (\(best.0.spec.label))"
+                guard let mine = ngdRun.testMSE(at: n), let best = runs.best(name, at: n) else { return nil }
+                return "\(BenchReport.countLabel(n)): \(BenchReport.ratio(best.mse / mine))× (\(best.run.spec.label))"
             }
             out += "  best \(name) mse / ngd mse — " + parts.joined(separator: ", ") + "\n"
         }

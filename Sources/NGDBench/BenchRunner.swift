@@ -160,6 +160,17 @@ extension Duration {
     }
 }
 
+extension [BenchRun] {
+    /// The lowest finite test error at `samples` among runs of optimizer `name` (a grid), with
+    /// its run; `nil` when there is no such run or every one diverged.
+    public func best(_ name: String, at samples: Int) -> (run: BenchRun, mse: Double)? {
+        filter { $0.spec.name == name }
+            .compactMap { r in r.testMSE(at: samples).map { (run: r, mse: $0) } }
+            .filter { $0.mse.isFinite }
+            .min { $0.mse < $1.mse }
+    }
+}
+
 /// The median of `values` (0 when empty).
 func median(_ values: [Double]) -> Double {
     guard !values.isEmpty else { return 0 }

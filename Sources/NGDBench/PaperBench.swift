@@ -41,7 +41,6 @@ public struct PaperBench {
         self.seeds = seeds
         self.samples = samples
         ngd = Self.defaultNGD
-
         sgdRates = Self.defaultSGDRates
         adamRates = Self.defaultAdamRates
         batch = 1
@@ -64,11 +63,7 @@ public struct PaperBench {
 
         /// The lowest test error at `samples` among runs of optimizer `name`, with its run.
         public func best(_ name: String, at samples: Int) -> (run: BenchRun, mse: Double)? {
-            runs.filter { $0.spec.name == name }
-                .compactMap { r in r.testMSE(at: samples).map { (r, $0) } }
-                .filter { $0.1.isFinite }
-                .min { $0.1 < $1.1 }
-                .map { (run: $0.0, mse: $0.1) }
+            runs.best(name, at: samples)
         }
     }
 
