@@ -2,10 +2,15 @@
 //
 // Layering (data flows top to bottom):
 //   CBLAS      system library: OpenBLAS (CBLAS + LAPACK Cholesky), Debian libopenblas-dev
-//   CZlib      system library: zlib, to read the gzip'd Fashion-MNIST files
+//   CZeroMQ    system library: libzmq, Debian libzmq3-dev
+//   CZlib      system library: zlib (gzip'd Fashion-MNIST files, CRC-32 of checkpoints)
+//   ZeroMQ     thin Swift wrapper: one class per handle, one error path for every call
 //   NGDMath    pure math: network, inverse-covariance estimator, NGD / SGD / Adam. No I/O.
+//   NGDWire    the wire format: JSON and NGD1 payloads in, predictions / loss / stats / errors out
+//   NGDDaemon  config, model registry, checkpoints, the serve loop (socket → decode → model →
+//              encode → socket), systemd notification, logging
 //   NGDBench   benchmark problems and datasets (the paper's teachers, Fashion-MNIST) and the runner
-//   ngd        the executable (swift-argument-parser): `ngd bench paper`, `ngd bench autoencoder`
+//   ngd        the executable (swift-argument-parser): serve, feed, tail, demo, bench
 import PackageDescription
 
 let package = Package(
@@ -17,23 +22,44 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         .systemLibrary(name: "CBLAS"),
         .systemLibrary(name: "CZlib"),
+        .systemLibrary(name: "CZeroMQ"),
+        .target(name: "ZeroMQ", dependencies: ["CZeroMQ"]),
         .target(name: "NGDMath", dependencies: ["CBLAS"]),
+        .target(name: "NGDWire"),
+        .target(
+            name: "NGDDaemon",
+            dependencies: [
+                "NGDMath", "NGDWire", "ZeroMQ", "CZlib",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         .target(name: "NGDBench", dependencies: ["NGDMath", "CZlib"]),
         .executableTarget(
             name: "ngd",
             dependencies: [
-                "NGDMath", "NGDBench",
+                "NGDMath", "NGDBench", "NGDWire", "NGDDaemon", "ZeroMQ",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
         .testTarget(name: "NGDMathTests", dependencies: ["NGDMath", "CBLAS"]),
+        .testTarget(name: "NGDWireTests", dependencies: ["NGDWire"]),
+        .testTarget(name: "NGDDaemonTests", dependencies: ["NGDDaemon", "NGDMath", "NGDWire", "ZeroMQ"]),
         .testTarget(name: "NGDBenchTests", dependencies: ["NGDBench", "NGDMath"]),
         .testTarget(
             name: "ngdTests",
-            dependencies: ["ngd", "NGDMath", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+            dependencies: [
+                "ngd", "NGDMath", "NGDWire", "ZeroMQ",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
     ]
 )

@@ -1,0 +1,173 @@
+import CZeroMQ
+
+/// The socket patterns ngd uses.
+public enum ZMQSocketType: Sendable, CaseIterable, CustomStringConvertible {
+    case pub, sub, push, pull, req, rep, dealer, router, pair
+
+    var raw: Int32 {
+        switch self {
+        case .pub: return ZMQ_PUB
+        case .sub: return ZMQ_SUB
+        case .push: return ZMQ_PUSH
+        case .pull: return ZMQ_PULL
+        case .req: return ZMQ_REQ
+        case .rep: return ZMQ_REP
+        case .dealer: return ZMQ_DEALER
+        case .router: return ZMQ_ROUTER
+        case .pair: return ZMQ_PAIR
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .pub: return "PUB"
+        case .sub: return "SUB"
+        case .push: return "PUSH"
+        case .pull: return "PULL"
+        case .req: return "REQ"
+        case .rep: return "REP"
+        case .dealer: return "DEALER"
+        case .router: return "ROUTER"
+        case .pair: return "PAIR"
+        }
+    }
+}
+
+/// One libzmq socket. The class owns the handle and closes it exactly once (``close()`` or deinit).
+///
+/// Thread safety: none, as in libzmq. Create, use and close a socket on one thread; it is
+/// deliberately not `Sendable`.
+public final class ZMQSocket {
+    /// The pattern given at creation.
+    public let type: ZMQSocketType
+    private var handle: UnsafeMutableRawPointer?
+    private let frame = ZMQMessage()
+    /// Keeps the context alive while the socket exists (libzmq requires it).
+    private let context: ZMQContext
+
+    /// Creates a socket and sets its linger to `lingerMilliseconds` (finite by default, so closing
+    /// never blocks the context's termination for long).
+    /// - Throws: ``ZMQError`` (ETERM when the context is shutting down, EMFILE when out of sockets).
+    public init(_ context: ZMQContext, type: ZMQSocketType, lingerMilliseconds: Int32 = 1000) throws {
+        guard let h = zmq_socket(context.handle, type.raw) else {
+            throw ZMQError(call: "zmq_socket", context: type.description, code: zmq_errno())
+        }
+        self.type = type
+        self.context = context
+        handle = h
+        try set(ZMQ_LINGER, lingerMilliseconds, name: "ZMQ_LINGER")
+    }
+
+    deinit { close() }
+
+    /// Closes the socket now. Later calls on it throw ENOTSOCK. Idempotent.
+    public func close() {
+        guard let h = handle else { return }
+        handle = nil
+        zmq_close(h)
+    }
+
+    func live(_ call: String) throws -> UnsafeMutableRawPointer {
+        guard let h = handle else { throw ZMQError(call: call, context: "(closed socket)", code: ENOTSOCK) }
+        return h
+    }
+
+    /// Binds to `endpoint`, e.g. `tcp://127.0.0.1:5555`, `tcp://127.0.0.1:*`, `inproc://name`.
+    public func bind(_ endpoint: String) throws {
+        let h = try live("zmq_bind")
+        try zmqCheck("zmq_bind", endpoint) { zmq_bind(h, endpoint) }
+    }
+
+    /// Connects to `endpoint`. libzmq connects in the background and reconnects by itself.
+    public func connect(_ endpoint: String) throws {
+        let h = try live("zmq_connect")
+        try zmqCheck("zmq_connect", endpoint) { zmq_connect(h, endpoint) }
+    }
+
+    /// The endpoint last bound, with the real port when bound to `*` (`ZMQ_LAST_ENDPOINT`).
+    public func lastEndpoint() throws -> String {
+        let h = try live("zmq_getsockopt")
+        var buffer = [CChar](repeating: 0, count: 1024)
+        var size = buffer.count
+        try zmqCheck("zmq_getsockopt", "ZMQ_LAST_ENDPOINT") { zmq_getsockopt(h, ZMQ_LAST_ENDPOINT, &buffer, &size) }
+        return String(decoding: buffer.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    // MARK: Options
+
+    private func set(_ option: Int32, _ value: Int32, name: String) throws {
+        let h = try live("zmq_setsockopt")
+        var v = value
+        try zmqCheck("zmq_setsockopt", name) { zmq_setsockopt(h, option, &v, MemoryLayout<Int32>.size) }
+    }
+
+    /// Milliseconds that unsent messages are kept after close (`ZMQ_LINGER`); -1 waits forever.
+    public func setLinger(milliseconds: Int32) throws { try set(ZMQ_LINGER, milliseconds, name: "ZMQ_LINGER") }
+    /// Messages queued for sending before the socket drops (PUB) or blocks (`ZMQ_SNDHWM`).
+    public func setSendHighWaterMark(_ messages: Int32) throws { try set(ZMQ_SNDHWM, messages, name: "ZMQ_SNDHWM") }
+    /// Messages queued on receipt before the peer is pushed back or dropped (`ZMQ_RCVHWM`).
+    public func setReceiveHighWaterMark(_ messages: Int32) throws { try set(ZMQ_RCVHWM, messages, name: "ZMQ_RCVHWM") }
+    /// Milliseconds a blocking receive waits before returning ``ZMQIOResult/wouldBlock`` (`ZMQ_RCVTIMEO`); -1 forever.
+    public func setReceiveTimeout(milliseconds: Int32) throws { try set(ZMQ_RCVTIMEO, milliseconds, name: "ZMQ_RCVTIMEO") }
+    /// Milliseconds a blocking send waits (`ZMQ_SNDTIMEO`); -1 forever.
+    public func setSendTimeout(milliseconds: Int32) throws { try set(ZMQ_SNDTIMEO, milliseconds, name: "ZMQ_SNDTIMEO") }
+
+    /// The largest inbound message, in bytes, summed over its frames (`ZMQ_MAXMSGSIZE`); -1 for no
+    /// limit. libzmq drops the connection of a peer that sends a larger one.
+    public func setMaximumMessageSize(bytes: Int64) throws {
+        let h = try live("zmq_setsockopt")
+        var v = bytes
+        try zmqCheck("zmq_setsockopt", "ZMQ_MAXMSGSIZE") { zmq_setsockopt(h, ZMQ_MAXMSGSIZE, &v, MemoryLayout<Int64>.size) }
+    }
+
+    /// SUB only: receive messages whose first frame starts with `prefix` ("" is everything).
+    public func subscribe(_ prefix: String) throws {
+        let h = try live("zmq_setsockopt")
+        let bytes = Array(prefix.utf8)
+        try zmqCheck("zmq_setsockopt", "ZMQ_SUBSCRIBE \(prefix)") {
+            bytes.withUnsafeBytes { zmq_setsockopt(h, ZMQ_SUBSCRIBE, $0.baseAddress, $0.count) }
+        }
+    }
+
+    // MARK: Send and receive
+
+    /// Sends a multipart message. With `wait` false, returns false instead of blocking when the
+    /// queue is full; PUB sockets never block and drop for slow subscribers instead.
+    @discardableResult
+    public func send(_ frames: [[UInt8]], wait: Bool = true) throws -> Bool {
+        let h = try live("zmq_send")
+        for (i, f) in frames.enumerated() {
+            var flags: Int32 = i < frames.count - 1 ? ZMQ_SNDMORE : 0
+            if !wait { flags |= ZMQ_DONTWAIT }
+            let r = try zmqCall("zmq_send") { f.withUnsafeBytes { zmq_send(h, $0.baseAddress, $0.count, flags) } }
+            // libzmq sends multipart messages atomically: once frame 0 is queued, the rest are too.
+            if case .wouldBlock = r { return false }
+        }
+        return true
+    }
+
+    /// Sends a multipart message whose frames are UTF-8 strings.
+    @discardableResult
+    public func send(_ frames: [String], wait: Bool = true) throws -> Bool {
+        try send(frames.map { Array($0.utf8) }, wait: wait)
+    }
+
+    /// Receives one whole multipart message. With `wait` false, returns nil when none is queued;
+    /// with `wait` true, blocks (up to the receive timeout, when one is set, then nil).
+    public func receive(wait: Bool = true) throws -> [[UInt8]]? {
+        let h = try live("zmq_msg_recv")
+        var frames: [[UInt8]] = []
+        repeat {
+            // Once the first frame of a message has arrived, the rest are already queued.
+            let flags: Int32 = (wait || !frames.isEmpty) ? 0 : ZMQ_DONTWAIT
+            guard try frame.receive(from: h, flags: flags, context: type.description) else { return nil }
+            frames.append(frame.bytes)
+        } while frame.hasMore
+        return frames
+    }
+
+    // MARK: Polling
+
+    /// The raw handle, for ``ZMQPoller``.
+    var rawHandle: UnsafeMutableRawPointer? { handle }
+}

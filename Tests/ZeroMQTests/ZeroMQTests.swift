@@ -1,0 +1,116 @@
+import Foundation
+import Testing
+@testable import ZeroMQ
+
+@Suite struct ZeroMQTests {
+    @Test func pushPullOverInprocCarriesMultipartBytesExactly() throws {
+        let ctx = try ZMQContext()
+        let pull = try ZMQSocket(ctx, type: .pull, lingerMilliseconds: 0)
+        try pull.bind("inproc://pp")
+        let push = try ZMQSocket(ctx, type: .push, lingerMilliseconds: 0)
+        try push.connect("inproc://pp")
+        // Frames of 0, 1, 33 (the in-struct limit), 34 and 100 000 bytes.
+        let frames: [[UInt8]] = [[], [7], (0..<33).map { UInt8($0) }, (0..<34).map { UInt8($0 * 3 & 255) },
+                                 (0..<100_000).map { UInt8($0 % 251) }]
+        try push.send(frames)
+        #expect(try pull.receive() == frames)
+        #expect(try pull.receive(wait: false) == nil)
+    }
+
+    @Test func pubSubOverTCPWithPrefixSubscriptionAndEphemeralPort() throws {
+        let ctx = try ZMQContext()
+        let pub = try ZMQSocket(ctx, type: .pub, lingerMilliseconds: 0)
+        try pub.bind("tcp://127.0.0.1:*")
+        let endpoint = try pub.lastEndpoint()
+        #expect(endpoint.hasPrefix("tcp://127.0.0.1:") && !endpoint.hasSuffix(":*"))
+        let sub = try ZMQSocket(ctx, type: .sub, lingerMilliseconds: 0)
+        try sub.subscribe("loss.")
+        try sub.setReceiveTimeout(milliseconds: 20)
+        try sub.connect(endpoint)
+        // Slow joiner: publish probes until one arrives.
+        var got: [[UInt8]]?
+        for _ in 0..<250 where got == nil {
+            try pub.send(["stats.x", "ignored"])
+            try pub.send(["loss.x", "probe"])
+            got = try sub.receive()
+        }
+        #expect(got == [Array("loss.x".utf8), Array("probe".utf8)])
+    }
+
+    @Test func requestReplyAndPollerReportsReadiness() throws {
+        let ctx = try ZMQContext()
+        let rep = try ZMQSocket(ctx, type: .rep, lingerMilliseconds: 0)
+        try rep.bind("tcp://127.0.0.1:*")
+        let req = try ZMQSocket(ctx, type: .req, lingerMilliseconds: 0)
+        try req.connect(try rep.lastEndpoint())
+        var poller = ZMQPoller([rep])
+        #expect(try poller.poll(timeoutMilliseconds: 0) == [false])
+        try req.send(["ping"])
+        #expect(try poller.poll(timeoutMilliseconds: 5000) == [true])
+        #expect(try rep.receive() == [Array("ping".utf8)])
+        try rep.send(["pong"])
+        #expect(try req.receive() == [Array("pong".utf8)])
+    }
+
+    @Test func errorsNameTheCallAndEndpoint() throws {
+        let ctx = try ZMQContext()
+        let s = try ZMQSocket(ctx, type: .pull, lingerMilliseconds: 0)
+        do {
+            try s.bind("tcp://not-an-endpoint")
+            Issue.record("bind should fail")
+        } catch let e as ZMQError {
+            #expect(e.call == "zmq_bind" && e.context == "tcp://not-an-endpoint")
+            #expect(e.description.contains("zmq_bind tcp://not-an-endpoint failed"))
+        }
+        s.close()
+        #expect(throws: ZMQError.self) { try s.bind("inproc://x") }
+    }
+
+    @Test func maximumMessageSizeDropsOversizedMessagesAndKeepsServing() throws {
+        let ctx = try ZMQContext()
+        let pull = try ZMQSocket(ctx, type: .pull, lingerMilliseconds: 0)
+        try pull.setMaximumMessageSize(bytes: 1000)
+        try pull.setReceiveTimeout(milliseconds: 300)
+        try pull.bind("tcp://127.0.0.1:*")
+        let endpoint = try pull.lastEndpoint()
+        let big = try ZMQSocket(ctx, type: .push, lingerMilliseconds: 0)
+        try big.connect(endpoint)
+        try big.send([[UInt8](repeating: 1, count: 5000)])
+        #expect(try pull.receive() == nil)
+        let small = try ZMQSocket(ctx, type: .push, lingerMilliseconds: 0)
+        try small.connect(endpoint)
+        try small.send([[1, 2, 3]])
+        try pull.setReceiveTimeout(milliseconds: 5000)
+        #expect(try pull.receive() == [[1, 2, 3]])
+    }
+
+    @Test func contextShutdownWakesABlockedReceiverWithETERM() async throws {
+        let ctx = try ZMQContext()
+        let done = DispatchSemaphore(value: 0)
+        let result = LockedBox<ZMQError?>(nil)
+        let t = Thread {
+            do {
+                let s = try ZMQSocket(ctx, type: .pull, lingerMilliseconds: 0)
+                try s.bind("inproc://blocked")
+                _ = try s.receive()
+            } catch let e as ZMQError {
+                result.set(e)
+            } catch {}
+            done.signal()
+        }
+        t.start()
+        try await Task.sleep(for: .milliseconds(100))
+        ctx.shutdown()
+        #expect(done.wait(timeout: .now() + 5) == .success)
+        #expect(result.get()?.isTerminated == true)
+        ctx.terminate()
+    }
+}
+
+final class LockedBox<T>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: T
+    init(_ v: T) { value = v }
+    func set(_ v: T) { lock.lock(); value = v; lock.unlock() }
+    func get() -> T { lock.lock(); defer { lock.unlock() }; return value }
+}
