@@ -1,0 +1,90 @@
+/// Builds compact JSON text. Doubles are written with Swift's shortest round-trip form, so a
+/// client that parses them correctly (Python's `json`, any strtod) recovers the same bits.
+/// Non-finite numbers, which JSON cannot express, are written as `null`.
+public struct JSONWriter {
+    public private(set) var bytes: [UInt8] = []
+    private var needsComma = [false]
+
+    public init() { bytes.reserveCapacity(256) }
+
+    private mutating func separator() {
+        if needsComma[needsComma.count - 1] { bytes.append(UInt8(ascii: ",")) }
+        needsComma[needsComma.count - 1] = true
+    }
+
+    public mutating func beginObject() { separator(); bytes.append(UInt8(ascii: "{")); needsComma.append(false) }
+    public mutating func endObject() { needsComma.removeLast(); bytes.append(UInt8(ascii: "}")) }
+    public mutating func beginArray() { separator(); bytes.append(UInt8(ascii: "[")); needsComma.append(false) }
+    public mutating func endArray() { needsComma.removeLast(); bytes.append(UInt8(ascii: "]")) }
+
+    /// Writes `"key":` inside an object; the next value call writes its value.
+    public mutating func key(_ k: String) {
+        separator()
+        writeString(k)
+        bytes.append(UInt8(ascii: ":"))
+        needsComma[needsComma.count - 1] = false
+    }
+
+    public mutating func value(_ d: Double) {
+        separator()
+        if d.isFinite {
+            // Integral values print as "3.0"; keep that (still a JSON number, and clearly a float).
+            bytes.append(contentsOf: d.description.utf8)
+        } else {
+            bytes.append(contentsOf: "null".utf8)
+        }
+    }
+    public mutating func value(_ n: Int) { separator(); bytes.append(contentsOf: String(n).utf8) }
+    public mutating func value(_ n: UInt64) { separator(); bytes.append(contentsOf: String(n).utf8) }
+    public mutating func value(_ b: Bool) { separator(); bytes.append(contentsOf: (b ? "true" : "false").utf8) }
+    public mutating func value(_ s: String) { separator(); writeString(s) }
+    public mutating func null() { separator(); bytes.append(contentsOf: "null".utf8) }
+
+    /// Writes `v` as parsed (numbers keep their original text).
+    public mutating func value(_ v: JSONValue) {
+        switch v {
+        case .null: null()
+        case .bool(let b): value(b)
+        case .number(_, let text): separator(); bytes.append(contentsOf: text.utf8)
+        case .string(let s): value(s)
+        case .array(let items):
+            beginArray()
+            for x in items { value(x) }
+            endArray()
+        case .object(let members):
+            beginObject()
+            for (k, x) in members { key(k); value(x) }
+            endObject()
+        }
+    }
+
+    /// Writes a JSON array of doubles.
+    public mutating func value<C: Collection>(doubles: C) where C.Element == Double {
+        beginArray()
+        for d in doubles { value(d) }
+        endArray()
+    }
+
+    private mutating func writeString(_ s: String) {
+        bytes.append(UInt8(ascii: "\""))
+        for c in s.utf8 {
+            switch c {
+            case UInt8(ascii: "\""): bytes.append(contentsOf: #"\""#.utf8)
+            case UInt8(ascii: "\\"): bytes.append(contentsOf: #"\\"#.utf8)
+            case 0x0A: bytes.append(contentsOf: #"\n"#.utf8)
+            case 0x0D: bytes.append(contentsOf: #"\r"#.utf8)
+            case 0x09: bytes.append(contentsOf: #"\t"#.utf8)
+            case 0..<0x20:
+                let hex = Array("0123456789abcdef".utf8)
+                bytes.append(contentsOf: #"\u00"#.utf8)
+                bytes.append(hex[Int(c >> 4)])
+                bytes.append(hex[Int(c & 15)])
+            default: bytes.append(c)
+            }
+        }
+        bytes.append(UInt8(ascii: "\""))
+    }
+
+    /// The text written so far.
+    public var string: String { String(decoding: bytes, as: UTF8.self) }
+}

@@ -1,0 +1,168 @@
+import Foundation
+import Testing
+@testable import NGDWire
+
+private func bytes(_ s: String) -> [UInt8] { Array(s.utf8) }
+
+@Suite struct JSONTests {
+    @Test func doublesRoundTripBitForBitThroughWriterAndParser() throws {
+        var g = SystemRandomNumberGenerator()
+        var values: [Double] = [0, -0.0, 1, -1, 0.1, 1e-300, 5e-324, .greatestFiniteMagnitude, 1e16, 123456789.125]
+        for _ in 0..<2000 { values.append(Double(bitPattern: g.next() & 0x7FEF_FFFF_FFFF_FFFF | (g.next() & (1 << 63)))) }
+        var w = JSONWriter()
+        w.value(doubles: values)
+        guard case .array(let items) = try JSONValue.parse(w.bytes) else { Issue.record("not an array"); return }
+        for (a, b) in zip(values, items) {
+            guard case .number(let d, _) = b else { Issue.record("not a number"); return }
+            #expect(d.bitPattern == a.bitPattern)
+        }
+        // The standard library's own parser reads the written text as the same values.
+        let texts = w.string.dropFirst().dropLast().split(separator: ",")
+        #expect(zip(values, texts).allSatisfy { $0.bitPattern == Double(String($1))!.bitPattern })
+    }
+
+    @Test func parsesTheJSONGrammarLikeFoundation() throws {
+        let doc = #" { "a" : [1, -2.5e3, 0.0, true, false, null, "x\"\\\/\b\f\n\r\t\u00e9\ud83d\ude00"], "b": {} , "c": [] } "#
+        let v = try JSONValue.parse(bytes(doc))
+        let f = try JSONSerialization.jsonObject(with: Data(doc.utf8)) as! [String: Any]
+        let a = f["a"] as! [Any]
+        guard case .array(let items)? = v["a"] else { Issue.record("a"); return }
+        #expect(items[0] == .number(1, text: "1") && items[1] == .number(-2500, text: ""))
+        #expect(items[3] == .bool(true) && items[4] == .bool(false) && items[5] == .null)
+        #expect(items[6] == .string(a[6] as! String))
+        #expect(v["b"] == .object([]) && v["c"] == .array([]))
+        // The writer escapes what the parser unescapes.
+        var w = JSONWriter()
+        w.value(v)
+        #expect(try JSONValue.parse(w.bytes) == v)
+    }
+
+    @Test(arguments: [
+        "", "{", "{\"a\":}", "{\"a\" 1}", "[1,]", "[01]", "[1.]", "[1e]", "[-]", "[+1]", "[.5]", "{\"a\":1,}",
+        "{\"a\":1}x", "[\"\\x\"]", "[\"\u{01}\"]", "[\"abc", "[tru]", "{\"a\":1,\"a\":2}", "[\"\\ud800\"]", "{1:2}",
+        String(repeating: "[", count: 100) + String(repeating: "]", count: 100),
+    ])
+    func rejectsMalformedJSON(doc: String) {
+        #expect(throws: WireError.self) { try JSONValue.parse(bytes(doc)) }
+    }
+
+    @Test func errorsSayWhere() {
+        do {
+            _ = try JSONValue.parse(bytes(#"{"x": [1, 2,, 3]}"#))
+            Issue.record("should throw")
+        } catch {
+            #expect("\(error)" == "malformed JSON: expected a value at byte 12")
+        }
+    }
+}
+
+@Suite struct SampleMessageTests {
+    @Test func jsonSingleBatchPredictOnlyAndIDs() throws {
+        let s = try SampleMessage.decode(bytes(#"  {"x": [1, 2], "y": [3], "id": "abc"}"#))
+        #expect(s.count == 1 && s.inputWidth == 2 && s.outputWidth == 1 && s.x == [1, 2] && s.y == [3] && !s.isBatch)
+        #expect(s.id == .json(.string("abc")) && s.encoding == .json)
+        let b = try SampleMessage.decode(bytes(#"{"x": [[1, 2], [3, 4], [5, 6]], "y": [[1], [2], [3]], "id": 18446744073709551615}"#))
+        #expect(b.count == 3 && b.x == [1, 2, 3, 4, 5, 6] && b.y == [1, 2, 3] && b.isBatch)
+        // A u64-sized id is echoed with its original digits.
+        let echoed = OutputMessages.error(model: "m", id: b.id, reason: "r")
+        #expect(String(decoding: echoed, as: UTF8.self) == #"{"model":"m","id":18446744073709551615,"reason":"r"}"#)
+        let p = try SampleMessage.decode(bytes(#"{"x": [[1], [2]]}"#))
+        #expect(p.y == nil && p.outputWidth == 0 && p.count == 2 && p.id == .none)
+    }
+
+    @Test(arguments: [
+        (#"{"y": [1]}"#, "missing x"),
+        (#"{"x": null}"#, "missing x"),
+        (#"{"x": []}"#, "x is empty"),
+        (#"{"x": [[]]}"#, "x[0] is empty"),
+        (#"{"x": 3}"#, "x must be an array of numbers, not a number"),
+        (#"{"x": [1, "a"]}"#, "x must hold only numbers; sample 0, index 1 is a string"),
+        (#"{"x": [[1, 2], [3]]}"#, "ragged batch: x[1] has 1 values, x[0] has 2"),
+        (#"{"x": [[1], [2]], "y": [[1, 2], [3]]}"#, "ragged batch: y[1] has 1 values, y[0] has 2"),
+        (#"{"x": [[1], [2]], "y": [[1]]}"#, "x has 2 samples but y has 1"),
+        (#"{"x": [[1], [2]], "y": [1, 2]}"#, "x is a batch (a list of vectors) but y is a single vector"),
+        (#"{"x": [1e999]}"#, "non-finite value in x (sample 0, index 0)"),
+        (#"{"x": [1], "y": [-1e400]}"#, "non-finite value in y (sample 0, index 0)"),
+        (#"{"x": [1], "id": [1]}"#, "id must be a string or a number, not an array"),
+        (#"[1, 2]"#, "payload is neither JSON (first non-space byte '{') nor NGD1 (magic 'NGD1'); it starts with '[1, 2]'"),
+        (#"{"x": [1]"#, "malformed JSON: expected ',' or '}' at the end of the payload"),
+        ("hello", "payload is neither JSON (first non-space byte '{') nor NGD1 (magic 'NGD1'); it starts with 'hello'"),
+        ("", "payload is neither JSON (first non-space byte '{') nor NGD1 (magic 'NGD1'); it starts with nothing (empty payload)"),
+    ])
+    func badJSONMessagesGetAReason(payload: String, reason: String) {
+        do {
+            _ = try SampleMessage.decode(bytes(payload))
+            Issue.record("accepted \(payload)")
+        } catch {
+            #expect("\(error)" == reason)
+        }
+    }
+
+    @Test func ngd1RoundTripsBothDTypes() throws {
+        let x: [Double] = [1.5, -2, 0.1, 3, 4, 5]
+        let y: [Double] = [0.25, -7]
+        for dtype in [NGD1.DType.float32, .float64] {
+            let p = NGD1.encode(dtype: dtype, count: 2, inputWidth: 3, outputWidth: 1, id: 42, x: x, y: y)
+            #expect(p.count == 28 + 8 * dtype.size)
+            let s = try SampleMessage.decode(p)
+            #expect(s.count == 2 && s.inputWidth == 3 && s.outputWidth == 1 && s.id == .u64(42))
+            #expect(s.x == x.map { dtype == .float32 ? Double(Float($0)) : $0 } && s.y == y)
+            #expect(s.encoding == .ngd1(dtype))
+            let q = NGD1.encode(dtype: dtype, count: 2, inputWidth: 3, outputWidth: 0, id: 7, x: x, y: nil)
+            #expect(try SampleMessage.decode(q).y == nil)
+        }
+        // Header bytes laid out as the table says (little-endian).
+        let p = NGD1.encode(dtype: .float64, count: 2, inputWidth: 3, outputWidth: 1, id: 0x0102030405060708, x: x, y: y)
+        #expect(Array(p[0..<8]) == [0x4E, 0x47, 0x44, 0x31, 2, 1, 0, 0])
+        #expect(Array(p[8..<28]) == [2, 0, 0, 0, 3, 0, 0, 0, 1, 0, 0, 0, 8, 7, 6, 5, 4, 3, 2, 1])
+        #expect(Array(p[28..<36]) == withUnsafeBytes(of: 1.5.bitPattern.littleEndian) { Array($0) })
+    }
+
+    @Test func ngd1PredictionEncodesAndDecodes() throws {
+        let req = try SampleMessage.decode(NGD1.encode(dtype: .float32, count: 2, inputWidth: 1, outputWidth: 0, id: 9, x: [1, 2], y: nil))
+        let out = OutputMessages.prediction(model: "m", seq: 3, request: req, yHat: [0.5, 0.25, 1, 2], width: 2)
+        #expect(out[4] == 1 && out[5] == NGD1.flagPrediction)
+        let d = try NGD1.decodePrediction(out)
+        #expect(d.count == 2 && d.outputWidth == 2 && d.id == 9 && d.values == [0.5, 0.25, 1, 2])
+    }
+
+    @Test func badNGD1HeadersAndLengths() {
+        let good = NGD1.encode(dtype: .float64, count: 1, inputWidth: 2, outputWidth: 1, id: 1, x: [1, 2], y: [3])
+        func mutate(_ at: Int, _ v: UInt8) -> [UInt8] { var p = good; p[at] = v; return p }
+        let cases: [([UInt8], String)] = [
+            (Array(good[0..<20]), "bad NGD1 header: the payload has 20 bytes, shorter than the 28-byte header"),
+            (mutate(4, 3), "bad NGD1 header: dtype 3 is not 1 (float32) or 2 (float64)"),
+            (mutate(5, 3), "bad NGD1 header: flag bit 1 (prediction) is for output only"),
+            (mutate(5, 4), "bad NGD1 header: unknown flag bits 0x4"),
+            (mutate(6, 1), "bad NGD1 header: reserved bytes 6–7 must be 0, got 1"),
+            (mutate(8, 0), "bad NGD1 header: k is 0; a message holds at least one sample"),
+            (mutate(12, 0), "bad NGD1 header: n_x is 0: missing x"),
+            (mutate(5, 0), "bad NGD1 header: n_y is 1 but flag bit 0 (y present) is clear"),
+            (mutate(16, 0), "bad NGD1 header: flag bit 0 (y present) is set but n_y is 0"),
+            (Array(good.dropLast()), "NGD1 payload length mismatch: the header implies 52 bytes, the payload has 51"),
+            (good + [0], "NGD1 payload length mismatch: the header implies 52 bytes, the payload has 53"),
+            (mutate(8, 255), "NGD1 payload length mismatch: the header implies 6148 bytes, the payload has 52"),
+            (NGD1.encode(dtype: .float64, count: 1, inputWidth: 2, outputWidth: 1, id: 1, x: [1, .nan], y: [3]),
+             "non-finite value in x (sample 0, index 1)"),
+            (NGD1.encode(dtype: .float32, count: 2, inputWidth: 1, outputWidth: 1, id: 1, x: [1, 2], y: [3, .infinity]),
+             "non-finite value in y (sample 1, index 0)"),
+        ]
+        for (p, reason) in cases {
+            do {
+                _ = try SampleMessage.decode(p)
+                Issue.record("accepted: \(reason)")
+            } catch {
+                #expect("\(error)" == reason)
+            }
+        }
+    }
+
+    @Test func jsonPredictionAndLossPayloads() throws {
+        let req = try SampleMessage.decode(bytes(#"{"x": [[1], [2]], "id": 5}"#))
+        let p = OutputMessages.prediction(model: "m", seq: 10, request: req, yHat: [0.1, 0.2, 0.3, 0.4], width: 2)
+        #expect(String(decoding: p, as: UTF8.self) == #"{"model":"m","seq":10,"id":5,"y_hat":[[0.1,0.2],[0.3,0.4]]}"#)
+        let l = OutputMessages.loss(model: "m", seq: 10, id: .none, count: 2, mse: 0.5, loss: 1e-7, lossEMA: .nan, samples: 12)
+        #expect(String(decoding: l, as: UTF8.self)
+                == #"{"model":"m","seq":10,"id":null,"n":2,"mse":0.5,"loss":1e-07,"loss_ema":null,"samples":12}"#)
+    }
+}
