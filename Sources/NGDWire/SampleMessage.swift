@@ -86,7 +86,7 @@ public struct SampleMessage: Equatable, Sendable {
     }
 
     /// A vector `[..]` (one sample) or a list of equal-length vectors (a batch), flattened.
-    static func matrix(_ v: JSONValue, field: String) throws -> ([Double], Int, Int, Bool) {
+    public static func matrix(_ v: JSONValue, field: String) throws -> ([Double], Int, Int, Bool) {
         guard case .array(let items) = v else { throw WireError.badField("\(field) must be an array of numbers, not \(v.typeName)") }
         guard !items.isEmpty else { throw WireError.badField("\(field) is empty") }
         if case .array = items[0] {

@@ -3,7 +3,7 @@ import NGDMath
 
 /// The `ngd` command line.
 @main
-struct NGDCommand: ParsableCommand {
+struct NGDCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ngd",
         abstract: "Online natural-gradient learning of deep networks.",
@@ -12,6 +12,6 @@ struct NGDCommand: ParsableCommand {
             gradient of Bernacchia, Lengyel & Hennequin (NeurIPS 2018) and Sherman–Morrison \
             inverse Fisher factors.
             """,
-        subcommands: [BenchCommand.self]
+        subcommands: [ServeCommand.self, BenchCommand.self]
     )
 }

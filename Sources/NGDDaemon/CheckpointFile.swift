@@ -1,0 +1,141 @@
+import CZlib
+import Foundation
+
+/// The on-disk envelope of a checkpoint, and atomic saving.
+///
+/// | offset | size | field |
+/// |---|---|---|
+/// | 0 | 8 | magic `NGDCKPT\n` |
+/// | 8 | 4 | u32 format version (1), little-endian |
+/// | 12 | 4 | u32 CRC-32 (zlib) of the body |
+/// | 16 | 8 | u64 body length in bytes |
+/// | 24 | | body: the model's state as JSON |
+///
+/// A save writes `NAME.ngdckpt.tmp`, fsyncs it, renames it over `NAME.ngdckpt` and fsyncs the
+/// directory, so a crash at any moment leaves either the old or the new checkpoint, whole.
+enum CheckpointFile {
+    static let magic: [UInt8] = Array("NGDCKPT\n".utf8)
+    static let version: UInt32 = 1
+    static let headerSize = 24
+    static let suffix = ".ngdckpt"
+
+    static func path(directory: String, model: String) -> String { directory + "/" + model + suffix }
+
+    static func crc(_ body: [UInt8]) -> UInt32 {
+        body.withUnsafeBufferPointer { UInt32(crc32(0, $0.baseAddress, uInt($0.count))) }
+    }
+
+    static func encode(_ c: ModelCheckpoint) throws -> [UInt8] {
+        let body = Array(try JSONEncoder().encode(c))
+        var out = magic
+        withUnsafeBytes(of: version.littleEndian) { out += $0 }
+        withUnsafeBytes(of: crc(body).littleEndian) { out += $0 }
+        withUnsafeBytes(of: UInt64(body.count).littleEndian) { out += $0 }
+        return out + body
+    }
+
+    /// Checks the envelope (magic, version, length, CRC) and decodes the body.
+    static func decode(_ bytes: [UInt8], path: String) throws -> ModelCheckpoint {
+        guard bytes.count >= headerSize, Array(bytes[0..<8]) == magic else { throw CheckpointError.notACheckpoint(path: path) }
+        let (v, sum, length) = bytes.withUnsafeBytes { raw in
+            (UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt32.self)),
+             UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 12, as: UInt32.self)),
+             UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 16, as: UInt64.self)))
+        }
+        guard v == version else { throw CheckpointError.unsupportedVersion(path: path, version: v) }
+        let expected = UInt64(headerSize) + length
+        guard UInt64(bytes.count) == expected else {
+            throw CheckpointError.truncated(path: path, expected: Int(clamping: expected), got: bytes.count)
+        }
+        let body = Array(bytes[headerSize...])
+        guard crc(body) == sum else { throw CheckpointError.checksumMismatch(path: path) }
+        do {
+            return try JSONDecoder().decode(ModelCheckpoint.self, from: Data(body))
+        } catch {
+            throw CheckpointError.undecodable(path: path, reason: "\(error)")
+        }
+    }
+
+    /// Reads the checkpoint at `path`, or nil when there is none.
+    static func load(path: String) throws -> ModelCheckpoint? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        if fd < 0 {
+            if errno == ENOENT { return nil }
+            throw CheckpointError.unreadable(path: path, reason: String(cString: strerror(errno)))
+        }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw CheckpointError.unreadable(path: path, reason: String(cString: strerror(errno)))
+            }
+            if n == 0 { break }
+            bytes += chunk[0..<n]
+        }
+        return try decode(bytes, path: path)
+    }
+
+    /// Writes `c` atomically (temporary file, fsync, rename, fsync of the directory).
+    static func save(_ c: ModelCheckpoint, directory: String) throws -> String {
+        let final = path(directory: directory, model: c.model)
+        let tmp = final + ".tmp"
+        func fail(_ step: String) -> CheckpointError {
+            .writeFailed(path: final, step: step, reason: String(cString: strerror(errno)))
+        }
+        let bytes: [UInt8]
+        do { bytes = try encode(c) } catch { throw CheckpointError.writeFailed(path: final, step: "encoding", reason: "\(error)") }
+        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw fail("creating \(tmp)") }
+        var written = 0
+        while written < bytes.count {
+            let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + written, $0.count - written) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                let e = fail("writing \(tmp)")
+                close(fd)
+                unlink(tmp)
+                throw e
+            }
+            written += n
+        }
+        guard fsync(fd) == 0 else {
+            let e = fail("fsync of \(tmp)")
+            close(fd)
+            unlink(tmp)
+            throw e
+        }
+        close(fd)
+        guard rename(tmp, final) == 0 else {
+            let e = fail("renaming \(tmp)")
+            unlink(tmp)
+            throw e
+        }
+        let dfd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard dfd >= 0 else { throw fail("opening directory \(directory)") }
+        defer { close(dfd) }
+        guard fsync(dfd) == 0 else { throw fail("fsync of directory \(directory)") }
+        return final
+    }
+
+    /// Creates the state directory (and parents) when missing.
+    static func prepareDirectory(_ directory: String) throws {
+        var isDir: ObjCBool = false
+        if FileManager.default.fileExists(atPath: directory, isDirectory: &isDir) {
+            guard isDir.boolValue else {
+                throw CheckpointError.writeFailed(path: directory, step: "using the state directory", reason: "it is not a directory")
+            }
+        } else {
+            do {
+                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            } catch {
+                throw CheckpointError.writeFailed(path: directory, step: "creating the state directory", reason: "\(error)")
+            }
+        }
+        guard access(directory, W_OK) == 0 else {
+            throw CheckpointError.writeFailed(path: directory, step: "using the state directory", reason: String(cString: strerror(errno)))
+        }
+    }
+}

@@ -1,0 +1,45 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// The serve loop as a swift-service-lifecycle `Service`.
+///
+/// ``run()`` starts the loop on its own thread (ZeroMQ calls block, so they stay off the
+/// cooperative pool) and returns when the loop has shut down. Graceful shutdown (SIGTERM or
+/// SIGINT through the `ServiceGroup`) and task cancellation both ask the loop to stop; it then
+/// finishes the message in hand, checkpoints and closes.
+public final class DaemonService: Service, @unchecked Sendable {
+    // @unchecked: `loop` is handed to its thread once in run() and never touched here again;
+    // `stop` is an atomic flag.
+    private let loop: ServeLoop
+    private let stop = StopSignal()
+
+    public init(loop: ServeLoop) { self.loop = loop }
+
+    public func run() async throws {
+        let stop = self.stop
+        // Handed over whole to the thread, which is then its only user.
+        let loop = Transfer(value: self.loop)
+        try await withTaskCancellationOrGracefulShutdownHandler {
+            try await withCheckedThrowingContinuation { (c: CheckedContinuation<Void, any Error>) in
+                let t = Thread {
+                    do {
+                        try loop.value.run(stop: stop)
+                        c.resume()
+                    } catch {
+                        c.resume(throwing: error)
+                    }
+                }
+                t.name = "ngd-serve"
+                t.start()
+            }
+        } onCancelOrGracefulShutdown: {
+            stop.request()
+        }
+    }
+}
+
+/// Moves a non-Sendable value to the one thread that will use it from then on.
+struct Transfer<T>: @unchecked Sendable {
+    let value: T
+}

@@ -1,0 +1,68 @@
+import Foundation
+import Logging
+import NGDMath
+
+/// The daemon's models, by name and by input topic.
+///
+/// Thread safety: none; the serve loop's thread owns it once serving starts.
+public final class ModelRegistry {
+    /// In configuration order.
+    public let models: [HostedModel]
+    private let byTopic: [String: HostedModel]
+    private let byName: [String: HostedModel]
+    public let stateDirectory: String
+
+    /// Builds every configured model, restoring each from `state_dir/NAME.ngdckpt` when present.
+    ///
+    /// A checkpoint whose architecture or optimizer differs from the configuration, or that is
+    /// damaged, stops the start-up with an error naming the file; nothing is overwritten.
+    public init(config: DaemonConfig, logger: Logger) throws {
+        try CheckpointFile.prepareDirectory(config.stateDirectory)
+        stateDirectory = config.stateDirectory
+        var models: [HostedModel] = []
+        for m in config.models {
+            let path = CheckpointFile.path(directory: config.stateDirectory, model: m.name)
+            // A leftover temporary file is a save that never completed; the real file is intact.
+            unlink(path + ".tmp")
+            if let c = try CheckpointFile.load(path: path) {
+                let arch = try m.architecture()
+                guard c.model == m.name else {
+                    throw CheckpointError.mismatch(path: path, what: "model name", saved: c.model, configured: m.name)
+                }
+                guard c.architecture == arch else {
+                    throw CheckpointError.mismatch(path: path, what: "architecture", saved: c.architecture.summary, configured: arch.summary)
+                }
+                guard c.optimizerKind == m.optimizer else {
+                    throw CheckpointError.mismatch(
+                        path: path, what: "optimizer", saved: c.optimizerKind.rawValue, configured: m.optimizer.rawValue)
+                }
+                let model: HostedModel
+                do { model = try HostedModel(config: m, checkpoint: c) } catch {
+                    throw CheckpointError.undecodable(path: path, reason: "\(error)")
+                }
+                model.lastCheckpoint = Date(timeIntervalSince1970: c.savedAt)
+                logger.info("restored model", metadata: ["model": "\(m.name)", "seq": "\(c.seq)", "path": "\(path)"])
+                models.append(model)
+            } else {
+                models.append(try HostedModel(config: m))
+                logger.info("new model", metadata: ["model": "\(m.name)", "layers": "\(m.layers)", "optimizer": "\(m.optimizer.rawValue)"])
+            }
+        }
+        self.models = models
+        byTopic = Dictionary(uniqueKeysWithValues: models.map { ($0.config.topic, $0) })
+        byName = Dictionary(uniqueKeysWithValues: models.map { ($0.name, $0) })
+    }
+
+    /// The model whose topic is exactly `topic`.
+    public func model(topic: String) -> HostedModel? { byTopic[topic] }
+    /// The model called `name`.
+    public func model(named name: String) -> HostedModel? { byName[name] }
+
+    /// Saves `model` atomically and returns the file's path.
+    @discardableResult
+    public func save(_ model: HostedModel) throws -> String {
+        let path = try CheckpointFile.save(model.checkpoint(), directory: stateDirectory)
+        model.lastCheckpoint = Date()
+        return path
+    }
+}

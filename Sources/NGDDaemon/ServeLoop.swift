@@ -1,0 +1,237 @@
+import Foundation
+import Logging
+import NGDMath
+import NGDWire
+import Synchronization
+import ZeroMQ
+
+/// A flag another thread sets to ask the serve loop to stop.
+public final class StopSignal: Sendable {
+    private let flag = Atomic<Bool>(false)
+    public init() {}
+    public func request() { flag.store(true, ordering: .releasing) }
+    public var isRequested: Bool { flag.load(ordering: .acquiring) }
+}
+
+/// The daemon's main loop: socket → decode → model → encode → socket.
+///
+/// It owns every ZeroMQ socket and every model, and runs on one dedicated thread (``run(stop:)``
+/// blocks). Each turn it polls the control and input sockets (at most 100 ms), answers one
+/// control request, handles up to 256 queued input messages, then publishes stats, saves
+/// checkpoints and pets the systemd watchdog when they are due.
+///
+/// Shutdown (``StopSignal/request()``): stop intake (close the input), checkpoint every model,
+/// send `STOPPING=1`, close the other sockets with a finite linger, terminate the context.
+public final class ServeLoop {
+    let config: DaemonConfig
+    let registry: ModelRegistry
+    var logger: Logger
+    let notifier: SystemdNotifier
+    let started = Date()
+    /// Endpoints actually bound, once ``run(stop:)`` has bound them (ports resolved from `*`).
+    public private(set) var boundEndpoints: (input: String, output: String, control: String)?
+    /// Called on the loop thread once every socket is bound, before `READY=1`.
+    public var onReady: (@Sendable (_ input: String, _ output: String, _ control: String) -> Void)?
+
+    private var output: ZMQSocket!
+    private var lastStats = ContinuousClock.now
+    private var lastCheckpoint = ContinuousClock.now
+    private var rejectLog = (start: ContinuousClock.now, logged: 0, suppressed: 0)
+
+    public init(config: DaemonConfig, registry: ModelRegistry, logger: Logger, notifier: SystemdNotifier = SystemdNotifier()) {
+        self.config = config
+        self.registry = registry
+        self.logger = logger
+        self.notifier = notifier
+    }
+
+    private func socket(_ ctx: ZMQContext, _ type: ZMQSocketType, role: String, endpoint: String, mode: SocketMode,
+                        configure: (ZMQSocket) throws -> Void) throws -> (ZMQSocket, String) {
+        do {
+            let s = try ZMQSocket(ctx, type: type, lingerMilliseconds: Int32(config.lingerMilliseconds))
+            try configure(s)
+            if mode == .bind {
+                try s.bind(endpoint)
+                return (s, try s.lastEndpoint())
+            }
+            try s.connect(endpoint)
+            return (s, endpoint)
+        } catch let e as ZMQError {
+            throw DaemonError.socket(role: role, endpoint: endpoint, underlying: e)
+        }
+    }
+
+    /// Binds every socket, serves until `stop` is requested, then shuts down gracefully.
+    /// - Throws: ``DaemonError`` when a socket cannot be set up (nothing has been learned then).
+    public func run(stop: StopSignal) throws {
+        let ctx = try ZMQContext()
+        defer { ctx.terminate() }
+        let inputType: ZMQSocketType = config.inputPattern == .sub ? .sub : .pull
+        let (input, inputEndpoint) = try socket(ctx, inputType, role: "input", endpoint: config.input, mode: config.inputMode) { s in
+            try s.setReceiveHighWaterMark(Int32(config.receiveHighWaterMark))
+            try s.setMaximumMessageSize(bytes: Int64(config.maxMessageSize))
+            if inputType == .sub {
+                switch config.subscribe {
+                case .all: try s.subscribe("")
+                case .models: for m in registry.models { try s.subscribe(m.config.topic) }
+                }
+            }
+        }
+        let (out, outputEndpoint) = try socket(ctx, .pub, role: "output", endpoint: config.output, mode: .bind) { s in
+            try s.setSendHighWaterMark(Int32(config.sendHighWaterMark))
+        }
+        output = out
+        let (control, controlEndpoint) = try socket(ctx, .rep, role: "control", endpoint: config.control, mode: .bind) { s in
+            try s.setMaximumMessageSize(bytes: Int64(config.maxMessageSize))
+        }
+        boundEndpoints = (inputEndpoint, outputEndpoint, controlEndpoint)
+        onReady?(inputEndpoint, outputEndpoint, controlEndpoint)
+        logger.notice("serving", metadata: [
+            "input": "\(inputEndpoint)", "pattern": "\(config.inputPattern.rawValue)", "mode": "\(config.inputMode.rawValue)",
+            "output": "\(outputEndpoint)", "control": "\(controlEndpoint)",
+            "models": "\(registry.models.map(\.name).joined(separator: ","))",
+        ])
+        notifier.notify("READY=1\nSTATUS=serving \(registry.models.count) model(s) on \(inputEndpoint)\nMAINPID=\(getpid())")
+
+        var poller = ZMQPoller([control, input])
+        do {
+            while !stop.isRequested {
+                let ready = try poller.poll(timeoutMilliseconds: 100)
+                if ready[0] { try handleControl(control) }
+                if ready[1] {
+                    var handled = 0
+                    while handled < 256, !stop.isRequested, let frames = try input.receive(wait: false) {
+                        handleInput(frames)
+                        handled += 1
+                    }
+                }
+                try timers()
+                notifier.watchdogIfDue()
+            }
+        } catch let e as ZMQError where e.isTerminated {
+            logger.notice("context terminated; shutting down")
+        }
+
+        // Graceful shutdown: stop intake first, so nothing is learned after the checkpoint.
+        input.close()
+        notifier.notify("STOPPING=1\nSTATUS=saving checkpoints")
+        logger.notice("stopping: saving checkpoints")
+        saveAll(reason: "shutdown")
+        control.close()
+        output.close()
+        output = nil
+        logger.notice("stopped")
+    }
+
+    // MARK: Input
+
+    func publish(_ kind: String, model: String?, _ payload: [UInt8]) {
+        // PUB never blocks: a slow subscriber loses messages past its high-water mark.
+        _ = try? output.send([Array(OutputMessages.topic(kind, model: model).utf8), payload], wait: false)
+    }
+
+    func reject(model: HostedModel?, id: MessageID, reason: String) {
+        model?.rejectedMessages += 1
+        // A misbehaving producer must not flood the journal: at most 10 lines a minute, then a count.
+        let now = ContinuousClock.now
+        if now - rejectLog.start >= .seconds(60) {
+            if rejectLog.suppressed > 0 {
+                logger.warning("rejected messages not logged", metadata: ["count": "\(rejectLog.suppressed)"])
+            }
+            rejectLog = (now, 0, 0)
+        }
+        if rejectLog.logged < 10 {
+            rejectLog.logged += 1
+            logger.warning("rejected message", metadata: ["model": "\(model?.name ?? "-")", "reason": "\(reason)"])
+        } else {
+            rejectLog.suppressed += 1
+        }
+        publish("error", model: model?.name, OutputMessages.error(model: model?.name, id: id, reason: reason))
+    }
+
+    /// Handles one input message; every failure becomes an `error.` message and changes nothing.
+    func handleInput(_ frames: [[UInt8]]) {
+        let topic = frames.first.map { String(decoding: $0, as: UTF8.self) }
+        let model = topic.flatMap { registry.model(topic: $0) }
+        guard frames.count == 2 else {
+            reject(model: model, id: .none, reason: "expected 2 frames [topic, payload], got \(frames.count)")
+            return
+        }
+        guard let model else {
+            // On a shared bus, topics that merely share a prefix with a model's are not ours.
+            if config.subscribe == .models && config.inputPattern == .sub { return }
+            let known = registry.models.map(\.config.topic).joined(separator: ", ")
+            reject(model: nil, id: .none, reason: "unknown topic '\(topic ?? "")': no model has it (topics: \(known))")
+            return
+        }
+        let message: SampleMessage
+        do { message = try SampleMessage.decode(frames[1]) } catch {
+            reject(model: model, id: .none, reason: "\(error)")
+            return
+        }
+        let outcome: MessageOutcome
+        do { outcome = try model.process(message) } catch {
+            reject(model: model, id: message.id, reason: "\(error)")
+            return
+        }
+        let width = model.network.architecture.outputSize
+        publish("prediction", model: model.name,
+                OutputMessages.prediction(model: model.name, seq: model.seq, request: message, yHat: outcome.predictions, width: width))
+        if let mse = outcome.mse, let loss = outcome.loss, model.labelledMessages % config.lossEvery == 0 {
+            publish("loss", model: model.name, OutputMessages.loss(
+                model: model.name, seq: model.seq, id: message.id, count: message.count, mse: mse, loss: loss,
+                lossEMA: model.lossEMA ?? loss, samples: model.samples))
+        }
+    }
+
+    // MARK: Timers
+
+    func timers() throws {
+        let now = ContinuousClock.now
+        if config.statsInterval > 0, now - lastStats >= .seconds(config.statsInterval) {
+            lastStats = now
+            for m in registry.models { publish("stats", model: m.name, statsPayload(m)) }
+        }
+        if config.checkpointInterval > 0, now - lastCheckpoint >= .seconds(config.checkpointInterval) {
+            lastCheckpoint = now
+            saveAll(reason: "interval")
+        }
+    }
+
+    func statsPayload(_ m: HostedModel) -> [UInt8] {
+        var w = JSONWriter()
+        w.beginObject()
+        w.key("model"); w.value(m.name)
+        w.key("samples_per_s"); w.value(m.takeSampleRate())
+        w.key("samples"); w.value(m.samples)
+        w.key("seq"); w.value(m.seq)
+        w.key("loss_ema"); m.lossEMA.map { w.value($0) } ?? w.null()
+        w.key("mse_ema"); m.mseEMA.map { w.value($0) } ?? w.null()
+        w.key("damping"); m.damping.map { w.value($0) } ?? w.null()
+        w.key("rejected"); w.value(m.rejectedMessages)
+        w.key("rejected_steps"); w.value(m.rejectedSteps)
+        w.key("optimizer"); w.value(m.config.optimizer.rawValue)
+        w.key("paused"); w.value(m.paused)
+        w.key("uptime_s"); w.value(Date().timeIntervalSince(started))
+        w.key("checkpoint_age_s"); m.lastCheckpoint.map { w.value(Date().timeIntervalSince($0)) } ?? w.null()
+        w.endObject()
+        return w.bytes
+    }
+
+    /// Saves every model; returns the paths written. A failed save is logged and the old file kept.
+    @discardableResult
+    func saveAll(reason: String) -> (paths: [String], errors: [String]) {
+        var paths: [String] = [], errors: [String] = []
+        for m in registry.models {
+            do {
+                let p = try registry.save(m)
+                paths.append(p)
+                logger.info("checkpoint saved", metadata: ["model": "\(m.name)", "seq": "\(m.seq)", "reason": "\(reason)"])
+            } catch {
+                errors.append("\(error)")
+                logger.error("checkpoint failed", metadata: ["model": "\(m.name)", "error": "\(error)"])
+            }
+        }
+        return (paths, errors)
+    }
+}
