@@ -37,7 +37,7 @@ struct DaemonOptions: ParsableArguments {
     var sendHwm: Int?
     @Option(help: ArgumentHelp("Milliseconds unsent output may delay shutdown. (default: 1000)", valueName: "ms"))
     var linger: Int?
-    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical. (default: info)")
+    @Option(help: "Log level.")
     var logLevel: Logger.Level = .info
 
     func apply(to c: inout DaemonConfig) {

@@ -1,0 +1,123 @@
+import Foundation
+import Logging
+import NGDMath
+import NGDWire
+import Testing
+@testable import NGDDaemon
+
+private func tempDir() -> String {
+    let p = NSTemporaryDirectory() + "ngd-ckpt-\(UUID().uuidString.prefix(8))"
+    try? FileManager.default.createDirectory(atPath: p, withIntermediateDirectories: true)
+    return p
+}
+
+@Suite struct CheckpointTests {
+    func trainedModel(_ kind: OptimizerKind) throws -> HostedModel {
+        var cfg = ModelConfig(name: "m", layers: [3, 6, 2])
+        cfg.optimizer = kind
+        cfg.batch = 2
+        let m = try HostedModel(config: cfg)
+        var rng = RandomSource(seed: 3)
+        for _ in 0..<200 {
+            let x = (0..<6).map { _ in rng.nextGaussian() }
+            let y = [x[0] - x[1], x[2], x[3] + x[4], x[5]]
+            _ = try m.process(SampleMessage(count: 2, inputWidth: 3, outputWidth: 2, x: x, y: y, id: .none, encoding: .json, isBatch: true))
+        }
+        return m
+    }
+
+    @Test(arguments: OptimizerKind.allCases)
+    func saveAndRestoreGiveBitIdenticalPredictionsAndContinueIdentically(kind: OptimizerKind) throws {
+        let dir = tempDir()
+        let m = try trainedModel(kind)
+        let path = try CheckpointFile.save(m.checkpoint(), directory: dir)
+        #expect(!FileManager.default.fileExists(atPath: path + ".tmp"))
+        let loaded = try #require(try CheckpointFile.load(path: path))
+        let r = try HostedModel(config: m.config, checkpoint: loaded)
+        #expect(r.seq == m.seq && r.seq == 400 && r.lossEMA == m.lossEMA && r.samples == m.samples)
+        let probe = [0.1, -0.2, 0.3, 1, 2, 3]
+        #expect(try r.network.predict(probe, count: 2) == m.network.predict(probe, count: 2))
+        // Both continue the same way, bit for bit (optimizer and RNG state restored).
+        let msg = SampleMessage(count: 2, inputWidth: 3, outputWidth: 2, x: probe, y: [1, 2, 3, 4], id: .none, encoding: .json, isBatch: true)
+        for _ in 0..<5 { _ = try m.process(msg); _ = try r.process(msg) }
+        #expect(r.network.parameters.array == m.network.parameters.array)
+    }
+
+    @Test func everyKindOfDamageIsDetected() throws {
+        let dir = tempDir()
+        let m = try trainedModel(.ngd)
+        let path = try CheckpointFile.save(m.checkpoint(), directory: dir)
+        let good = Array(try Data(contentsOf: URL(fileURLWithPath: path)))
+        func check(_ bytes: [UInt8], _ expected: (String) -> CheckpointError) {
+            do {
+                _ = try CheckpointFile.decode(bytes, path: "p")
+                Issue.record("accepted damaged checkpoint")
+            } catch let e as CheckpointError {
+                #expect(e == expected("p"))
+            } catch { Issue.record("\(error)") }
+        }
+        var flipped = good
+        flipped[good.count / 2] ^= 0x01
+        check(flipped) { .checksumMismatch(path: $0) }
+        check(Array(good.dropLast(10))) { .truncated(path: $0, expected: good.count, got: good.count - 10) }
+        check(good + [0]) { .truncated(path: $0, expected: good.count, got: good.count + 1) }
+        check([UInt8]("not a checkpoint at all, no".utf8)) { .notACheckpoint(path: $0) }
+        check([]) { .notACheckpoint(path: $0) }
+        var v2 = good
+        v2[8] = 2
+        check(v2) { .unsupportedVersion(path: $0, version: 2) }
+        // A valid envelope around a body that is not a model's state.
+        let body = Array(#"{"model": "m"}"#.utf8)
+        var env = CheckpointFile.magic
+        withUnsafeBytes(of: UInt32(1).littleEndian) { env += $0 }
+        withUnsafeBytes(of: CheckpointFile.crc(body).littleEndian) { env += $0 }
+        withUnsafeBytes(of: UInt64(body.count).littleEndian) { env += $0 }
+        #expect(throws: CheckpointError.self) { try CheckpointFile.decode(env + body, path: "p") }
+        // zlib's CRC-32 is the standard one (check value of "123456789").
+        #expect(CheckpointFile.crc(Array("123456789".utf8)) == 0xCBF4_3926)
+        #expect(try CheckpointFile.load(path: dir + "/absent.ngdckpt") == nil)
+    }
+
+    @Test func aDamagedCheckpointStopsStartUpAndIsKept() throws {
+        let dir = tempDir()
+        let m = try trainedModel(.ngd)
+        let path = try CheckpointFile.save(m.checkpoint(), directory: dir)
+        var bytes = Array(try Data(contentsOf: URL(fileURLWithPath: path)))
+        bytes[bytes.count - 5] ^= 0xFF
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        var c = DaemonConfig()
+        c.stateDirectory = dir
+        c.models = [m.config]
+        #expect(throws: CheckpointError.checksumMismatch(path: path)) {
+            try ModelRegistry(config: c, logger: Logger(label: "test"))
+        }
+        #expect(Array(try Data(contentsOf: URL(fileURLWithPath: path))) == bytes)
+    }
+
+    @Test func aLeftoverTemporaryFileIsIgnoredAndRemoved() throws {
+        let dir = tempDir()
+        let m = try trainedModel(.sgd)
+        let path = try CheckpointFile.save(m.checkpoint(), directory: dir)
+        FileManager.default.createFile(atPath: path + ".tmp", contents: Data("half-written".utf8))
+        var c = DaemonConfig()
+        c.stateDirectory = dir
+        c.models = [m.config]
+        let r = try ModelRegistry(config: c, logger: Logger(label: "test"))
+        #expect(r.models[0].seq == 400)
+        #expect(!FileManager.default.fileExists(atPath: path + ".tmp"))
+    }
+}
+
+@Suite struct LogFormatTests {
+    @Test func journalLinesCarryPriorityPrefixesAndOtherLinesATimestamp() {
+        let j = JournalLogHandler(label: "ngd", journal: true)
+        let event = LogEvent(level: .warning, message: "rejected message", metadata: ["reason": "bad\nthing", "model": "m"],
+                             source: "s", file: "f", function: "g", line: 1)
+        #expect(j.format(event) == "<4>ngd: rejected message model=m reason=bad thing")
+        let e = LogEvent(level: .error, message: "x", metadata: nil, source: "s", file: "f", function: "g", line: 1)
+        #expect(j.format(e) == "<3>ngd: x")
+        let plain = JournalLogHandler(label: "ngd", journal: false)
+        let line = plain.format(e, now: Date(timeIntervalSince1970: 0))
+        #expect(line == "1970-01-01T00:00:00Z error ngd: x")
+    }
+}
