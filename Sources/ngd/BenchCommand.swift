@@ -110,12 +110,18 @@ struct CommandFailure: Error, CustomStringConvertible {
 }
 
 /// Writes `text` to standard error, unbuffered.
-func writeStandardError(_ text: String) {
+func writeStandardError(_ text: String) { write(text, to: 2) }
+
+/// Writes `line` and a newline to standard output, unbuffered (so a pipe sees it at once).
+func emit(_ line: String) { write(line + "\n", to: 1) }
+
+/// Writes all of `text` to file descriptor `fd`, retrying on EINTR.
+func write(_ text: String, to fd: Int32) {
     var text = text
     text.withUTF8 { bytes in
         var rest = UnsafeRawBufferPointer(bytes)
         while !rest.isEmpty {
-            let n = write(2, rest.baseAddress, rest.count)
+            let n = write(fd, rest.baseAddress, rest.count)
             if n < 0 { if errno == EINTR { continue } else { return } }
             rest = UnsafeRawBufferPointer(rebasing: rest[n...])
         }

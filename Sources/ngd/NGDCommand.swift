@@ -12,6 +12,6 @@ struct NGDCommand: AsyncParsableCommand {
             gradient of Bernacchia, Lengyel & Hennequin (NeurIPS 2018) and Sherman–Morrison \
             inverse Fisher factors.
             """,
-        subcommands: [ServeCommand.self, BenchCommand.self]
+        subcommands: [DemoCommand.self, ServeCommand.self, FeedCommand.self, TailCommand.self, BenchCommand.self]
     )
 }

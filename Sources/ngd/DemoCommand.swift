@@ -1,0 +1,312 @@
+import ArgumentParser
+import Foundation
+import Logging
+import NGDBench
+import NGDDaemon
+import NGDMath
+import NGDWire
+import ZeroMQ
+
+/// `ngd demo`: the daemon learning a live stream, NGD beside SGD.
+struct DemoCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "demo",
+        abstract: "Start a daemon on free loopback ports, stream the paper's Figure 1A teacher to an NGD and an SGD model, and show both learn.",
+        discussion: """
+            Everything runs in this process: a real daemon (the same serve loop as `ngd serve`), a \
+            producer that sends every sample to both models' topics in NGD1, and a subscriber that \
+            reads their loss messages. The verdict counts the samples each model needed before its \
+            running mse (an average over the last ~100 samples, measured before learning each one) \
+            fell below --target.
+            """
+    )
+
+    @Option(help: ArgumentHelp("Samples to stream.", valueName: "n"))
+    var samples = 20_000
+    @Option(help: ArgumentHelp("Samples per second; 0 is as fast as the daemon learns.", valueName: "n"))
+    var rate = 2_000.0
+    @Option(help: "Seed of the teacher, the stream and both students' initial weights.")
+    var seed: UInt64 = 0
+    @Option(help: ArgumentHelp("The loss target for the verdict, a running mse (default: 2× the noise floor, the paper's Figure 1 criterion).", valueName: "mse"))
+    var target: Double?
+    @Option(help: ArgumentHelp("NGD learning rate η (the paper bench's).", valueName: "η"))
+    var ngdLr = 0.02
+    @Option(help: ArgumentHelp("SGD learning rate (the best of `ngd bench paper --arch A`'s grid).", valueName: "η"))
+    var sgdLr = 0.01
+
+    func validate() throws {
+        guard samples >= 100 else { throw ValidationError("--samples must be ≥ 100") }
+        guard rate >= 0, rate.isFinite else { throw ValidationError("--rate must be ≥ 0") }
+        if let t = target, !(t > 0) { throw ValidationError("--target must be > 0") }
+    }
+
+    /// The two models: the paper's 16-layer linear student, NGD and SGD, same initial weights.
+    func config(stateDirectory: String) -> DaemonConfig {
+        var c = DaemonConfig()
+        c.input = "tcp://127.0.0.1:*"
+        c.output = "tcp://127.0.0.1:*"
+        c.control = "tcp://127.0.0.1:*"
+        c.stateDirectory = stateDirectory
+        c.checkpointInterval = 0
+        c.statsInterval = 0
+        c.receiveHighWaterMark = 0
+        for (name, kind, lr) in [("ngd", OptimizerKind.ngd, ngdLr), ("sgd", .sgd, sgdLr)] {
+            var m = ModelConfig(name: name, layers: TeacherProblem.Arch.A.sizes)
+            m.activation = .identity
+            m.bias = false
+            m.outputNoise = PaperBench.defaultNGD.outputVariance
+            m.optimizer = kind
+            m.learningRate = lr
+            m.seed = seed &+ 1
+            c.models.append(m)
+        }
+        return c
+    }
+
+    func run() throws {
+        let problem = TeacherProblem(arch: .A, seed: seed, trainCount: samples, testCount: 1000)
+        let stateDir = NSTemporaryDirectory() + "ngd-demo-\(getpid())"
+        defer { try? FileManager.default.removeItem(atPath: stateDir) }
+        let config = config(stateDirectory: stateDir)
+        try config.validate()
+        var logger = Logger(label: "ngd-demo") { JournalLogHandler(label: $0, level: .warning, journal: false) }
+        logger.logLevel = .warning
+        let registry = try ModelRegistry(config: config, logger: logger)
+        let loop = ServeLoop(config: config, registry: registry, logger: logger)
+        let endpoints = Locked<(String, String, String)?>(nil)
+        loop.onReady = { i, o, c in endpoints.with { $0 = (i, o, c) } }
+        let stop = StopSignal()
+        let finished = DispatchSemaphore(value: 0)
+        let failure = Locked<(any Error)?>(nil)
+        let t = Thread { [loop = Transfer(loop)] in
+            do { try loop.value.run(stop: stop) } catch { failure.with { $0 = error } }
+            finished.signal()
+        }
+        t.start()
+        defer {
+            stop.request()
+            finished.wait()
+        }
+        var ready: (String, String, String)?
+        for _ in 0..<500 where ready == nil {
+            if let e = failure.with({ $0 }) { throw CommandFailure("the daemon failed to start: \(e)") }
+            ready = endpoints.with { $0 }
+            if ready == nil { Thread.sleep(forTimeInterval: 0.01) }
+        }
+        guard let (input, output, control) = ready else { throw CommandFailure("the daemon did not start within 5 s") }
+        emit("ngd demo: a daemon on \(input) (input), \(output) (output), \(control) (control)")
+        emit("stream: the paper's Figure 1A teacher (16 linear layers of 20, σ² = 1e-6), \(samples) samples, \(rate > 0 ? "\(Int(rate)) samples/s" : "as fast as possible")")
+        emit("models: ngd (online natural gradient, η = \(ngdLr)) and sgd (η = \(sgdLr)), same initial weights, same samples")
+        let goal = target ?? 2 * problem.floor
+        emit("target: running mse ≤ \(sci(goal))\(target == nil ? " (2× the noise floor \(sci(problem.floor)))" : ""); the running mse averages ~100 samples, each predicted before it is learned\n")
+        let client = try DemoClient(input: input, output: output, control: control)
+        defer { client.close() }
+        try client.sync()
+        let thresholds = ([1e-2, 1e-3, 1e-4, 1e-5].filter { $0 > goal }) + [goal]
+        let result = try stream(problem, client, thresholds: thresholds)
+        try report(result, problem, client, thresholds: thresholds)
+    }
+
+    struct Track {
+        var ema: Double?
+        var seq = 0
+        /// The seq at which the running mse first fell to each threshold.
+        var reached: [Double: Int] = [:]
+    }
+
+    func stream(_ problem: TeacherProblem, _ client: DemoClient, thresholds: [Double]) throws -> [String: Track] {
+        var tracks = ["ngd": Track(), "sgd": Track()]
+        let nx = problem.train.inputSize, ny = problem.train.outputSize
+        let live = LiveLine()
+        let start = Date()
+        var lastShow = Date.distantPast
+        func absorb() throws {
+            while let (model, seq, mse) = try client.nextLoss() {
+                var t = tracks[model] ?? Track()
+                t.ema = t.ema.map { 0.99 * $0 + 0.01 * mse } ?? mse
+                t.seq = seq
+                // Count from 100 samples on, so that one lucky sample cannot meet the target.
+                for th in thresholds where t.reached[th] == nil && seq >= 100 && t.ema! <= th { t.reached[th] = seq }
+                tracks[model] = t
+            }
+        }
+        func show(_ sent: Int) {
+            let rate = Double(sent) / max(Date().timeIntervalSince(start), 1e-9)
+            func col(_ m: String) -> String {
+                let t = tracks[m]!
+                let mark = t.reached[thresholds.last!] != nil ? " ✓" : ""
+                return "\(m) mse \(t.ema.map(sci) ?? "-")\(mark)"
+            }
+            live.show("  \(sent)/\(samples) samples  |  \(col("ngd"))  |  \(col("sgd"))  |  \(Int(rate)) samples/s")
+        }
+        for r in 0..<samples {
+            let x = Array(problem.train.inputs[(r * nx)..<((r + 1) * nx)])
+            let y = Array(problem.train.targets[(r * ny)..<((r + 1) * ny)])
+            let payload = NGD1.encode(dtype: .float64, count: 1, inputWidth: nx, outputWidth: ny, id: UInt64(r), x: x, y: y)
+            try client.send("ngd", payload)
+            try client.send("sgd", payload)
+            try absorb()
+            if rate > 0 {
+                let due = Double(r + 1) / rate - Date().timeIntervalSince(start)
+                if due > 0 { Thread.sleep(forTimeInterval: due) }
+            }
+            if Date().timeIntervalSince(lastShow) >= 0.25 {
+                lastShow = Date()
+                show(r + 1)
+            }
+        }
+        // Wait for the daemon to finish the queue.
+        let deadline = Date().addingTimeInterval(60)
+        while tracks.values.contains(where: { $0.seq < samples }) && Date() < deadline {
+            try absorb()
+            Thread.sleep(forTimeInterval: 0.01)
+        }
+        show(samples)
+        live.finish()
+        return tracks
+    }
+
+    func report(_ tracks: [String: Track], _ problem: TeacherProblem, _ client: DemoClient, thresholds: [Double]) throws {
+        let testMSE = try ["ngd", "sgd"].map { m -> Double in
+            let yHat = try client.predict(m, problem.test.inputs, width: problem.test.inputSize)
+            var s = 0.0
+            for (a, b) in zip(yHat, problem.test.targets) { s += (a - b) * (a - b) }
+            return s / Double(problem.test.targets.count)
+        }
+        func pad(_ s: String, _ n: Int) -> String { String(repeating: " ", count: max(0, n - s.count)) + s }
+        emit("")
+        emit("samples until the running mse ≤" + thresholds.map { pad(sci($0), 10) }.joined())
+        for m in ["ngd", "sgd"] {
+            emit(m + String(repeating: " ", count: 30 - m.count) + thresholds.map { pad(tracks[m]!.reached[$0].map(String.init) ?? "—", 10) }.joined())
+        }
+        emit("held-out test mse (1000 samples, after the stream): ngd \(sci(testMSE[0])) (\(String(format: "%.2f", testMSE[0] / problem.floor))× floor), sgd \(sci(testMSE[1])) (\(String(format: "%.0f", testMSE[1] / problem.floor))× floor)")
+        let goal = thresholds.last!
+        let n = tracks["ngd"]!, s = tracks["sgd"]!
+        let verdict: String
+        switch (n.reached[goal], s.reached[goal]) {
+        case let (a?, b?):
+            verdict = "verdict: NGD reached mse ≤ \(sci(goal)) after \(a) samples, SGD after \(b): \(String(format: "%.1f", Double(b) / Double(a)))× fewer samples with NGD"
+        case let (a?, nil):
+            verdict = "verdict: NGD reached mse ≤ \(sci(goal)) after \(a) samples; SGD did not in \(samples) (its running mse ended at \(sci(s.ema ?? .nan)), \(String(format: "%.0f", (s.ema ?? .nan) / goal))× the target)"
+        case let (nil, b?):
+            verdict = "verdict: SGD reached mse ≤ \(sci(goal)) after \(b) samples; NGD did not in \(samples)"
+        case (nil, nil):
+            verdict = "verdict: neither reached mse ≤ \(sci(goal)) in \(samples) samples"
+        }
+        emit(verdict)
+    }
+}
+
+/// A progress line on standard output: redrawn in place on a terminal, else printed every 2 s.
+final class LiveLine {
+    let isTerminal = isatty(1) != 0
+    private var last = Date.distantPast
+    private var pending: String?
+
+    func show(_ line: String) {
+        if isTerminal {
+            write("\r\u{1B}[K" + line, to: 1)
+        } else if Date().timeIntervalSince(last) >= 2 {
+            last = Date()
+            emit(line)
+            pending = nil
+            return
+        }
+        pending = line
+    }
+
+    func finish() {
+        if isTerminal { write("\n", to: 1) } else if let p = pending { emit(p) }
+    }
+}
+
+/// The demo's producer, subscriber and control client, all on the calling thread.
+final class DemoClient {
+    let ctx: ZMQContext
+    let pub: ZMQSocket, sub: ZMQSocket, req: ZMQSocket
+
+    init(input: String, output: String, control: String) throws {
+        ctx = try ZMQContext()
+        pub = try ZMQSocket(ctx, type: .pub, lingerMilliseconds: 0)
+        try pub.setSendHighWaterMark(0)
+        try pub.connect(input)
+        sub = try ZMQSocket(ctx, type: .sub, lingerMilliseconds: 0)
+        try sub.setReceiveHighWaterMark(0)
+        try sub.subscribe("loss.")
+        try sub.subscribe("prediction.ngd")
+        try sub.connect(output)
+        req = try ZMQSocket(ctx, type: .req, lingerMilliseconds: 0)
+        try req.setReceiveTimeout(milliseconds: 30_000)
+        try req.connect(control)
+    }
+
+    func close() {
+        pub.close(); sub.close(); req.close()
+        ctx.terminate()
+    }
+
+    func send(_ topic: String, _ payload: [UInt8]) throws { try pub.send([Array(topic.utf8), payload]) }
+
+    /// Waits until both directions are connected (PUB/SUB's slow joiner) with predict-only probes.
+    func sync() throws {
+        let probe = NGD1.encode(dtype: .float64, count: 1, inputWidth: 20, outputWidth: 0, id: 0, x: [Double](repeating: 0, count: 20), y: nil)
+        for _ in 0..<500 {
+            try send("ngd", probe)
+            Thread.sleep(forTimeInterval: 0.01)
+            while let f = try sub.receive(wait: false) {
+                if f.first == Array("prediction.ngd".utf8) {
+                    Thread.sleep(forTimeInterval: 0.05)
+                    while try sub.receive(wait: false) != nil {}
+                    try sub.setReceiveTimeout(milliseconds: 0)
+                    return
+                }
+            }
+        }
+        throw CommandFailure("the demo's producer could not reach the daemon")
+    }
+
+    /// The next loss message, if one is queued: (model, seq, mse).
+    func nextLoss() throws -> (String, Int, Double)? {
+        while let f = try sub.receive(wait: false) {
+            guard f.count == 2, f[0].starts(with: Array("loss.".utf8)), let doc = try? JSONValue.parse(f[1]) else { continue }
+            if case .string(let m)? = doc["model"], case .number(let seq, _)? = doc["seq"], case .number(let mse, _)? = doc["mse"] {
+                return (m, Int(seq), mse)
+            }
+        }
+        return nil
+    }
+
+    /// Predictions for `inputs` (rows of `width`) through the control socket.
+    func predict(_ model: String, _ inputs: [Double], width: Int) throws -> [Double] {
+        var w = JSONWriter()
+        w.beginObject()
+        w.key("cmd"); w.value("predict")
+        w.key("model"); w.value(model)
+        w.key("x"); w.beginArray()
+        for r in 0..<(inputs.count / width) { w.value(doubles: inputs[(r * width)..<((r + 1) * width)]) }
+        w.endArray()
+        w.endObject()
+        try req.send([w.bytes])
+        guard let reply = try req.receive(), let doc = try? JSONValue.parse(reply[0]), case .array(let rows)? = doc["y_hat"] else {
+            throw CommandFailure("no prediction from the daemon's control socket")
+        }
+        return rows.flatMap { row -> [Double] in
+            guard case .array(let v) = row else { return [] }
+            return v.map { if case .number(let d, _) = $0 { return d } else { return .nan } }
+        }
+    }
+}
+
+/// A value behind a lock, shared between the demo's threads.
+final class Locked<T>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: T
+    init(_ v: T) { value = v }
+    func with<R>(_ body: (inout T) -> R) -> R { lock.lock(); defer { lock.unlock() }; return body(&value) }
+}
+
+/// Moves a non-Sendable value to the one thread that will use it from then on.
+struct Transfer<T>: @unchecked Sendable {
+    let value: T
+    init(_ v: T) { value = v }
+}

@@ -1,0 +1,130 @@
+import ArgumentParser
+import Foundation
+import NGDBench
+import NGDWire
+import ZeroMQ
+
+enum WireFormat: String, CaseIterable, ExpressibleByArgument {
+    case json, ngd1
+}
+
+enum WireDType: String, CaseIterable, ExpressibleByArgument {
+    case f64, f32
+    var dtype: NGD1.DType { self == .f64 ? .float64 : .float32 }
+}
+
+/// `ngd feed`: a producer for testing and demos.
+struct FeedCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "feed",
+        abstract: "Stream samples to a daemon from a CSV or NPY file, or from a paper teacher network.",
+        discussion: """
+            Sends [topic, payload] messages in JSON or NGD1. A file's first --inputs columns are x \
+            and the rest y (none: predict-only messages). Example:
+              ngd feed --teacher A --count 20000 --rate 2000 --format ngd1
+            """
+    )
+
+    @Option(help: ArgumentHelp("Endpoint to connect to (the daemon's input).", valueName: "endpoint"))
+    var to = "tcp://127.0.0.1:5555"
+    @Option(help: "Socket: pub (for a SUB input) or push (for a PULL input).")
+    var pattern: FeedPattern = .pub
+    @Option(help: "Topic, i.e. the model's name.")
+    var topic = "default"
+    @Option(help: "Payload encoding.")
+    var format: WireFormat = .json
+    @Option(help: "NGD1 value type.")
+    var dtype: WireDType = .f64
+    @Option(help: ArgumentHelp("Samples per message.", valueName: "k"))
+    var batch = 1
+    @Option(help: ArgumentHelp("Samples per second; 0 sends as fast as possible.", valueName: "n"))
+    var rate = 1000.0
+    @Option(help: ArgumentHelp("Samples to send (default: a file's rows, or 10000 from a teacher).", valueName: "n"))
+    var count: Int?
+    @Option(help: ArgumentHelp("Paper teacher stream: A, B or C (Figure 1).", valueName: "arch"))
+    var teacher: String?
+    @Option(help: "Seed of the teacher stream.")
+    var seed: UInt64 = 0
+    @Option(help: ArgumentHelp("A CSV file of samples.", valueName: "file"))
+    var csv: String?
+    @Option(help: ArgumentHelp("A .npy file (2-D float64 or float32) of samples.", valueName: "file"))
+    var npy: String?
+    @Option(help: ArgumentHelp("Input columns of a CSV or NPY file.", valueName: "n"))
+    var inputs: Int?
+    @Option(help: ArgumentHelp("Seconds to wait after connecting, so that a PUB's first messages are not lost to the subscription handshake.", valueName: "s"))
+    var connectDelay = 0.5
+
+    enum FeedPattern: String, CaseIterable, ExpressibleByArgument { case pub, push }
+
+    func validate() throws {
+        let sources = [teacher != nil, csv != nil, npy != nil].filter { $0 }.count
+        guard sources == 1 else { throw ValidationError("give exactly one of --teacher, --csv or --npy") }
+        if let t = teacher, TeacherProblem.Arch(rawValue: t.uppercased()) == nil { throw ValidationError("--teacher must be A, B or C") }
+        if csv != nil || npy != nil, inputs == nil { throw ValidationError("--inputs is required with --csv or --npy") }
+        guard batch >= 1 else { throw ValidationError("--batch must be ≥ 1") }
+        guard rate >= 0, rate.isFinite else { throw ValidationError("--rate must be ≥ 0") }
+        if let c = count, c < 1 { throw ValidationError("--count must be ≥ 1") }
+    }
+
+    func source() throws -> SampleSource {
+        if let t = teacher { return .teacher(TeacherProblem.Arch(rawValue: t.uppercased())!, seed: seed, count: count ?? 10_000) }
+        if let path = csv { return try .csv(path: path, inputs: inputs!) }
+        return try .npy(path: npy!, inputs: inputs!)
+    }
+
+    func run() throws {
+        let src = try source()
+        let total = min(count ?? src.count, src.count)
+        let ctx = try ZMQContext()
+        let socket = try ZMQSocket(ctx, type: pattern == .pub ? .pub : .push, lingerMilliseconds: 2000)
+        try socket.setSendHighWaterMark(100_000)
+        try socket.connect(to)
+        Thread.sleep(forTimeInterval: connectDelay)
+        let start = Date()
+        var sent = 0, messages = 0
+        while sent < total {
+            let k = min(batch, total - sent)
+            try socket.send([Array(topic.utf8), payload(src, from: sent, count: k, id: messages)])
+            sent += k
+            messages += 1
+            if rate > 0 {
+                let due = Double(sent) / rate - Date().timeIntervalSince(start)
+                if due > 0 { Thread.sleep(forTimeInterval: due) }
+            }
+        }
+        let s = Date().timeIntervalSince(start)
+        writeStandardError("ngd feed: sent \(sent) samples in \(messages) messages to \(to) topic \(topic) in \(String(format: "%.2f", s)) s\n")
+        socket.close()
+        ctx.terminate()
+    }
+
+    func payload(_ src: SampleSource, from first: Int, count k: Int, id: Int) -> [UInt8] {
+        var x = [Double](), y = [Double]()
+        for r in first..<(first + k) {
+            let s = src.sample(r)
+            x += s.x
+            y += s.y
+        }
+        let hasY = src.outputWidth > 0
+        switch format {
+        case .ngd1:
+            return NGD1.encode(dtype: dtype.dtype, count: k, inputWidth: src.inputWidth, outputWidth: src.outputWidth,
+                               id: UInt64(id), x: x, y: hasY ? y : nil)
+        case .json:
+            var w = JSONWriter()
+            w.beginObject()
+            func matrix(_ v: [Double], _ width: Int) {
+                if batch == 1 { w.value(doubles: v) } else {
+                    w.beginArray()
+                    for r in 0..<k { w.value(doubles: v[(r * width)..<((r + 1) * width)]) }
+                    w.endArray()
+                }
+            }
+            w.key("x"); matrix(x, src.inputWidth)
+            if hasY { w.key("y"); matrix(y, src.outputWidth) }
+            w.key("id"); w.value(id)
+            w.endObject()
+            return w.bytes
+        }
+    }
+}
