@@ -1,0 +1,45 @@
+import Foundation
+import Testing
+
+/// The README's Python producer and subscriber (examples/*.py, pyzmq) against a real daemon.
+@Suite(.serialized) struct PythonClientTests {
+    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    func python(_ args: [String]) throws -> (Process, Pipe) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["python3"] + args
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = out
+        try p.run()
+        return (p, out)
+    }
+
+    @Test func readmeProducerAndSubscriberSeeTheLossFall() throws {
+        let (check, checkOut) = try python(["-c", "import zmq"])
+        check.waitUntilExit()
+        let why = String(decoding: checkOut.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        try #require(check.terminationStatus == 0, "pyzmq is missing (scripts/test installs it): \(why)")
+
+        let d = try DaemonProcess(["--layers", "4,16,2"])
+        let (sub, subOut) = try python([root.appendingPathComponent("examples/subscriber.py").path, d.output, "4000"])
+        Thread.sleep(forTimeInterval: 1.0)  // the subscriber connects before anything is published
+        let (producer, producerOut) = try python([root.appendingPathComponent("examples/producer.py").path, d.input, "5000"])
+        producer.waitUntilExit()
+        #expect(producer.terminationStatus == 0, "\(String(decoding: producerOut.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))")
+        let deadline = Date().addingTimeInterval(60)
+        while sub.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        if sub.isRunning { sub.terminate() }
+        let text = String(decoding: subOut.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(sub.terminationStatus == 0, "\(text)")
+        // Lines: "default  seq    500  mse 1.234e-01  loss_ema 5.678e-02".
+        let emas = text.split(separator: "\n").compactMap { line -> Double? in
+            guard let r = line.range(of: "loss_ema ") else { return nil }
+            return Double(line[r.upperBound...].trimmingCharacters(in: .whitespaces))
+        }
+        #expect(emas.count >= 6, "\(text)")
+        if let first = emas.first, let last = emas.last { #expect(last < 0.1 * first, "loss_ema \(first) → \(last)\n\(text)") }
+        #expect(d.terminate().status == 0)
+    }
+}
