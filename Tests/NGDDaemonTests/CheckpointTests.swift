@@ -121,3 +121,18 @@ private func tempDir() -> String {
         #expect(line == "1970-01-01T00:00:00Z error ngd: x")
     }
 }
+
+@Suite struct RestoreSettingsTests {
+    @Test func configuredOptimizerSettingsReplaceTheSavedOnes() throws {
+        var cfg = ModelConfig(name: "m", layers: [2, 3, 1])
+        let m = try HostedModel(config: cfg)
+        let saved = m.checkpoint()
+        cfg.learningRate = 0.5
+        cfg.batch = 4
+        cfg.minimumDamping = 1e-3
+        let r = try HostedModel(config: cfg, checkpoint: saved)
+        let ngd = try #require(r.optimizer as? NaturalGradientOptimizer)
+        #expect(ngd.settings.learningRate == 0.5 && ngd.settings.blockSize == 4 && ngd.settings.minimumDamping == 1e-3)
+        #expect(r.network.parameters.array == m.network.parameters.array)
+    }
+}

@@ -1,0 +1,103 @@
+import Foundation
+import NGDWire
+import Testing
+@testable import ngd
+
+/// `ngd feed`'s sources (CSV, NPY, teacher) and its run against a real daemon.
+@Suite struct FeedTests {
+    func write(_ name: String, _ bytes: [UInt8]) -> String {
+        let path = temporaryDirectory("feed") + "/" + name
+        FileManager.default.createFile(atPath: path, contents: Data(bytes))
+        return path
+    }
+
+    func npy(_ dtype: String, shape: String, values: [Double], order: String = "False") -> [UInt8] {
+        var header = "{'descr': '\(dtype)', 'fortran_order': \(order), 'shape': \(shape), }"
+        while (10 + header.utf8.count + 1) % 64 != 0 { header += " " }
+        header += "\n"
+        var b: [UInt8] = [0x93] + Array("NUMPY".utf8) + [1, 0, UInt8(header.utf8.count & 255), UInt8(header.utf8.count >> 8)]
+        b += Array(header.utf8)
+        for v in values {
+            if dtype == "<f8" { withUnsafeBytes(of: v.bitPattern.littleEndian) { b += $0 } } else {
+                withUnsafeBytes(of: Float(v).bitPattern.littleEndian) { b += $0 }
+            }
+        }
+        return b
+    }
+
+    @Test func csvWithHeaderSplitsColumns() throws {
+        let path = write("a.csv", Array("x1,x2,y\n1, 2, 3\n# comment\n4,5,6\n\n".utf8))
+        let s = try SampleSource.csv(path: path, inputs: 2)
+        #expect(s.inputWidth == 2 && s.outputWidth == 1 && s.count == 2)
+        #expect(Array(s.sample(1).x) == [4, 5] && Array(s.sample(1).y) == [6])
+        let p = try SampleSource.csv(path: path, inputs: 3)
+        #expect(p.outputWidth == 0)  // predict-only
+    }
+
+    @Test(arguments: [
+        ("1,2,3\n4,5\n", 2, "line 2: 2 columns, the first row has 3"),
+        ("1,2,3\n4,x,6\n", 2, "line 2: not a number in x"),
+        ("1,2,3\n", 4, "--inputs 4 must be between 1 and the 3 columns"),
+        ("1,2,nan\n", 2, "line 1: non-finite value"),
+        ("", 1, "holds no samples"),
+    ])
+    func badCSVFilesAreNamed(text: String, inputs: Int, message: String) {
+        let path = write("b.csv", Array(text.utf8))
+        #expect { try SampleSource.csv(path: path, inputs: inputs) } throws: { "\($0)".contains(message) }
+    }
+
+    @Test func npyFloat64AndFloat32() throws {
+        let v: [Double] = [1, 2, 3, 4, 5, 6]
+        let a = try SampleSource.npy(path: write("a.npy", npy("<f8", shape: "(2, 3)", values: v)), inputs: 2)
+        #expect(a.rows == v && a.count == 2 && a.outputWidth == 1)
+        let b = try SampleSource.npy(path: write("b.npy", npy("<f4", shape: "(3, 2)", values: [0.1, 2, 3, 4, 5, 6])), inputs: 1)
+        #expect(b.rows[0] == Double(Float(0.1)) && b.count == 3)
+    }
+
+    @Test func badNPYFilesAreNamed() {
+        let v: [Double] = [1, 2, 3, 4]
+        let cases: [([UInt8], String)] = [
+            (Array("not numpy at all".utf8), "is not a .npy file"),
+            (npy("<i8", shape: "(2, 2)", values: v), "dtype must be little-endian float64 or float32"),
+            (npy("<f8", shape: "(4,)", values: v), "the array must be 2-D"),
+            (npy("<f8", shape: "(2, 2)", values: v, order: "True"), "Fortran-order"),
+            (Array(npy("<f8", shape: "(2, 2)", values: v).dropLast(8)), "24 data bytes, shape [2, 2] needs 32"),
+            (npy("<f8", shape: "(2, 2)", values: [1, .infinity, 3, 4]), "non-finite"),
+        ]
+        for (bytes, message) in cases {
+            let path = write("c.npy", bytes)
+            #expect { try SampleSource.npy(path: path, inputs: 1) } throws: { "\($0)".contains(message) }
+        }
+    }
+
+    @Test(arguments: [
+        [String](), ["--teacher", "A", "--csv", "x.csv"], ["--teacher", "D"], ["--csv", "x.csv"],
+        ["--teacher", "A", "--batch", "0"], ["--teacher", "A", "--rate=-1"], ["--teacher", "A", "--count", "0"],
+    ])
+    func feedRejectsBadArguments(arguments: [String]) {
+        #expect(throws: (any Error).self) { try FeedCommand.parse(arguments) }
+    }
+
+    @Test func feedStreamsACSVToADaemonInNGD1Batches() throws {
+        var text = ""
+        for i in 0..<50 { text += "\(Double(i) / 50),\(Double(i % 7) / 7),0.5\n" }
+        let path = write("feed.csv", Array(text.utf8))
+        let d = try DaemonProcess(["--layers", "2,4,1"])
+        let c = try DaemonClient(d)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: ngdExecutable())
+        p.arguments = ["feed", "--to", d.input, "--csv", path, "--inputs", "2", "--format", "ngd1", "--dtype", "f32",
+                       "--batch", "8", "--rate", "0", "--connect-delay", "1"]
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0)
+        var seq = -1
+        for _ in 0..<50 where seq != 50 {
+            seq = try c.request(#"{"cmd":"status"}"#)["models"]?["default"]?["seq"]?.int ?? -1
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        #expect(seq == 50)  // 6 messages of 8 and one of 2
+        #expect(d.terminate().status == 0)
+    }
+}
