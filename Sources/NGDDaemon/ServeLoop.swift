@@ -62,7 +62,8 @@ public final class ServeLoop {
     }
 
     /// Binds every socket, serves until `stop` is requested, then shuts down gracefully.
-    /// - Throws: ``DaemonError`` when a socket cannot be set up (nothing has been learned then).
+    /// - Throws: ``DaemonError`` when a socket cannot be set up (nothing has been learned then),
+    ///   or when the checkpoint at shutdown fails.
     public func run(stop: StopSignal) throws {
         let ctx = try ZMQContext()
         defer { ctx.terminate() }
@@ -116,10 +117,12 @@ public final class ServeLoop {
         input.close()
         notifier.notify("STOPPING=1\nSTATUS=saving checkpoints")
         logger.notice("stopping: saving checkpoints")
-        saveAll(reason: "shutdown")
+        let saved = saveAll(reason: "shutdown")
         control.close()
         output.close()
         output = nil
+        // A failed final save is an error exit, so that the operator (and systemd) see it.
+        guard saved.errors.isEmpty else { throw DaemonError.shutdownCheckpointFailed(saved.errors) }
         logger.notice("stopped")
     }
 

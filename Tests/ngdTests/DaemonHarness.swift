@@ -16,6 +16,20 @@ func ngdExecutable() -> String {
     return root.appendingPathComponent(".build/debug/ngd").path
 }
 
+/// Runs `executable args…` to completion; returns its exit status and its stdout and stderr together.
+func runProcess(_ executable: String, _ args: [String]) throws -> (status: Int32, output: String) {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: executable)
+    p.arguments = args
+    let out = Pipe()
+    p.standardOutput = out
+    p.standardError = out
+    try p.run()
+    let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    p.waitUntilExit()
+    return (p.terminationStatus, text)
+}
+
 /// A fresh empty directory under /tmp.
 func temporaryDirectory(_ tag: String) -> String {
     let path = NSTemporaryDirectory() + "ngd-test-\(tag)-\(UUID().uuidString.prefix(8))"

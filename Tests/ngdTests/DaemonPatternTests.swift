@@ -68,6 +68,31 @@ import ZeroMQ
         #expect(d.terminate().status == 0)
     }
 
+    @Test func aFailedSaveIsReportedAndTheDaemonKeepsServing() throws {
+        let d = try DaemonProcess(["--layers", "4,8,2"])
+        let c = try DaemonClient(d)
+        // Replace the state directory by a plain file: every save now fails (even for root).
+        try FileManager.default.removeItem(atPath: d.stateDir)
+        FileManager.default.createFile(atPath: d.stateDir, contents: Data("not a directory".utf8))
+        let reply = try c.request(#"{"cmd":"checkpoint"}"#)
+        #expect(reply["ok"] == .bool(false))
+        #expect(reply["error"]?.text?.contains("cannot save checkpoint \(d.stateDir)/default.ngdckpt: creating") == true, "\(reply)")
+        #expect(try c.request(#"{"cmd":"status"}"#)["models"]?["default"] != nil)
+        try c.sync(topic: "default", inputWidth: 4)
+        // The shutdown save fails too: the daemon still stops promptly, and says so with exit 1.
+        let stop = d.terminate()
+        #expect(stop.status == 1 && stop.seconds < 5)
+        #expect(d.log.contains("stopped, but the final checkpoint failed: cannot save checkpoint"), "\(d.log)")
+    }
+
+    @Test func aStateDirectoryThatIsAFileStopsStartUp() throws {
+        let path = temporaryDirectory("file") + "/state"
+        FileManager.default.createFile(atPath: path, contents: Data())
+        let d = try DaemonProcess(["--layers", "4,8,2"], stateDir: path, expectStart: false)
+        #expect(d.process.terminationStatus != 0)
+        #expect(d.log.contains("using the state directory failed: it is not a directory"), "\(d.log)")
+    }
+
     @Test func sigintAlsoCheckpointsAndExitsZero() throws {
         let d = try DaemonProcess(["--layers", "4,8,2", "--checkpoint-interval", "0"])
         kill(d.process.processIdentifier, SIGINT)
@@ -103,16 +128,8 @@ import ZeroMQ
     }
 
     @Test func demoShowsNGDReachingTheTargetInFewerSamplesThanSGD() throws {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: ngdExecutable())
-        p.arguments = ["demo", "--samples", "4000", "--rate", "0", "--target", "1e-3"]
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = out
-        try p.run()
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        #expect(p.terminationStatus == 0, "\(text)")
+        let (status, text) = try runProcess(ngdExecutable(), ["demo", "--samples", "4000", "--rate", "0", "--target", "1e-3"])
+        #expect(status == 0, "\(text)")
         // "verdict: NGD reached mse ≤ 0.001 after 1358 samples, SGD after 2889: 2.1× fewer samples with NGD"
         let verdict = try #require(text.split(separator: "\n").first(where: { $0.hasPrefix("verdict:") }), "\(text)")
         let numbers = verdict.split(separator: " ").compactMap { Int($0.trimmingCharacters(in: CharacterSet(charactersIn: ":,"))) }

@@ -15,16 +15,8 @@ import Testing
         let dir = temporaryDirectory("unit")
         let path = dir + "/ngd.service"
         try unit.replacingOccurrences(of: "/usr/local/bin/ngd", with: ngdExecutable()).write(toFile: path, atomically: true, encoding: .utf8)
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["systemd-analyze", "verify", path]
-        let err = Pipe()
-        p.standardError = err
-        p.standardOutput = err
-        try p.run()
-        let output = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
+        let (status, output) = try runProcess("/usr/bin/env", ["systemd-analyze", "verify", path])
         // verify exits 0 on unknown keys and only warns, so its output must be empty too.
-        #expect(p.terminationStatus == 0 && output.isEmpty, "systemd-analyze verify: \(output)")
+        #expect(status == 0 && output.isEmpty, "systemd-analyze verify: \(output)")
     }
 }

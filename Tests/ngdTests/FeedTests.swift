@@ -84,14 +84,11 @@ import Testing
         let path = write("feed.csv", Array(text.utf8))
         let d = try DaemonProcess(["--layers", "2,4,1"])
         let c = try DaemonClient(d)
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: ngdExecutable())
-        p.arguments = ["feed", "--to", d.input, "--csv", path, "--inputs", "2", "--format", "ngd1", "--dtype", "f32",
-                       "--batch", "8", "--rate", "0", "--connect-delay", "1"]
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        p.waitUntilExit()
-        #expect(p.terminationStatus == 0)
+        let (status, output) = try runProcess(ngdExecutable(), [
+            "feed", "--to", d.input, "--csv", path, "--inputs", "2", "--format", "ngd1", "--dtype", "f32",
+            "--batch", "8", "--rate", "0", "--connect-delay", "1",
+        ])
+        #expect(status == 0 && output.contains("sent 50 samples in 7 messages"), "\(output)")
         var seq = -1
         for _ in 0..<50 where seq != 50 {
             seq = try c.request(#"{"cmd":"status"}"#)["models"]?["default"]?["seq"]?.int ?? -1
