@@ -9,7 +9,7 @@ import Foundation
 /// | 8 | 4 | u32 format version (1), little-endian |
 /// | 12 | 4 | u32 CRC-32 (zlib) of the body |
 /// | 16 | 8 | u64 body length in bytes |
-/// | 24 | | body: the model's state as JSON |
+/// | 24 | | body: the model's state in ``BinaryCoder``'s tagged binary form |
 ///
 /// A save writes `NAME.ngdckpt.tmp`, fsyncs it, renames it over `NAME.ngdckpt` and fsyncs the
 /// directory, so a crash at any moment leaves either the old or the new checkpoint, whole.
@@ -26,7 +26,7 @@ enum CheckpointFile {
     }
 
     static func encode(_ c: ModelCheckpoint) throws -> [UInt8] {
-        let body = Array(try JSONEncoder().encode(c))
+        let body = try BinaryCoder.encode(c)
         var out = magic
         withUnsafeBytes(of: version.littleEndian) { out += $0 }
         withUnsafeBytes(of: crc(body).littleEndian) { out += $0 }
@@ -50,7 +50,7 @@ enum CheckpointFile {
         let body = Array(bytes[headerSize...])
         guard crc(body) == sum else { throw CheckpointError.checksumMismatch(path: path) }
         do {
-            return try JSONDecoder().decode(ModelCheckpoint.self, from: Data(body))
+            return try BinaryCoder.decode(ModelCheckpoint.self, from: body)
         } catch {
             throw CheckpointError.undecodable(path: path, reason: "\(error)")
         }

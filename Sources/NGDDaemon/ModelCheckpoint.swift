@@ -1,9 +1,9 @@
 import Foundation
 import NGDMath
 
-/// The saved state of one model. Encoded as JSON (doubles round-trip exactly) inside a
+/// The saved state of one model. Encoded by ``BinaryCoder`` (doubles bit-exact) inside a
 /// ``CheckpointFile`` envelope that carries a format version and a CRC-32.
-struct ModelCheckpoint: Codable, Equatable {
+struct ModelCheckpoint: Codable, Equatable, Sendable {
     var model: String
     var architecture: Architecture
     var optimizerKind: OptimizerKind

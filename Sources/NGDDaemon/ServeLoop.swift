@@ -17,7 +17,7 @@ public final class StopSignal: Sendable {
 ///
 /// It owns every ZeroMQ socket and every model, and runs on one dedicated thread (``run(stop:)``
 /// blocks). Each turn it polls the control and input sockets (at most 100 ms), answers one
-/// control request, handles up to 256 queued input messages, then publishes stats, saves
+/// control request, handles queued input messages (up to 256, or 50 ms), then publishes stats, saves
 /// checkpoints and pets the systemd watchdog when they are due.
 ///
 /// Shutdown (``StopSignal/request()``): stop intake (close the input), checkpoint every model,
@@ -37,6 +37,7 @@ public final class ServeLoop {
     private var lastStats = ContinuousClock.now
     private var lastCheckpoint = ContinuousClock.now
     private var rejectLog = (start: ContinuousClock.now, logged: 0, suppressed: 0)
+    private lazy var writer = CheckpointWriter(directory: registry.stateDirectory)
 
     public init(config: DaemonConfig, registry: ModelRegistry, logger: Logger, notifier: SystemdNotifier = SystemdNotifier()) {
         self.config = config
@@ -97,13 +98,17 @@ public final class ServeLoop {
         var poller = ZMQPoller([control, input])
         do {
             while !stop.isRequested {
-                let ready = try poller.poll(timeoutMilliseconds: 100)
+                let ready = try poller.poll(timeoutMilliseconds: pollTimeout())
                 if ready[0] { try handleControl(control) }
                 if ready[1] {
+                    // Up to 256 messages or 50 ms, whichever comes first, so that control
+                    // requests, timers and the watchdog keep their turn under heavy load.
+                    let turnEnd = ContinuousClock.now + .milliseconds(50)
                     var handled = 0
                     while handled < 256, !stop.isRequested, let frames = try input.receive(wait: false) {
                         handleInput(frames)
                         handled += 1
+                        if ContinuousClock.now >= turnEnd { break }
                     }
                 }
                 try timers()
@@ -189,6 +194,18 @@ public final class ServeLoop {
 
     // MARK: Timers
 
+    /// Milliseconds until the next stats, checkpoint or watchdog deadline, within 1...100, so
+    /// that the loop wakes in time when idle and still notices a stop request within 100 ms.
+    func pollTimeout(now: ContinuousClock.Instant = .now) -> Int {
+        var due: [ContinuousClock.Instant] = []
+        if config.statsInterval > 0 { due.append(lastStats + .seconds(config.statsInterval)) }
+        if config.checkpointInterval > 0 { due.append(lastCheckpoint + .seconds(config.checkpointInterval)) }
+        if let w = notifier.nextWatchdog { due.append(w) }
+        guard let next = due.min() else { return 100 }
+        let ms = (next - now) / .milliseconds(1)
+        return Int(min(max(ms.rounded(.up), 1), 100))
+    }
+
     func timers() throws {
         let now = ContinuousClock.now
         if config.statsInterval > 0, now - lastStats >= .seconds(config.statsInterval) {
@@ -197,7 +214,23 @@ public final class ServeLoop {
         }
         if config.checkpointInterval > 0, now - lastCheckpoint >= .seconds(config.checkpointInterval) {
             lastCheckpoint = now
-            saveAll(reason: "interval")
+            for m in registry.models where !writer.submit(m.checkpoint()) {
+                logger.debug("previous checkpoint still being written; skipping this one", metadata: ["model": "\(m.name)"])
+            }
+        }
+        collectBackgroundSaves()
+    }
+
+    /// Records the interval saves the background writer has finished.
+    func collectBackgroundSaves() {
+        for c in writer.takeCompletions() {
+            switch c.result {
+            case .success:
+                registry.model(named: c.model)?.lastCheckpoint = c.time
+                logger.debug("checkpoint saved", metadata: ["model": "\(c.model)", "seq": "\(c.seq)", "reason": "interval"])
+            case .failure(let e):
+                logger.error("checkpoint failed", metadata: ["model": "\(c.model)", "error": "\(e)"])
+            }
         }
     }
 
@@ -221,9 +254,12 @@ public final class ServeLoop {
         return w.bytes
     }
 
-    /// Saves every model; returns the paths written. A failed save is logged and the old file kept.
+    /// Saves every model now, on this thread, after any background save has finished; returns
+    /// the paths written. A failed save is logged and the old file kept.
     @discardableResult
     func saveAll(reason: String) -> (paths: [String], errors: [String]) {
+        writer.waitUntilIdle()
+        collectBackgroundSaves()
         var paths: [String] = [], errors: [String] = []
         for m in registry.models {
             do {

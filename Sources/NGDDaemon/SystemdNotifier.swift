@@ -65,6 +65,9 @@ public final class SystemdNotifier {
         return sent == bytes.count
     }
 
+    /// When the next `WATCHDOG=1` is due, or nil without a watchdog.
+    public var nextWatchdog: ContinuousClock.Instant? { watchdogInterval.map { lastWatchdog + $0 } }
+
     /// Sends `WATCHDOG=1` when half the watchdog period has passed since the last one. Call it on
     /// every turn of the main loop, busy or idle.
     public func watchdogIfDue(now: ContinuousClock.Instant = .now) {

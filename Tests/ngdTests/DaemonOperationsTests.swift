@@ -40,7 +40,7 @@ import ZeroMQ
     @Test func killNineDuringLearningNeverCorruptsACheckpoint() throws {
         let state = temporaryDirectory("crash")
         let path = state + "/default.ngdckpt"
-        let args = ["--layers", "20,64,64,20", "--checkpoint-interval", "0.02", "--batch", "4"]
+        let args = ["--layers", "20,200,200,20", "--checkpoint-interval", "0.02", "--batch", "4"]
         var lastSeq = 0
         var restored = 0
         var killedMidSave = 0
@@ -57,10 +57,20 @@ import ZeroMQ
             var rng = SystemRandomNumberGenerator()
             let x = (0..<(16 * 20)).map { _ in Double.random(in: -1...1, using: &rng) }
             let y = x.map { 0.5 * $0 }
+            // Even rounds: kill at a random moment. Odd rounds: learn for a random time, then
+            // kill the moment a checkpoint's temporary file appears, i.e. mid-write.
             let end = Date().addingTimeInterval(Double.random(in: 0.3...1.2, using: &rng))
-            while Date() < end {
-                try c.send("default", NGD1.encode(dtype: .float64, count: 16, inputWidth: 20, outputWidth: 20, id: 0, x: x, y: y))
-                Thread.sleep(forTimeInterval: 0.002)
+            let message = NGD1.encode(dtype: .float64, count: 16, inputWidth: 20, outputWidth: 20, id: 0, x: x, y: y)
+            var lastSend = Date.distantPast
+            while true {
+                if Date().timeIntervalSince(lastSend) >= 0.002 {
+                    try c.send("default", message)
+                    lastSend = Date()
+                }
+                let late = Date() >= end
+                if late && (round % 2 == 0 || FileManager.default.fileExists(atPath: path + ".tmp")) { break }
+                if late && Date().timeIntervalSince(end) > 5 { break }  // no save seen: give up this round
+                usleep(50)
             }
             d.kill9()
             #expect(d.process.terminationReason == .uncaughtSignal)
@@ -71,6 +81,8 @@ import ZeroMQ
                 #expect(ck?.model == "default")
             }
         }
-        #expect(restored == 9 && lastSeq > 0, "\(killedMidSave) of 10 kills landed during a save")
+        #expect(restored == 9 && lastSeq > 0)
+        #expect(killedMidSave >= 3, "only \(killedMidSave) of 10 kills landed during a write")
+        print("crash test: \(killedMidSave) of 10 kills landed while a checkpoint was being written; final seq \(lastSeq)")
     }
 }
