@@ -74,6 +74,8 @@ struct DaemonOptions: ParsableArguments {
 
 /// Settings of the `default` model, as flags.
 struct ModelOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Input topic of the default model. (default: default)", valueName: "topic"))
+    var topic: String?
     @Option(help: ArgumentHelp("Layer sizes n0,n1,…,nL of the default model, e.g. 20,20,20.", valueName: "sizes"))
     var layers: String?
     @Option(help: "Hidden activation: identity, tanh, relu, sigmoid (the output is linear). (default: tanh)")
@@ -92,12 +94,19 @@ struct ModelOptions: ParsableArguments {
     var seed: UInt64?
     @Option(help: "NGD: λ_min, the damping floor. (default: 1e-8)")
     var minDamping: Double?
+    @Option(help: "NGD: λ_max, the damping ceiling. (default: 10000)")
+    var maxDamping: Double?
     @Option(help: "NGD: λ₀, the initial damping. (default: 0.01)")
     var damping: Double?
+    @Option(help: "NGD: ε, the moving-average rate of the Fisher factors. (default: 0.003)")
+    var factorRate: Double?
+    @Option(help: ArgumentHelp("NGD: η_t = η/(1 + decay·t), t in samples. (default: 0.0001)", valueName: "decay"))
+    var learningRateDecay: Double?
 
     var isEmpty: Bool {
-        layers == nil && activation == nil && bias == nil && optimizer == nil && learningRate == nil && batch == nil
-            && outputNoise == nil && seed == nil && minDamping == nil && damping == nil
+        topic == nil && layers == nil && activation == nil && bias == nil && optimizer == nil && learningRate == nil
+            && batch == nil && outputNoise == nil && seed == nil && minDamping == nil && maxDamping == nil && damping == nil
+            && factorRate == nil && learningRateDecay == nil
     }
 
     func apply(to m: inout ModelConfig) throws {
@@ -108,6 +117,7 @@ struct ModelOptions: ParsableArguments {
             }
             m.layers = sizes
         }
+        if let v = topic { m.topic = v }
         if let v = activation { m.activation = v }
         if let v = bias { m.bias = v }
         if let v = optimizer { m.optimizer = v }
@@ -119,7 +129,10 @@ struct ModelOptions: ParsableArguments {
             m.minimumDamping = v
             if damping == nil { m.damping = max(m.damping, v) }
         }
+        if let v = maxDamping { m.maximumDamping = v }
         if let v = damping { m.damping = v }
+        if let v = factorRate { m.factorRate = v }
+        if let v = learningRateDecay { m.learningRateDecay = v }
     }
 }
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import NGDMath
 import Testing
 @testable import ngd
@@ -51,5 +52,38 @@ import Testing
         #expect(throws: (any Error).self) { try AutoencoderCommand.parse(["--test-images", "0"]) }
         #expect(throws: (any Error).self) { try AutoencoderCommand.parse(["--test-images", "20000"]) }
         #expect(throws: (any Error).self) { try AutoencoderCommand.parse(["--samples", "-5"]) }
+    }
+}
+
+@Suite struct ServeFlagTests {
+    @Test func everyDefaultModelSettingIsAFlag() throws {
+        let c = try ServeCommand.parse([
+            "--layers", "3,5,2", "--topic", "t", "--activation", "relu", "--no-bias", "--optimizer", "adam",
+            "--learning-rate", "0.002", "--batch", "8", "--output-noise", "0.5", "--seed", "9", "--min-damping", "0.001",
+            "--max-damping", "50", "--damping", "0.1", "--factor-rate", "0.01", "--learning-rate-decay", "0",
+            "--input", "tcp://127.0.0.1:6000", "--input-pattern", "pull", "--input-mode", "connect", "--subscribe", "models",
+            "--output", "tcp://127.0.0.1:6001", "--control", "tcp://127.0.0.1:6002", "--state-dir", "/tmp/s",
+            "--checkpoint-interval", "7", "--stats-interval", "2", "--loss-every", "3", "--max-message-size", "4096",
+            "--receive-hwm", "11", "--send-hwm", "12", "--linger", "13",
+        ]).resolvedConfig()
+        let m = try #require(c.models.first)
+        #expect(c.models.count == 1 && m.name == "default" && m.topic == "t" && m.layers == [3, 5, 2] && m.activation == .relu)
+        #expect(!m.bias && m.optimizer == .adam && m.learningRate == 0.002 && m.batch == 8 && m.outputNoise == 0.5 && m.seed == 9)
+        #expect(m.minimumDamping == 0.001 && m.maximumDamping == 50 && m.damping == 0.1 && m.factorRate == 0.01 && m.learningRateDecay == 0)
+        #expect(c.input == "tcp://127.0.0.1:6000" && c.inputPattern == .pull && c.inputMode == .connect && c.subscribe == .models)
+        #expect(c.output == "tcp://127.0.0.1:6001" && c.control == "tcp://127.0.0.1:6002" && c.stateDirectory == "/tmp/s")
+        #expect(c.checkpointInterval == 7 && c.statsInterval == 2 && c.lossEvery == 3 && c.maxMessageSize == 4096)
+        #expect(c.receiveHighWaterMark == 11 && c.sendHighWaterMark == 12 && c.lingerMilliseconds == 13)
+    }
+
+    @Test func flagsOverrideTheFileForTheDefaultModelOnly() throws {
+        let path = NSTemporaryDirectory() + "ngd-flags-\(getpid()).toml"
+        try "[models.default]\nlayers = [4, 4]\nbatch = 2\n[models.other]\nlayers = [2, 2]\n".write(toFile: path, atomically: true, encoding: .utf8)
+        let c = try ServeCommand.parse(["--config", path, "--batch", "5"]).resolvedConfig()
+        #expect(c.models.map(\.name) == ["default", "other"])
+        #expect(c.models[0].batch == 5 && c.models[0].layers == [4, 4] && c.models[1].batch == 1)
+        // A file without a default model and no model flags: no default model is invented.
+        try "[models.only]\nlayers = [2, 2]\n".write(toFile: path, atomically: true, encoding: .utf8)
+        #expect(try ServeCommand.parse(["--config", path]).resolvedConfig().models.map(\.name) == ["only"])
     }
 }
