@@ -40,7 +40,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
-        .target(name: "NGDBench", dependencies: ["NGDMath", "CZlib"]),
+        .target(name: "NGDBench", dependencies: ["NGDMath", "CZlib", "CBLAS"]),
         .executableTarget(
             name: "ngd",
             dependencies: [

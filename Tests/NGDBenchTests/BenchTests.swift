@@ -161,3 +161,27 @@ import Testing
         #expect(DatasetError.cannotOpen(path: "/x/y.gz").description == "cannot open /x/y.gz: it is missing or not readable")
     }
 }
+
+@Suite struct SpeedBenchTests {
+    @Test func kernelRowsCoverEverySizeAndBlockWithFiniteTimes() {
+        let rows = SpeedBench.kernels(sizes: [5, 9], blocks: [1, 3], naiveUpTo: 5)
+        #expect(rows.map { [$0.n, $0.k] } == [[5, 1], [5, 3], [9, 1], [9, 3]])
+        #expect(rows.allSatisfy { $0.ngd > 0 && $0.blas > 0 && $0.ngd.isFinite })
+        #expect(rows.filter { $0.n == 5 }.allSatisfy { $0.naive > 0 } && rows.filter { $0.n == 9 }.allSatisfy { $0.naive.isNaN })
+        let table = SpeedBench.kernelTable(rows)
+        #expect(table.contains("Sherman–Morrison") && table.contains("Woodbury 2k=6"))
+    }
+
+    @Test func stepRowsAreRelativeToSGDOnTheSameProblem() throws {
+        let arch = try Architecture(sizes: [3, 4, 2], hidden: .tanh, bias: true)
+        var rng = RandomSource(seed: 1)
+        let data = (0..<(50 * 5)).map { _ in rng.nextGaussian() }
+        let rows = try SpeedBench.steps(
+            problem: "tiny", architecture: arch,
+            specs: [("sgd lr=0.01", { try SGDOptimizer(network: $0, settings: SGDSettings(learningRate: 0.01, blockSize: 1)) }),
+                    ("ngd", { try NaturalGradientOptimizer(network: $0, settings: NaturalGradientSettings(), seed: 1) })],
+            data: data, warmup: 20, chunk: 10, chunks: 3)
+        #expect(rows.map(\.optimizer) == ["sgd lr=0.01", "ngd"] && rows.allSatisfy { $0.microseconds > 0 })
+        #expect(SpeedBench.stepTable(rows).contains("1.00"))
+    }
+}

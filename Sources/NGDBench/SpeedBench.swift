@@ -1,0 +1,213 @@
+import CBLAS
+import Foundation
+import NGDMath
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `ngd bench speed`: what one sample costs, measured against baselines in the same process.
+///
+/// Every figure is a median over repeated timed batches (each ≥ 2 ms, at least 5 of them), so a
+/// noisy neighbour on this shared machine moves single batches, not the median.
+public enum SpeedBench {
+    /// Median nanoseconds per call of `body`, over batches of calls that each take ≥ `minBatch`.
+    public static func nanoseconds(batches: Int = 7, minBatch: Duration = .milliseconds(2), _ body: () -> Void) -> Double {
+        let clock = ContinuousClock()
+        // Calibrate: how many calls fill one batch.
+        var calls = 1
+        while true {
+            let t = clock.measure { for _ in 0..<calls { body() } }
+            if t >= minBatch || calls >= 1 << 24 { break }
+            calls *= t < minBatch / 16 ? 8 : 2
+        }
+        var samples: [Double] = []
+        for _ in 0..<batches {
+            let t = clock.measure { for _ in 0..<calls { body() } }
+            samples.append(Double(t.components.attoseconds) / 1e9 / Double(calls) + Double(t.components.seconds) * 1e9 / Double(calls))
+        }
+        return median(samples)
+    }
+
+    // MARK: Kernels
+
+    /// One row of the kernel table: a factor update at dimension n with k vectors per update.
+    public struct KernelRow: Sendable {
+        public let n: Int
+        /// 1 is Sherman–Morrison; > 1 is one Woodbury update of rank 2k.
+        public let k: Int
+        /// ngd's `InverseCovariance.absorb`, ns per sample (per vector).
+        public let ngd: Double
+        /// The same sequence of OpenBLAS calls alone, ns per sample.
+        public let blas: Double
+        /// The same operations with ngd's naive Swift reference loops, ns per sample.
+        public let naive: Double
+        /// blas / ngd: the fraction of the BLAS calls' throughput that ngd's kernel reaches.
+        public var fraction: Double { blas / ngd }
+    }
+
+    /// Times the factor update for every `n` in `sizes` and every block size in `blocks`.
+    /// `naiveUpTo` caps the dimension at which the (slow) naive reference is timed.
+    public static func kernels(sizes: [Int], blocks: [Int], naiveUpTo: Int = 1000, progress: (String) -> Void = { _ in }) -> [KernelRow] {
+        Kernels.configureSingleThreaded()
+        var rows: [KernelRow] = []
+        for n in sizes {
+            for k in blocks {
+                progress("kernels: n = \(n), k = \(k)")
+                rows.append(kernel(n: n, k: k, naive: n <= naiveUpTo))
+            }
+        }
+        return rows
+    }
+
+    static func kernel(n: Int, k: Int, naive: Bool) -> KernelRow {
+        var rng = RandomSource(seed: UInt64(n * 1000 + k))
+        let pool = 64
+        let vectors = (0..<(pool * n)).map { _ in rng.nextGaussian() }
+        // ngd: the estimator itself, cycling through a pool of vectors (health checks included).
+        let ic = InverseCovariance(dimension: n, capacity: k)
+        let schedule = FactorSchedule(rate: 3e-3, warmup: 0)
+        var sample = 0
+        let ngd = vectors.withUnsafeBufferPointer { v in
+            nanoseconds {
+                let start = (sample % (pool - k + 1)) * n
+                ic.absorb(v.baseAddress! + start, count: k, stride: n, firstSample: sample, schedule: schedule, sqrtDamping: 0.1)
+                sample += k
+            }
+        } / Double(k)
+        // The same calls, on scratch of the same shapes.
+        let r = 2 * k
+        var p = [Double](repeating: 0, count: n * n), c = p
+        for i in 0..<n { p[i * n + i] = 1; c[i * n + i] = 1 }
+        var y = [Double](repeating: 0, count: max(r, 1) * n)
+        var rowsV = [Double](repeating: 0, count: max(r, 1) * n)
+        for i in 0..<rowsV.count { rowsV[i] = 1e-3 * rng.nextGaussian() }
+        var g = [Double](repeating: 0, count: r * r)
+        for i in 0..<r { g[i * r + i] = 1 }
+        let tiny = 1e-12  // keeps P and C numerically still while timing
+        func blasCalls() {
+            if k == 1 {
+                cblas_dsymv(CblasRowMajor, CblasUpper, Int32(n), 1, p, Int32(n), rowsV, 1, 0, &y, 1)
+                cblas_dsyr(CblasRowMajor, CblasUpper, Int32(n), -tiny, y, 1, &p, Int32(n))   // the sample
+                cblas_dsyr(CblasRowMajor, CblasUpper, Int32(n), -tiny, y, 1, &p, Int32(n))   // the injection
+                cblas_dsyr(CblasRowMajor, CblasUpper, Int32(n), tiny, rowsV, 1, &c, Int32(n))  // C
+            } else {
+                cblas_dsymm(CblasRowMajor, CblasRight, CblasUpper, Int32(r), Int32(n), 1, p, Int32(n), rowsV, Int32(n), 0, &y, Int32(n))
+                var gram = g
+                cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(r), Int32(r), Int32(n), tiny, y, Int32(n), rowsV, Int32(n), 1, &gram, Int32(r))
+                cblas_dtrsm(CblasRowMajor, CblasLeft, CblasLower, CblasNoTrans, CblasNonUnit, Int32(r), Int32(n), 1, g, Int32(r), &y, Int32(n))
+                cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, Int32(n), Int32(r), -tiny, y, Int32(n), 1, &p, Int32(n))
+                for j in 0..<k {
+                    rowsV.withUnsafeBufferPointer { v in
+                        cblas_dsyr(CblasRowMajor, CblasUpper, Int32(n), tiny, v.baseAddress! + j * n, 1, &c, Int32(n))
+                    }
+                }
+            }
+        }
+        let blas = nanoseconds { blasCalls() } / Double(k)
+        var naiveNs = Double.nan
+        if naive {
+            func naiveCalls() {
+                p.withUnsafeMutableBufferPointer { pp in
+                    c.withUnsafeMutableBufferPointer { cc in
+                        y.withUnsafeMutableBufferPointer { yy in
+                            rowsV.withUnsafeBufferPointer { v in
+                                let P = pp.baseAddress!, C = cc.baseAddress!, Y = yy.baseAddress!, V = v.baseAddress!
+                                if k == 1 {
+                                    ReferenceKernels.symmetricMultiply(k: 1, n: n, alpha: 1, p: P, v: V, ldv: n, u: Y, ldu: n)
+                                    ReferenceKernels.symmetricRankUpdate(k: 1, n: n, alpha: -tiny, v: Y, ldv: n, p: P)
+                                    ReferenceKernels.symmetricRankUpdate(k: 1, n: n, alpha: -tiny, v: Y, ldv: n, p: P)
+                                    ReferenceKernels.symmetricRankUpdate(k: 1, n: n, alpha: tiny, v: V, ldv: n, p: C)
+                                } else {
+                                    ReferenceKernels.symmetricMultiply(k: r, n: n, alpha: 1, p: P, v: V, ldv: n, u: Y, ldu: n)
+                                    var gram = g
+                                    gram.withUnsafeMutableBufferPointer { G in
+                                        ReferenceKernels.multiplyTransposed(k: r, m: r, n: n, x: Y, ldx: n, w: V, ldw: n, y: G.baseAddress!, ldy: r)
+                                    }
+                                    g.withUnsafeBufferPointer { L in ReferenceKernels.solveLowerTriangular(k: r, n: n, l: L.baseAddress!, b: Y, ldb: n) }
+                                    ReferenceKernels.symmetricRankUpdate(k: r, n: n, alpha: -tiny, v: Y, ldv: n, p: P)
+                                    for j in 0..<k { ReferenceKernels.symmetricRankUpdate(k: 1, n: n, alpha: tiny, v: V + j * n, ldv: n, p: C) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            naiveNs = nanoseconds(batches: 5) { naiveCalls() } / Double(k)
+        }
+        return KernelRow(n: n, k: k, ngd: ngd, blas: blas, naive: naiveNs)
+    }
+
+    public static func kernelTable(_ rows: [KernelRow]) -> String {
+        var out = "Factor update (one Fisher factor), ns per sample; median of 7 timed batches\n"
+        out += "   n    k   update           ngd     raw BLAS calls    naive Swift   BLAS/ngd   naive/ngd\n"
+        for r in rows {
+            let kind = r.k == 1 ? "Sherman–Morrison" : "Woodbury 2k=\(2 * r.k)"
+            out += pad(String(r.n), 4) + pad(String(r.k), 5) + "   " + kind.padding(toLength: 17, withPad: " ", startingAt: 0)
+            out += pad(fmt(r.ngd), 10) + pad(fmt(r.blas), 19) + pad(r.naive.isNaN ? "—" : fmt(r.naive), 15)
+            out += pad(String(format: "%.2f", r.fraction), 11) + pad(r.naive.isNaN ? "—" : String(format: "%.1f", r.naive / r.ngd), 12) + "\n"
+        }
+        out += "BLAS/ngd is the fraction of the throughput of the OpenBLAS calls the update is built on\n"
+        out += "(the same calls on the same shapes, alone) that the whole update reaches.\n"
+        return out
+    }
+
+    // MARK: Per-sample learning cost
+
+    public struct StepRow: Sendable {
+        public let problem: String
+        public let optimizer: String
+        /// Median µs per sample, training only.
+        public let microseconds: Double
+    }
+
+    /// Median µs per trained sample for each optimizer, on `architecture`, with inputs and
+    /// targets from `data` (rows of n₀ + n_L), after `warmup` samples (past NGD's factor warm-up).
+    public static func steps(
+        problem: String, architecture: Architecture, specs: [(String, (Network) throws -> any Optimizer)],
+        data: [Double], warmup: Int, chunk: Int, chunks: Int, progress: (String) -> Void = { _ in }
+    ) throws -> [StepRow] {
+        let n0 = architecture.inputSize, nL = architecture.outputSize, w = n0 + nL
+        let count = data.count / w
+        var x = [Double](repeating: 0, count: chunk * n0), y = [Double](repeating: 0, count: chunk * nL)
+        var rows: [StepRow] = []
+        for (label, make) in specs {
+            progress("steps: \(problem) \(label)")
+            let opt = try make(Network(architecture: architecture, seed: 1))
+            var next = 0
+            func fill() {
+                for r in 0..<chunk {
+                    let s = next % count
+                    next += 1
+                    for i in 0..<n0 { x[r * n0 + i] = data[s * w + i] }
+                    for i in 0..<nL { y[r * nL + i] = data[s * w + n0 + i] }
+                }
+            }
+            var done = 0
+            while done < warmup { fill(); _ = try opt.train(inputs: x, targets: y, count: chunk); done += chunk }
+            var times: [Double] = []
+            let clock = ContinuousClock()
+            for _ in 0..<chunks {
+                fill()
+                let t = try clock.measure { _ = try opt.train(inputs: x, targets: y, count: chunk) }
+                times.append((Double(t.components.seconds) * 1e6 + Double(t.components.attoseconds) / 1e12) / Double(chunk))
+            }
+            rows.append(StepRow(problem: problem, optimizer: label, microseconds: median(times)))
+        }
+        return rows
+    }
+
+    public static func stepTable(_ rows: [StepRow]) -> String {
+        var out = "Learning cost per sample (forward, backward, update), µs; median over chunks\n"
+        out += "problem        optimizer                     µs/sample   ÷ SGD\n"
+        for r in rows {
+            let sgd = rows.first(where: { $0.problem == r.problem && $0.optimizer.hasPrefix("sgd") })?.microseconds ?? .nan
+            out += r.problem.padding(toLength: 15, withPad: " ", startingAt: 0) + r.optimizer.padding(toLength: 28, withPad: " ", startingAt: 0)
+            out += pad(fmt(r.microseconds, digits: 1), 11) + pad(String(format: "%.2f", r.microseconds / sgd), 8) + "\n"
+        }
+        return out
+    }
+
+    static func pad(_ s: String, _ n: Int) -> String { String(repeating: " ", count: max(0, n - s.count)) + s }
+    static func fmt(_ v: Double, digits: Int = 0) -> String { String(format: "%.\(digits)f", v) }
+}
