@@ -11,7 +11,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks that compare NGD with SGD and Adam on the paper's problems.",
-        subcommands: [PaperCommand.self, AutoencoderCommand.self, SpeedCommand.self]
+        subcommands: [PaperCommand.self, AutoencoderCommand.self, SpeedCommand.self, EndToEndCommand.self, SubscriberCommand.self]
     )
 }
 

@@ -53,6 +53,8 @@ struct FeedCommand: ParsableCommand {
     var inputs: Int?
     @Option(help: ArgumentHelp("Seconds to wait after connecting, so that a PUB's first messages are not lost to the subscription handshake.", valueName: "s"))
     var connectDelay = 0.5
+    @Flag(help: "Set each message's id to the send time (CLOCK_MONOTONIC, ns), for latency measurements.")
+    var stampIds = false
 
     enum FeedPattern: String, CaseIterable, ExpressibleByArgument { case pub, push }
 
@@ -84,7 +86,8 @@ struct FeedCommand: ParsableCommand {
         var sent = 0, messages = 0
         while sent < total {
             let k = min(batch, total - sent)
-            try socket.send([Array(topic.utf8), payload(src, from: sent, count: k, id: messages)])
+            let id = stampIds ? Int(monotonicNanoseconds()) : messages
+            try socket.send([Array(topic.utf8), payload(src, from: sent, count: k, id: id)])
             sent += k
             messages += 1
             if rate > 0 {
@@ -127,4 +130,11 @@ struct FeedCommand: ParsableCommand {
             return w.bytes
         }
     }
+}
+
+/// CLOCK_MONOTONIC in nanoseconds: one clock for every process on the machine.
+func monotonicNanoseconds() -> UInt64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
 }

@@ -1,0 +1,158 @@
+import ArgumentParser
+import Foundation
+import NGDBench
+import NGDWire
+import ZeroMQ
+
+/// `ngd bench e2e`: throughput and latency through a real daemon, with the producer and the
+/// subscriber as separate processes (`ngd feed --stamp-ids` and `ngd bench subscriber`).
+struct EndToEndCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "e2e",
+        abstract: "Samples/s learned and published, and sample-to-prediction latency, through `ngd serve` over loopback TCP.",
+        discussion: """
+            Model: the paper's architecture A (16 linear layers of 20), NGD as in `ngd bench paper`. \
+            For each payload format and batch size, a fresh daemon, subscriber and producer run as \
+            three processes. Throughput counts samples whose prediction reached the subscriber, from \
+            the first send to the last receipt. Latency is measured at 10% and 50% of the NGD1 k = 1 \
+            peak, from the producer's send stamp to the subscriber's receipt.
+            """
+    )
+
+    @Option(help: ArgumentHelp("Samples per throughput run.", valueName: "n"))
+    var samples = 50_000
+    @Option(help: ArgumentHelp("Seconds per latency run.", valueName: "s"))
+    var latencySeconds = 4.0
+
+    struct Result: Decodable {
+        let samples: Int
+        let messages: Int
+        let first_send_ns: Double
+        let last_receive_ns: Double
+        let p50_us: Double
+        let p99_us: Double
+        let p999_us: Double
+    }
+
+    func run() throws {
+        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        emit("End to end through `ngd serve` (A: 16 × 20 linear, NGD), producer and subscriber in separate processes")
+        emit("format  k      samples sent   received   samples/s learned+published   peak RSS (MiB)")
+        var peak = 0.0
+        for (format, k) in [("ngd1", 1), ("ngd1", 16), ("ngd1", 256), ("json", 1), ("json", 16)] {
+            let n = format == "json" && k == 1 ? min(samples, 20_000) : samples
+            let (r, rss) = try session(exe: exe, format: format, batch: k, count: n, rate: 0)
+            let rate = Double(r.samples) / ((r.last_receive_ns - r.first_send_ns) / 1e9)
+            if format == "ngd1" && k == 1 { peak = rate }
+            emit(format.padding(toLength: 8, withPad: " ", startingAt: 0) + String(k).padding(toLength: 7, withPad: " ", startingAt: 0)
+                 + pad(String(n), 12) + pad(String(r.samples), 11) + pad(String(format: "%.0f", rate), 30) + pad(String(format: "%.1f", rss), 17))
+        }
+        emit("")
+        emit("Latency, NGD1 k = 1, sample sent → prediction received (µs)")
+        emit("load                     samples/s      p50       p99     p99.9")
+        for fraction in [0.1, 0.5] {
+            let rate = (peak * fraction).rounded()
+            let (r, _) = try session(exe: exe, format: "ngd1", batch: 1, count: Int(rate * latencySeconds), rate: rate)
+            emit("\(Int(fraction * 100))% of peak".padding(toLength: 22, withPad: " ", startingAt: 0) + pad(String(format: "%.0f", rate), 12)
+                 + pad(String(format: "%.0f", r.p50_us), 9) + pad(String(format: "%.0f", r.p99_us), 10) + pad(String(format: "%.0f", r.p999_us), 10))
+        }
+    }
+
+    func pad(_ s: String, _ n: Int) -> String { String(repeating: " ", count: max(0, n - s.count)) + s }
+
+    /// One daemon, one subscriber, one producer. Returns the subscriber's result and the daemon's peak RSS.
+    func session(exe: String, format: String, batch: Int, count: Int, rate: Double) throws -> (Result, Double) {
+        let state = NSTemporaryDirectory() + "ngd-e2e-\(getpid())"
+        defer { try? FileManager.default.removeItem(atPath: state) }
+        let daemon = Process()
+        daemon.executableURL = URL(fileURLWithPath: exe)
+        daemon.arguments = ["serve", "--layers", TeacherProblem.Arch.A.sizes.map(String.init).joined(separator: ","),
+                            "--activation", "identity", "--no-bias", "--output-noise", "1e-6", "--learning-rate", "0.02",
+                            "--state-dir", state, "--checkpoint-interval", "0", "--stats-interval", "0",
+                            "--receive-hwm", "0", "--send-hwm", "0", "--log-level", "warning",
+                            "--input", "tcp://127.0.0.1:*", "--output", "tcp://127.0.0.1:*", "--control", "tcp://127.0.0.1:*",
+                            "--log-level", "notice"]
+        let err = Pipe()
+        daemon.standardError = err
+        try daemon.run()
+        defer { if daemon.isRunning { kill(daemon.processIdentifier, SIGKILL); daemon.waitUntilExit() } }
+        var line = ""
+        let h = err.fileHandleForReading
+        while !line.contains("serving") {
+            let d = h.availableData
+            if d.isEmpty { throw CommandFailure("the daemon did not start") }
+            line += String(decoding: d, as: UTF8.self)
+        }
+        func field(_ key: String) -> String {
+            guard let r = line.range(of: " \(key)=") else { return "" }
+            return String(line[r.upperBound...].prefix(while: { $0 != " " && $0 != "\n" }))
+        }
+        let subscriber = Process()
+        subscriber.executableURL = URL(fileURLWithPath: exe)
+        subscriber.arguments = ["bench", "subscriber", "--from", field("output"), "--expect", String(count)]
+        let out = Pipe()
+        subscriber.standardOutput = out
+        try subscriber.run()
+        Thread.sleep(forTimeInterval: 0.5)
+        let producer = Process()
+        producer.executableURL = URL(fileURLWithPath: exe)
+        producer.arguments = ["feed", "--to", field("input"), "--teacher", "A", "--count", String(count), "--batch", String(batch),
+                              "--format", format, "--rate", String(rate), "--stamp-ids", "--connect-delay", "0.5"]
+        producer.standardError = FileHandle.nullDevice
+        try producer.run()
+        producer.waitUntilExit()
+        let text = out.fileHandleForReading.readDataToEndOfFile()
+        subscriber.waitUntilExit()
+        let status = (try? String(contentsOfFile: "/proc/\(daemon.processIdentifier)/status", encoding: .utf8)) ?? ""
+        let hwm = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") })
+            .flatMap { Double($0.split(separator: " ").dropFirst().first ?? "") } ?? .nan
+        kill(daemon.processIdentifier, SIGTERM)
+        daemon.waitUntilExit()
+        guard let r = try? JSONDecoder().decode(Result.self, from: text) else {
+            throw CommandFailure("the subscriber printed no result: \(String(decoding: text, as: UTF8.self))")
+        }
+        return (r, hwm / 1024)
+    }
+}
+
+/// `ngd bench subscriber`: counts predictions and their latency (hidden helper of `bench e2e`).
+struct SubscriberCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "subscriber", shouldDisplay: false)
+
+    @Option var from: String
+    @Option var expect: Int
+    @Option var idleSeconds = 3.0
+
+    func run() throws {
+        let ctx = try ZMQContext()
+        let sub = try ZMQSocket(ctx, type: .sub, lingerMilliseconds: 0)
+        try sub.setReceiveHighWaterMark(0)
+        try sub.subscribe("prediction.")
+        try sub.setReceiveTimeout(milliseconds: Int32(idleSeconds * 1000))
+        try sub.connect(from)
+        var samples = 0, messages = 0
+        var firstSend = UInt64.max, lastReceive: UInt64 = 0
+        var latencies: [Double] = []
+        latencies.reserveCapacity(expect)
+        while samples < expect, let f = try sub.receive() {
+            let now = monotonicNanoseconds()
+            guard f.count == 2 else { continue }
+            var k = 1, id: UInt64 = 0
+            if let p = try? NGD1.decodePrediction(f[1]) {
+                k = p.count
+                id = p.id
+            } else if let doc = try? JSONValue.parse(f[1]) {
+                if case .number(let v, _)? = doc["id"] { id = UInt64(v) }
+                if case .array(let rows)? = doc["y_hat"], case .array? = rows.first { k = rows.count }
+            }
+            samples += k
+            messages += 1
+            firstSend = min(firstSend, id)
+            lastReceive = now
+            latencies.append(Double(now &- id) / 1000)
+        }
+        latencies.sort()
+        func pct(_ q: Double) -> Double { latencies.isEmpty ? .nan : latencies[min(latencies.count - 1, Int(q * Double(latencies.count)))] }
+        print(#"{"samples":\#(samples),"messages":\#(messages),"first_send_ns":\#(firstSend),"last_receive_ns":\#(lastReceive),"p50_us":\#(pct(0.5)),"p99_us":\#(pct(0.99)),"p999_us":\#(pct(0.999))}"#)
+    }
+}
