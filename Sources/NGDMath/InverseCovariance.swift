@@ -170,7 +170,9 @@ public final class InverseCovariance {
             j -= 1
         }
         let startCursor = cursor
-        if k == 1 {
+        if k == 1 && n <= Kernels.smallDimension {
+            smallShermanMorrison(v, weight: w[0], decay: decay, inject: cursor, injectionWeight: w[1])
+        } else if k == 1 {
             shermanMorrison(v, weight: w[0], decay: decay)
             injectUnit(cursor, weight: w[1])
         } else {
@@ -188,7 +190,11 @@ public final class InverseCovariance {
         cScale *= decay
         let inv = 1 / cScale
         for j in 0..<k {
-            Kernels.symmetricRankUpdate(k: 1, n: n, alpha: w[j] * inv, v: v + j * ld, ldv: n, p: c.base)
+            if n <= Kernels.smallDimension {
+                Kernels.smallSymmetricRankTwoUpdate(n: n, p: c.base, alpha: w[j] * inv, y: v + j * ld, beta: 0, z: v)
+            } else {
+                Kernels.symmetricRankUpdate(k: 1, n: n, alpha: w[j] * inv, v: v + j * ld, ldv: n, p: c.base)
+            }
             let ci = (startCursor + j) % n
             c.base[ci * n + ci] += w[k + j] * inv
         }
@@ -209,6 +215,38 @@ public final class InverseCovariance {
         guard s.isFinite, s > 0 else { return }
         Kernels.symmetricRankUpdate(k: 1, n: n, alpha: -pScale * omega / s, v: y, ldv: n, p: p.base)
         pScale /= a
+    }
+
+    /// The sample's Sherman–Morrison update and the injection's, fused into one pass over P
+    /// (small n): with P' = P − α y yᵀ (y = P v), P'e_c = P e_c − α y y_c needs no second pass, so
+    /// P'' = P − α y yᵀ − β z zᵀ is one rank-2 update. Equal in exact arithmetic to
+    /// ``shermanMorrison(_:weight:decay:)`` followed by ``injectUnit(_:weight:)``.
+    private func smallShermanMorrison(_ v: UnsafePointer<Double>, weight omega: Double, decay a: Double, inject index: Int, injectionWeight omega2: Double) {
+        let n = dimension
+        let y = products.base
+        let z = probe.base  // 2n of scratch; the health check uses it only between updates
+        let pb = p.base
+        Kernels.smallSymmetricMultiply(n: n, alpha: 1, p: pb, v: v, y: y)
+        let quad = Kernels.smallDot(n: n, v, y)
+        let s = a + pScale * omega * quad
+        notePivot(s / a)
+        // As in the unfused path, a failed pivot skips the sample's update but not the injection.
+        let ok = s.isFinite && s > 0
+        let alpha = ok ? -pScale * omega / s : 0
+        // After the sample's update the stored matrix carries the decay: pScale' = pScale/a.
+        let scale2 = ok ? pScale / a : pScale
+        var beta = 0.0
+        if omega2 > 0 {
+            // Row `index` of the updated stored matrix: P[index, j] + alpha·y_index·y_j.
+            let yc = y[index]
+            for j in 0..<index { z[j] = pb[j &* n &+ index] + alpha * yc * y[j] }
+            for j in index..<n { z[j] = pb[index &* n &+ j] + alpha * yc * y[j] }
+            let s2 = 1 + scale2 * omega2 * z[index]
+            notePivot(s2)
+            if s2.isFinite, s2 > 0 { beta = -scale2 * omega2 / s2 }
+        }
+        Kernels.smallSymmetricRankTwoUpdate(n: n, p: pb, alpha: alpha, y: y, beta: beta, z: z)
+        pScale = scale2
     }
 
     /// P ← (C + ω e_c e_cᵀ)⁻¹: a Sherman–Morrison update whose P·e_c is just row c of P.

@@ -59,10 +59,10 @@ import Testing
     }
 
     /// 10⁵ updates at the damping floor λ = 10⁻⁸, health checks off so nothing repairs the
-    /// inverse: Sherman–Morrison (k = 1) and Woodbury (k = 16), full rank and a rank-3 bottleneck.
-    @Test(arguments: [(1, 12), (1, 3), (16, 12), (16, 3)])
-    func inverseMatchesDirectInverseAfter100kUpdates(block: Int, rank: Int) {
-        let n = 12
+    /// inverse: Sherman–Morrison (k = 1) and Woodbury (k = 16), full rank and a rank-3 bottleneck,
+    /// at n = 12 (the fused small-n Swift path for k = 1) and n = 60 (the BLAS path).
+    @Test(arguments: [(1, 12, 12), (1, 3, 12), (16, 12, 12), (16, 3, 12), (1, 60, 60), (1, 3, 60)])
+    func inverseMatchesDirectInverseAfter100kUpdates(block: Int, rank: Int, n: Int) {
         let count = 100_000
         let schedule = FactorSchedule(rate: 3e-3, warmup: 334)
         let sqrtDamping = (1e-8).squareRoot()

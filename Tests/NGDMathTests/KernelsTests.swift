@@ -127,3 +127,31 @@ import Testing
         #expect(!ReferenceKernels.invertPositiveDefinite(n: 2, &b))
     }
 }
+
+/// The small-n Swift kernels against the naive references.
+@Suite struct SmallKernelTests {
+    @Test(arguments: [1, 2, 3, 12, 21, 48])
+    func smallSymmetricMultiplyMatchesTheReference(n: Int) {
+        var p = gaussianArray(n * n, seed: 20)
+        for i in 0..<n { for j in 0..<i { p[i * n + j] = 1e6 } }  // garbage below the diagonal
+        let v = gaussianArray(n, seed: 21)
+        var fast = [Double](repeating: 7, count: n), slow = fast
+        Kernels.smallSymmetricMultiply(n: n, alpha: 0.5, p: p, v: v, y: &fast)
+        ReferenceKernels.symmetricMultiply(k: 1, n: n, alpha: 0.5, p: p, v: v, ldv: n, u: &slow, ldu: n)
+        #expect(relativeError(fast, slow) < 1e-13)
+    }
+
+    @Test(arguments: [1, 2, 5, 20, 48])
+    func smallRankTwoUpdateMatchesTwoReferenceRankOneUpdates(n: Int) {
+        let y = gaussianArray(n, seed: 22), z = gaussianArray(n, seed: 23)
+        var fast = gaussianArray(n * n, seed: 24), slow = fast
+        Kernels.smallSymmetricRankTwoUpdate(n: n, p: &fast, alpha: -0.3, y: y, beta: 0.7, z: z)
+        ReferenceKernels.symmetricRankUpdate(k: 1, n: n, alpha: -0.3, v: y, ldv: n, p: &slow)
+        ReferenceKernels.symmetricRankUpdate(k: 1, n: n, alpha: 0.7, v: z, ldv: n, p: &slow)
+        #expect(relativeError(fast, slow) < 1e-13)  // the lower triangle is untouched too
+        var one = gaussianArray(n * n, seed: 25), ref = one
+        Kernels.smallSymmetricRankTwoUpdate(n: n, p: &one, alpha: 1.25, y: y, beta: 0, z: z)
+        ReferenceKernels.symmetricRankUpdate(k: 1, n: n, alpha: 1.25, v: y, ldv: n, p: &ref)
+        #expect(relativeError(one, ref) < 1e-13)
+    }
+}
