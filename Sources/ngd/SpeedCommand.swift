@@ -14,8 +14,12 @@ struct SpeedCommand: ParsableCommand {
             """
     )
 
-    @Option(help: ArgumentHelp("Sections to run: kernels, steps.", valueName: "list"))
-    var only = "kernels,steps"
+    @Option(help: ArgumentHelp("Sections to run: kernels, steps, target (ngd's time to 2× the floor on A, B, C), peer (the numpy peer; needs python3, numpy, scipy).", valueName: "list"))
+    var only = "kernels,steps,target,peer"
+    @Option(help: ArgumentHelp("The numpy peer script.", valueName: "path"))
+    var peerScript = "bench/numpy_peer.py"
+    @Option(help: ArgumentHelp("Samples the numpy batch NGD may use to reach 2× the floor.", valueName: "n"))
+    var peerBatchSamples = 100_000
     @Option(help: ArgumentHelp("Factor dimensions n for the kernel table.", valueName: "list"))
     var sizes = "21,101,401,785"
     @Option(help: ArgumentHelp("Vectors per update k for the kernel table (1 = Sherman–Morrison).", valueName: "list"))
@@ -33,7 +37,9 @@ struct SpeedCommand: ParsableCommand {
 
     func run() throws {
         let sections = Set(only.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
-        guard sections.isSubset(of: ["kernels", "steps"]), !sections.isEmpty else { throw ValidationError("--only takes kernels and/or steps") }
+        guard sections.isSubset(of: ["kernels", "steps", "target", "peer"]), !sections.isEmpty else {
+            throw ValidationError("--only takes a comma-separated list of kernels, steps, target, peer")
+        }
         let progress = Progress()
         if sections.contains("kernels") {
             let rows = SpeedBench.kernels(sizes: try ints(sizes, "sizes"), blocks: try ints(blocks, "blocks"), naiveUpTo: naiveUpTo) {
@@ -63,6 +69,106 @@ struct SpeedCommand: ParsableCommand {
             progress.done()
             emit(SpeedBench.stepTable(rows))
         }
+        var targets: [SpeedBench.TargetRow] = []
+        if sections.contains("target") || sections.contains("peer") {
+            for arch in TeacherProblem.Arch.allCases {
+                let problem = TeacherProblem(arch: arch, seed: 0)
+                var woodbury = PaperBench.defaultNGD
+                woodbury.blockSize = 16
+                for (label, s) in [("ngd Sherman–Morrison (k=1)", PaperBench.defaultNGD), ("ngd Woodbury (k=16)", woodbury)] {
+                    progress.show("target: \(arch) \(label)")
+                    targets.append(try SpeedBench.timeToTarget(problem: problem, label: label, settings: s, maxSamples: 20_000))
+                }
+            }
+            progress.done()
+        }
+        var peers: [PeerResult] = []
+        if sections.contains("peer") {
+            peers = try runPeer(progress: progress)
+            for p in peers where p.problem != "autoencoder" {
+                targets.append(SpeedBench.TargetRow(
+                    problem: p.problem, method: p.method == "batch" ? "numpy batch NGD (M=1000)" : "numpy online SM-NGD",
+                    microseconds: p.us_per_sample, samplesToTarget: p.samples_to_2x_floor, secondsToTarget: p.seconds_to_2x_floor))
+            }
+        }
+        if !targets.isEmpty {
+            emit(SpeedBench.targetTable(targets.sorted { $0.problem < $1.problem }))
+        }
+        if !peers.isEmpty { emit(peerSummary(targets: targets, peers: peers)) }
+    }
+
+    struct PeerResult: Decodable {
+        let problem: String
+        let method: String
+        let us_per_sample: Double
+        let samples: Int
+        let samples_to_2x_floor: Int?
+        let seconds_to_2x_floor: Double?
+    }
+
+    /// Runs the numpy peer with one BLAS thread, once per problem and method.
+    func runPeer(progress: Progress) throws -> [PeerResult] {
+        guard FileManager.default.fileExists(atPath: peerScript) else {
+            throw CommandFailure("the numpy peer \(peerScript) is missing; run from the repository root or pass --peer-script")
+        }
+        var env = ProcessInfo.processInfo.environment
+        for key in ["OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"] where env[key] != nil {
+            emit("note: \(key)=\(env[key]!) is set on this machine; unset for the numpy peer")
+            env.removeValue(forKey: key)
+        }
+        env["OPENBLAS_NUM_THREADS"] = "1"
+        env["OMP_NUM_THREADS"] = "1"
+        env["MKL_NUM_THREADS"] = "1"
+        let runs: [(String, String, Int)] = [
+            ("A", "batch", peerBatchSamples), ("A", "online", 20_000), ("B", "batch", peerBatchSamples), ("B", "online", 20_000),
+            ("C", "batch", peerBatchSamples), ("C", "online", 20_000), ("autoencoder", "batch", 5_000), ("autoencoder", "online", 1_000),
+        ]
+        var results: [PeerResult] = []
+        for (problem, method, samples) in runs {
+            progress.show("peer: numpy \(method) on \(problem)")
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            p.arguments = ["python3", peerScript, "--problem", problem, "--method", method, "--samples", String(samples), "--budget", "120"]
+            p.environment = env
+            let out = Pipe(), err = Pipe()
+            p.standardOutput = out
+            p.standardError = err
+            try p.run()
+            let data = out.fileHandleForReading.readDataToEndOfFile()
+            let errText = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            p.waitUntilExit()
+            guard p.terminationStatus == 0, let r = try? JSONDecoder().decode(PeerResult.self, from: data) else {
+                throw CommandFailure("the numpy peer failed on \(problem) \(method): \(errText.suffix(400))")
+            }
+            results.append(r)
+        }
+        progress.done()
+        return results
+    }
+
+    func peerSummary(targets: [SpeedBench.TargetRow], peers: [PeerResult]) -> String {
+        var out = "ngd against the numpy peer (same run, one BLAS thread each)\n"
+        func ngd(_ problem: String, _ woodbury: Bool) -> SpeedBench.TargetRow? {
+            targets.first { $0.problem == problem && $0.method.contains(woodbury ? "Woodbury" : "Sherman") }
+        }
+        for problem in ["A", "B", "C"] {
+            guard let sm = ngd(problem, false), let online = peers.first(where: { $0.problem == problem && $0.method == "online" }),
+                  let batch = peers.first(where: { $0.problem == problem && $0.method == "batch" }) else { continue }
+            let best = [sm, ngd(problem, true)].compactMap { $0 }.compactMap(\.secondsToTarget).min()
+            let timeRatio: String
+            switch (best, batch.seconds_to_2x_floor) {
+            case let (n?, b?): timeRatio = String(format: "%.1f×", b / n)
+            case (_?, nil): timeRatio = "numpy batch never reached it in \(batch.samples) samples"
+            default: timeRatio = "ngd did not reach it"
+            }
+            out += "  \(problem): per sample, numpy online / ngd SM = \(String(format: "%.1f", online.us_per_sample / sm.microseconds))×; "
+            out += "time to 2× floor, numpy batch / best ngd = \(timeRatio)\n"
+        }
+        if let batch = peers.first(where: { $0.problem == "autoencoder" && $0.method == "batch" }),
+           let online = peers.first(where: { $0.problem == "autoencoder" && $0.method == "online" }) {
+            out += "  autoencoder per sample: numpy batch NGD \(String(format: "%.0f", batch.us_per_sample)) µs, numpy online SM-NGD \(String(format: "%.0f", online.us_per_sample)) µs (compare with the step table)\n"
+        }
+        return out
     }
 
     func interleave(_ d: Dataset) -> [Double] {
