@@ -183,18 +183,22 @@ public final class InverseCovariance {
                 for i in 0..<n { r[j * n + i] = sw * v[j * ld + i] }
                 r[(k + j) * n + (startCursor + j) % n] = w[k + j].squareRoot()
             }
-            woodbury(rowCount: 2 * k, decay: decay)
+            woodbury(rowCount: 2 * k, sampleRows: k, injectionStart: startCursor, decay: decay)
         }
         cursor = (startCursor + k) % n
         // C ← a·C + Σ w_j v_j v_jᵀ + Σ injections, with the decay carried in cScale.
         cScale *= decay
         let inv = 1 / cScale
+        if k > 1 {
+            // The first k rows of `rows` are √w_j·v_j, untouched by the Woodbury update: one
+            // rank-k pass over C instead of k rank-1 passes.
+            Kernels.symmetricRankUpdate(k: k, n: n, alpha: inv, v: rows.base, ldv: n, p: c.base)
+        } else if n <= Kernels.smallDimension {
+            Kernels.smallSymmetricRankTwoUpdate(n: n, p: c.base, alpha: w[0] * inv, y: v, beta: 0, z: v)
+        } else {
+            Kernels.symmetricRankUpdate(k: 1, n: n, alpha: w[0] * inv, v: v, ldv: n, p: c.base)
+        }
         for j in 0..<k {
-            if n <= Kernels.smallDimension {
-                Kernels.smallSymmetricRankTwoUpdate(n: n, p: c.base, alpha: w[j] * inv, y: v + j * ld, beta: 0, z: v)
-            } else {
-                Kernels.symmetricRankUpdate(k: 1, n: n, alpha: w[j] * inv, v: v + j * ld, ldv: n, p: c.base)
-            }
             let ci = (startCursor + j) % n
             c.base[ci * n + ci] += w[k + j] * inv
         }
@@ -264,11 +268,24 @@ public final class InverseCovariance {
 
     /// P ← (aC + VᵀV)⁻¹ for the `rowCount` rows V in `rows`:
     /// (1/a)[P − P Vᵀ (aI + V P Vᵀ)⁻¹ V P], in the scaled storage.
-    private func woodbury(rowCount r: Int, decay a: Double) {
+    ///
+    /// Rows `sampleRows..<r` are scaled unit vectors √w·e_c (the damping injections, c cycling
+    /// from `injectionStart`): their products with P are scaled rows of P, copied rather than
+    /// multiplied, which halves the `symm` work.
+    private func woodbury(rowCount r: Int, sampleRows k: Int, injectionStart: Int, decay a: Double) {
         let n = dimension
         let y = products.base
         let g = gram.base
-        Kernels.symmetricMultiply(k: r, n: n, alpha: 1, p: p.base, v: rows.base, ldv: n, u: y, ldu: n)
+        let pb = p.base
+        Kernels.symmetricMultiply(k: k, n: n, alpha: 1, p: pb, v: rows.base, ldv: n, u: y, ldu: n)
+        for j in 0..<(r - k) {
+            let c = (injectionStart + j) % n
+            let sw = rows.base[(k + j) * n + c]
+            let out = y + (k + j) * n
+            // Row c of the symmetric P from its upper triangle: column c above the diagonal, row c from it.
+            for i in 0..<c { out[i] = sw * pb[i &* n &+ c] }
+            for i in c..<n { out[i] = sw * pb[c &* n &+ i] }
+        }
         Kernels.multiplyTransposed(k: r, m: r, n: n, x: y, ldx: n, w: rows.base, ldw: n, y: g, ldy: r)
         for i in 0..<(r * r) { g[i] *= pScale }
         for i in 0..<r { g[i * r + i] += a }
