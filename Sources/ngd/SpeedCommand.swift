@@ -28,6 +28,8 @@ struct SpeedCommand: ParsableCommand {
     var naiveUpTo = 1000
     @Option(help: ArgumentHelp("Timed chunks per optimizer in the step table.", valueName: "n"))
     var chunks = 7
+    @Option(help: ArgumentHelp("Networks for the step table: A, autoencoder, or both.", valueName: "list"))
+    var networks = "A,autoencoder"
 
     func ints(_ s: String, _ name: String) throws -> [Int] {
         let v = s.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
@@ -50,12 +52,17 @@ struct SpeedCommand: ParsableCommand {
         }
         if sections.contains("steps") {
             var rows: [SpeedBench.StepRow] = []
+            let nets = Set(networks.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
+            guard nets.isSubset(of: ["A", "autoencoder"]), !nets.isEmpty else { throw ValidationError("--networks takes A and/or autoencoder") }
+            if nets.contains("A") {
             // Figure 1A: 16 linear layers of 20, the paper bench's settings.
             let a = TeacherProblem(arch: .A, seed: 0, trainCount: 2000, testCount: 1)
             rows += try SpeedBench.steps(
                 problem: "A 16×20", architecture: TeacherProblem.Arch.A.architecture,
                 specs: specs(ngd: PaperBench.defaultNGD, sgd: 0.01, adam: 3e-4),
                 data: interleave(a.train), warmup: 400, chunk: 208, chunks: chunks) { progress.show($0) }
+            }
+            if nets.contains("autoencoder") {
             // The autoencoder, on random images (timing does not depend on the pixels).
             var rng = RandomSource(seed: 5)
             let images = (0..<(500 * 784)).map { _ in Double(rng.next() % 256) / 255 }
@@ -66,6 +73,7 @@ struct SpeedCommand: ParsableCommand {
                 problem: "autoencoder", architecture: arch,
                 specs: specs(ngd: AutoencoderBench.defaultNGD, sgd: 1e-3, adam: 1e-4),
                 data: data, warmup: 400, chunk: 208, chunks: max(3, chunks / 2)) { progress.show($0) }
+            }
             progress.done()
             emit(SpeedBench.stepTable(rows))
         }

@@ -6,7 +6,8 @@ import Testing
 @Suite struct KernelsTests {
     init() { Kernels.configureSingleThreaded() }
 
-    static let shapes: [(k: Int, m: Int, n: Int)] = [(1, 1, 1), (1, 7, 5), (1, 21, 21), (3, 5, 9), (16, 33, 20), (5, 101, 64)]
+    // Level 2 (k = 1) at small and larger sizes, level 3 (k > 1).
+    static let shapes: [(k: Int, m: Int, n: Int)] = [(1, 1, 1), (1, 7, 5), (1, 21, 21), (1, 60, 50), (3, 5, 9), (16, 33, 20), (5, 101, 64)]
 
     @Test(arguments: shapes)
     func multiplyTransposed(shape: (k: Int, m: Int, n: Int)) {
@@ -95,10 +96,12 @@ import Testing
     }
 
     @Test func dotAndScale() {
-        let x = gaussianArray(37, seed: 16), y = gaussianArray(37, seed: 17)
-        #expect(abs(Kernels.dot(n: 37, x, y) - ReferenceKernels.dot(n: 37, x, y)) < 1e-12)
+        let x = gaussianArray(137, seed: 16), y = gaussianArray(137, seed: 17)
+        for n in [1, 2, 37, 48, 49, 137] {
+            #expect(abs(Kernels.dot(n: n, x, y) - ReferenceKernels.dot(n: n, x, y)) < 1e-12)
+        }
         var z = y
-        Kernels.scale(n: 37, alpha: 0.25, &z)
+        Kernels.scale(n: 137, alpha: 0.25, &z)
         #expect(z == y.map { 0.25 * $0 })  // a power of two: exact
     }
 
