@@ -29,6 +29,8 @@ public struct MessageOutcome: Sendable {
 public final class HostedModel {
     public let config: ModelConfig
     public private(set) var optimizer: any Optimizer
+    /// Forward-pass scratch for predictions, allocated once.
+    private let predictor: Predictor
     /// Samples learned; saved in checkpoints and continued after a restart.
     public private(set) var seq = 0
     /// Samples seen, learned or not.
@@ -55,12 +57,14 @@ public final class HostedModel {
     public init(config: ModelConfig) throws {
         self.config = config
         optimizer = try config.makeOptimizer()
+        predictor = Predictor(network: optimizer.network)
     }
 
     /// A model restored from a checkpoint (already checked against `config`).
     init(config: ModelConfig, checkpoint c: ModelCheckpoint) throws {
         self.config = config
         optimizer = try config.applyingSettings(to: c.optimizer).makeOptimizer()
+        predictor = Predictor(network: optimizer.network)
         seq = c.seq
         samples = c.samples
         lossEMA = c.lossEMA
@@ -70,6 +74,9 @@ public final class HostedModel {
 
     public var name: String { config.name }
     public var network: Network { optimizer.network }
+
+    /// Predictions for `count` inputs, learning nothing (the control socket's `predict`).
+    public func predict(_ x: [Double], count: Int) throws -> [Double] { try predictor.predict(x, count: count) }
 
     /// NGD's current damping λ, nil for other optimizers.
     public var damping: Double? { (optimizer as? NaturalGradientOptimizer)?.damping }
@@ -89,7 +96,7 @@ public final class HostedModel {
             throw ModelInputError(description: "y has \(m.outputWidth) values per sample; model \(name) expects \(a.outputSize)")
         }
         // Inputs were checked for shape and finiteness by the decoder and just now for width.
-        let yHat = try network.predict(m.x, count: m.count)
+        let yHat = try predictor.predict(m.x, count: m.count)
         samples += m.count
         guard let y = m.y else { return MessageOutcome(predictions: yHat, mse: nil, loss: nil, learned: false) }
         var sse = 0.0

@@ -59,7 +59,7 @@ extension ServeLoop {
                 let (x, k, nx, batch) = try SampleMessage.matrix(xv, field: "x")
                 let n0 = m.network.architecture.inputSize
                 guard nx == n0 else { return errorReply("x has \(nx) values per sample; model \(m.name) expects \(n0)") }
-                let y = try m.network.predict(x, count: k)
+                let y = try m.predict(x, count: k)
                 let nL = m.network.architecture.outputSize
                 var w = JSONWriter()
                 w.beginObject()

@@ -113,3 +113,17 @@ import Testing
         #expect(counts.allSatisfy { abs($0 - 10_000) < 460 })
     }
 }
+
+@Suite struct PredictorTests {
+    @Test func matchesNetworkPredictAcrossChunksAndFollowsWeightChanges() throws {
+        let net = Network(architecture: try Architecture(sizes: [5, 7, 3], hidden: .tanh, bias: true), seed: 3)
+        var rng = RandomSource(seed: 9)
+        let x = (0..<(11 * 5)).map { _ in rng.nextGaussian() }
+        let p = Predictor(network: net, chunk: 4)  // 11 samples: chunks of 4, 4, 3
+        #expect(try p.predict(x, count: 11) == net.predict(x, count: 11))
+        net.parameters.base[0] += 0.5
+        #expect(try p.predict(x, count: 11) == net.predict(x, count: 11))
+        #expect(throws: MathError.self) { try p.predict(Array(x.dropLast()), count: 11) }
+        #expect(throws: MathError.self) { try p.predict([.nan] + x.dropFirst(), count: 11) }
+    }
+}
