@@ -92,6 +92,7 @@ public final class ServeLoop {
             "input": "\(inputEndpoint)", "pattern": "\(config.inputPattern.rawValue)", "mode": "\(config.inputMode.rawValue)",
             "output": "\(outputEndpoint)", "control": "\(controlEndpoint)",
             "models": "\(registry.models.map(\.name).joined(separator: ","))",
+            "blas": "\(BLASCore.name)",
         ])
         notifier.notify("READY=1\nSTATUS=serving \(registry.models.count) model(s) on \(inputEndpoint)\nMAINPID=\(getpid())")
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import NGDBench
+import NGDMath
 import NGDWire
 import ZeroMQ
 
@@ -37,6 +38,7 @@ struct EndToEndCommand: ParsableCommand {
     func run() throws {
         let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         emit("End to end through `ngd serve` (A: 16 × 20 linear, NGD), producer and subscriber in separate processes")
+        emit(BLASCore.summary)
         emit("format  k      samples sent   received   samples/s learned+published   peak RSS (MiB)")
         var peak = 0.0
         for (format, k) in [("ngd1", 1), ("ngd1", 16), ("ngd1", 256), ("json", 1), ("json", 16)] {

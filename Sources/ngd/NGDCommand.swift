@@ -2,7 +2,7 @@ import ArgumentParser
 import NGDMath
 
 /// The `ngd` command line.
-@main
+
 struct NGDCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ngd",

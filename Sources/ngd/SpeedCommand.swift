@@ -30,6 +30,8 @@ struct SpeedCommand: ParsableCommand {
     var chunks = 7
     @Option(help: ArgumentHelp("Networks for the step table: A, autoencoder, or both.", valueName: "list"))
     var networks = "A,autoencoder"
+    @Option(help: ArgumentHelp("k of the Woodbury rows in the step table.", valueName: "k"))
+    var woodburyBlock = 16
 
     func ints(_ s: String, _ name: String) throws -> [Int] {
         let v = s.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
@@ -43,6 +45,7 @@ struct SpeedCommand: ParsableCommand {
             throw ValidationError("--only takes a comma-separated list of kernels, steps, target, peer")
         }
         let progress = Progress()
+        emit(BLASCore.summary + "\n")
         if sections.contains("kernels") {
             let rows = SpeedBench.kernels(sizes: try ints(sizes, "sizes"), blocks: try ints(blocks, "blocks"), naiveUpTo: naiveUpTo) {
                 progress.show($0)
@@ -190,10 +193,10 @@ struct SpeedCommand: ParsableCommand {
 
     func specs(ngd: NaturalGradientSettings, sgd: Double, adam: Double) -> [(String, (Network) throws -> any Optimizer)] {
         var woodbury = ngd
-        woodbury.blockSize = 16
+        woodbury.blockSize = woodburyBlock
         return [
             ("ngd Sherman–Morrison (k=1)", { try NaturalGradientOptimizer(network: $0, settings: ngd, seed: 1) }),
-            ("ngd Woodbury (k=16)", { try NaturalGradientOptimizer(network: $0, settings: woodbury, seed: 1) }),
+            ("ngd Woodbury (k=\(woodburyBlock))", { try NaturalGradientOptimizer(network: $0, settings: woodbury, seed: 1) }),
             ("sgd lr=\(sgd)", { try SGDOptimizer(network: $0, settings: SGDSettings(learningRate: sgd, blockSize: 1)) }),
             ("adam lr=\(adam)", { try AdamOptimizer(network: $0, settings: AdamSettings(learningRate: adam, blockSize: 1)) }),
         ]
