@@ -123,8 +123,10 @@ struct SpeedCommand: ParsableCommand {
             throw CommandFailure("the numpy peer \(peerScript) is missing; run from the repository root or pass --peer-script")
         }
         var env = ProcessInfo.processInfo.environment
+        let setByNgd = env.removeValue(forKey: "NGD_BLAS_REEXEC") != nil
         for key in ["OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"] where env[key] != nil {
-            emit("note: \(key)=\(env[key]!) is set on this machine; unset for the numpy peer")
+            let origin = key == "OPENBLAS_CORETYPE" && setByNgd ? "was set by ngd for its own OpenBLAS" : "is set on this machine"
+            emit("note: \(key)=\(env[key]!) \(origin); unset for the numpy peer, which uses its own OpenBLAS")
             env.removeValue(forKey: key)
         }
         env["OPENBLAS_NUM_THREADS"] = "1"
