@@ -170,8 +170,11 @@ public final class InverseCovariance {
             j -= 1
         }
         let startCursor = cursor
-        if k == 1 && n <= Kernels.smallDimension {
-            smallShermanMorrison(v, weight: w[0], decay: decay, inject: cursor, injectionWeight: w[1])
+        let fusedSmall = k == 1 && n <= Kernels.smallDimension
+        if fusedSmall {
+            // C's update rides in the same pass over memory as P's (its weight is known now).
+            smallShermanMorrison(v, weight: w[0], decay: decay, inject: cursor, injectionWeight: w[1],
+                                 covarianceWeight: w[0] / (cScale * decay))
         } else if k == 1 {
             shermanMorrison(v, weight: w[0], decay: decay)
             injectUnit(cursor, weight: w[1])
@@ -193,8 +196,8 @@ public final class InverseCovariance {
             // The first k rows of `rows` are √w_j·v_j, untouched by the Woodbury update: one
             // rank-k pass over C instead of k rank-1 passes.
             Kernels.symmetricRankUpdate(k: k, n: n, alpha: inv, v: rows.base, ldv: n, p: c.base)
-        } else if n <= Kernels.smallDimension {
-            Kernels.smallSymmetricRankTwoUpdate(n: n, p: c.base, alpha: w[0] * inv, y: v, beta: 0, z: v)
+        } else if fusedSmall {
+            // Done in smallShermanMorrison.
         } else {
             Kernels.symmetricRankUpdate(k: 1, n: n, alpha: w[0] * inv, v: v, ldv: n, p: c.base)
         }
@@ -225,7 +228,11 @@ public final class InverseCovariance {
     /// (small n): with P' = P − α y yᵀ (y = P v), P'e_c = P e_c − α y y_c needs no second pass, so
     /// P'' = P − α y yᵀ − β z zᵀ is one rank-2 update. Equal in exact arithmetic to
     /// ``shermanMorrison(_:weight:decay:)`` followed by ``injectUnit(_:weight:)``.
-    private func smallShermanMorrison(_ v: UnsafePointer<Double>, weight omega: Double, decay a: Double, inject index: Int, injectionWeight omega2: Double) {
+    /// C ← C + `covarianceWeight`·v vᵀ (in C's storage scale) is applied in the same pass.
+    private func smallShermanMorrison(
+        _ v: UnsafePointer<Double>, weight omega: Double, decay a: Double, inject index: Int, injectionWeight omega2: Double,
+        covarianceWeight gamma: Double
+    ) {
         let n = dimension
         let y = products.base
         let z = probe.base  // 2n of scratch; the health check uses it only between updates
@@ -249,7 +256,7 @@ public final class InverseCovariance {
             notePivot(s2)
             if s2.isFinite, s2 > 0 { beta = -scale2 * omega2 / s2 }
         }
-        Kernels.smallSymmetricRankTwoUpdate(n: n, p: pb, alpha: alpha, y: y, beta: beta, z: z)
+        Kernels.smallFactorUpdate(n: n, p: pb, alpha: alpha, y: y, beta: beta, z: z, c: c.base, gamma: gamma, v: v)
         pScale = scale2
     }
 

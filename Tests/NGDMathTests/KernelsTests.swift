@@ -133,7 +133,7 @@ import Testing
 
 /// The small-n Swift kernels against the naive references.
 @Suite struct SmallKernelTests {
-    @Test(arguments: [1, 2, 3, 12, 21, 48])
+    @Test(arguments: [1, 2, 3, 4, 12, 21, 48])
     func smallSymmetricMultiplyMatchesTheReference(n: Int) {
         var p = gaussianArray(n * n, seed: 20)
         for i in 0..<n { for j in 0..<i { p[i * n + j] = 1e6 } }  // garbage below the diagonal
@@ -144,18 +144,16 @@ import Testing
         #expect(relativeError(fast, slow) < 1e-13)
     }
 
-    @Test(arguments: [1, 2, 5, 20, 48])
-    func smallRankTwoUpdateMatchesTwoReferenceRankOneUpdates(n: Int) {
-        let y = gaussianArray(n, seed: 22), z = gaussianArray(n, seed: 23)
-        var fast = gaussianArray(n * n, seed: 24), slow = fast
-        Kernels.smallSymmetricRankTwoUpdate(n: n, p: &fast, alpha: -0.3, y: y, beta: 0.7, z: z)
-        ReferenceKernels.symmetricRankUpdate(k: 1, n: n, alpha: -0.3, v: y, ldv: n, p: &slow)
-        ReferenceKernels.symmetricRankUpdate(k: 1, n: n, alpha: 0.7, v: z, ldv: n, p: &slow)
-        #expect(relativeError(fast, slow) < 1e-13)  // the lower triangle is untouched too
-        var one = gaussianArray(n * n, seed: 25), ref = one
-        Kernels.smallSymmetricRankTwoUpdate(n: n, p: &one, alpha: 1.25, y: y, beta: 0, z: z)
-        ReferenceKernels.symmetricRankUpdate(k: 1, n: n, alpha: 1.25, v: y, ldv: n, p: &ref)
-        #expect(relativeError(one, ref) < 1e-13)
+    @Test(arguments: [1, 2, 5, 20, 21, 48])
+    func smallFactorUpdateMatchesThreeReferenceRankOneUpdates(n: Int) {
+        let y = gaussianArray(n, seed: 26), z = gaussianArray(n, seed: 27), v = gaussianArray(n, seed: 28)
+        var p = gaussianArray(n * n, seed: 29), c = gaussianArray(n * n, seed: 30)
+        var pRef = p, cRef = c
+        Kernels.smallFactorUpdate(n: n, p: &p, alpha: -0.3, y: y, beta: 0.7, z: z, c: &c, gamma: 1.1, v: v)
+        ReferenceKernels.symmetricRankUpdate(k: 1, n: n, alpha: -0.3, v: y, ldv: n, p: &pRef)
+        ReferenceKernels.symmetricRankUpdate(k: 1, n: n, alpha: 0.7, v: z, ldv: n, p: &pRef)
+        ReferenceKernels.symmetricRankUpdate(k: 1, n: n, alpha: 1.1, v: v, ldv: n, p: &cRef)
+        #expect(relativeError(p, pRef) < 1e-13 && relativeError(c, cRef) < 1e-13)
     }
 }
 
