@@ -10,7 +10,7 @@ import Glibc
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Benchmarks that compare NGD with SGD and Adam on the paper's problems.",
+        abstract: "Benchmarks: learning against SGD and Adam (paper, autoencoder), speed, and end to end through the daemon.",
         subcommands: [PaperCommand.self, AutoencoderCommand.self, SpeedCommand.self, EndToEndCommand.self, SubscriberCommand.self]
     )
 }
