@@ -18,28 +18,12 @@ public final class DaemonService: Service, @unchecked Sendable {
 
     public func run() async throws {
         let stop = self.stop
-        // Handed over whole to the thread, which is then its only user.
-        let loop = Transfer(value: self.loop)
         try await withTaskCancellationOrGracefulShutdownHandler {
             try await withCheckedThrowingContinuation { (c: CheckedContinuation<Void, any Error>) in
-                let t = Thread {
-                    do {
-                        try loop.value.run(stop: stop)
-                        c.resume()
-                    } catch {
-                        c.resume(throwing: error)
-                    }
-                }
-                t.name = "ngd-serve"
-                t.start()
+                loop.start(stop: stop) { c.resume(with: $0) }
             }
         } onCancelOrGracefulShutdown: {
             stop.request()
         }
     }
-}
-
-/// Moves a non-Sendable value to the one thread that will use it from then on.
-struct Transfer<T>: @unchecked Sendable {
-    let value: T
 }

@@ -118,8 +118,7 @@ public final class HostedModel {
 
     /// Samples per second since the previous call (for `stats.<model>`); resets the window.
     public func takeSampleRate(now: Date = Date()) -> Double {
-        let dt = now.timeIntervalSince(lastStats.time)
-        let rate = dt > 0 ? Double(samples - lastStats.samples) / dt : 0
+        let rate = sampleRate(now: now)
         lastStats = (samples, now)
         return rate
     }

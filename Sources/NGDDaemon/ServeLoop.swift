@@ -132,6 +132,16 @@ public final class ServeLoop {
         logger.notice("stopped")
     }
 
+    /// Runs ``run(stop:)`` on a new dedicated thread (ZeroMQ calls block, so they stay off the
+    /// cooperative pool) and calls `completion` on that thread when the loop has shut down.
+    /// From this call on, the loop belongs to that thread.
+    public func start(stop: StopSignal, completion: @escaping @Sendable (Result<Void, any Error>) -> Void) {
+        let loop = Transfer(value: self)
+        let t = Thread { completion(Result { try loop.value.run(stop: stop) }) }
+        t.name = "ngd-serve"
+        t.start()
+    }
+
     // MARK: Input
 
     func publish(_ kind: String, model: String?, _ payload: [UInt8]) {
@@ -198,11 +208,10 @@ public final class ServeLoop {
     /// Milliseconds until the next stats, checkpoint or watchdog deadline, within 1...100, so
     /// that the loop wakes in time when idle and still notices a stop request within 100 ms.
     func pollTimeout(now: ContinuousClock.Instant = .now) -> Int {
-        var due: [ContinuousClock.Instant] = []
-        if config.statsInterval > 0 { due.append(lastStats + .seconds(config.statsInterval)) }
-        if config.checkpointInterval > 0 { due.append(lastCheckpoint + .seconds(config.checkpointInterval)) }
-        if let w = notifier.nextWatchdog { due.append(w) }
-        guard let next = due.min() else { return 100 }
+        var next = now + .milliseconds(100)
+        if config.statsInterval > 0 { next = min(next, lastStats + .seconds(config.statsInterval)) }
+        if config.checkpointInterval > 0 { next = min(next, lastCheckpoint + .seconds(config.checkpointInterval)) }
+        if let w = notifier.nextWatchdog { next = min(next, w) }
         let ms = (next - now) / .milliseconds(1)
         return Int(min(max(ms.rounded(.up), 1), 100))
     }
@@ -274,4 +283,9 @@ public final class ServeLoop {
         }
         return (paths, errors)
     }
+}
+
+/// Moves a non-Sendable value to the one thread that will use it from then on.
+private struct Transfer<T>: @unchecked Sendable {
+    let value: T
 }

@@ -78,11 +78,10 @@ struct DemoCommand: ParsableCommand {
         let stop = StopSignal()
         let finished = DispatchSemaphore(value: 0)
         let failure = Locked<(any Error)?>(nil)
-        let t = Thread { [loop = Transfer(loop)] in
-            do { try loop.value.run(stop: stop) } catch { failure.with { $0 = error } }
+        loop.start(stop: stop) { result in
+            if case .failure(let error) = result { failure.with { $0 = error } }
             finished.signal()
         }
-        t.start()
         defer {
             stop.request()
             finished.wait()
@@ -303,10 +302,4 @@ final class Locked<T>: @unchecked Sendable {
     private var value: T
     init(_ v: T) { value = v }
     func with<R>(_ body: (inout T) -> R) -> R { lock.lock(); defer { lock.unlock() }; return body(&value) }
-}
-
-/// Moves a non-Sendable value to the one thread that will use it from then on.
-struct Transfer<T>: @unchecked Sendable {
-    let value: T
-    init(_ v: T) { value = v }
 }

@@ -112,7 +112,8 @@ struct ModelOptions: ParsableArguments {
     func apply(to m: inout ModelConfig) throws {
         if let v = layers {
             let parts = v.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
-            guard let sizes = Optional(parts.compactMap { Int($0) }), sizes.count == parts.count else {
+            let sizes = parts.compactMap { Int($0) }
+            guard sizes.count == parts.count else {
                 throw ConfigError(key: "--layers", "'\(v)' is not a comma-separated list of integers such as 20,20,20")
             }
             m.layers = sizes
@@ -168,13 +169,12 @@ struct ServeCommand: AsyncParsableCommand {
     /// The configuration: file, then flags; model flags go to the `default` model.
     func resolvedConfig() throws -> DaemonConfig {
         var c = try daemon.load()
-        if !model.isEmpty || c.models.isEmpty {
+        if !model.isEmpty {
             var failure: (any Error)?
             c.withModel("default") { m in
                 do { try model.apply(to: &m) } catch { failure = error }
             }
             if let failure { throw failure }
-            if c.models.count == 1, c.models[0].layers.isEmpty { c.models = [] }
         }
         try c.validate()
         return c
@@ -202,13 +202,7 @@ struct ServeCommand: AsyncParsableCommand {
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
         do { try await group.run() } catch {
-            throw CommandFailure(Self.describe(error))
+            throw CommandFailure("\(error)")
         }
-    }
-
-    /// The innermost error of a ServiceGroup failure, as a sentence.
-    static func describe(_ error: any Error) -> String {
-        if let e = error as? ServiceGroupError { return "\(e)" }
-        return "\(error)"
     }
 }

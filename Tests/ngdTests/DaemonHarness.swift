@@ -2,6 +2,7 @@ import Foundation
 import NGDWire
 import Testing
 import ZeroMQ
+@testable import ngd  // Locked
 
 /// The `ngd` binary that `swift build` put next to this test bundle.
 func ngdExecutable() -> String {
@@ -35,13 +36,6 @@ func temporaryDirectory(_ tag: String) -> String {
     let path = NSTemporaryDirectory() + "ngd-test-\(tag)-\(UUID().uuidString.prefix(8))"
     try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     return path
-}
-
-final class Locked<T>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value: T
-    init(_ v: T) { value = v }
-    func with<R>(_ body: (inout T) -> R) -> R { lock.lock(); defer { lock.unlock() }; return body(&value) }
 }
 
 /// A real `ngd serve` process on ephemeral loopback ports.
