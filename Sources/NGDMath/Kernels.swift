@@ -33,7 +33,11 @@ public enum Kernels {
         beta: Double = 0,
         y: UnsafeMutablePointer<Double>, ldy: Int
     ) {
-        if k == 1 {
+        if k == 1, m == 1 {
+            // One dot product: cheaper inline than through the BLAS interface at these sizes.
+            let d = smallDot(n: n, x, w)
+            y[0] = beta == 0 ? d : d + beta * y[0]
+        } else if k == 1 {
             cblas_dgemv(CblasRowMajor, CblasNoTrans, Int32(m), Int32(n), 1, w, Int32(ldw), x, 1, beta, y, 1)
         } else {
             cblas_dgemm(
@@ -52,7 +56,15 @@ public enum Kernels {
         beta: Double = 0,
         y: UnsafeMutablePointer<Double>, ldy: Int
     ) {
-        if k == 1 {
+        if k == 1, m == 1 {
+            // One scaled vector: y = (alpha·e₀)·w + beta·y, inline.
+            let a = alpha * e[0]
+            if beta == 0 {
+                for j in 0..<n { y[j] = a * w[j] }
+            } else {
+                for j in 0..<n { y[j] = a * w[j] + beta * y[j] }
+            }
+        } else if k == 1 {
             cblas_dgemv(CblasRowMajor, CblasTrans, Int32(m), Int32(n), alpha, w, Int32(ldw), e, 1, beta, y, 1)
         } else {
             cblas_dgemm(
@@ -112,6 +124,23 @@ public enum Kernels {
                 CblasRowMajor, CblasUpper, CblasTrans, Int32(n), Int32(k),
                 alpha, v, Int32(ldv), 1, p, Int32(n))
         }
+    }
+
+    /// Cholesky factorisation `a = L Lᵀ` of a symmetric positive definite `n × n` matrix
+    /// (row-major; only the lower triangle is read), writing L over the lower triangle
+    /// (LAPACK `dpotrf`). The upper triangle above the diagonal is left as it was.
+    /// Returns false, with `a` partly overwritten, when a pivot is not positive and finite.
+    @inline(__always)
+    public static func cholesky(n: Int, _ a: UnsafeMutablePointer<Double>) -> Bool {
+        // Column-major LAPACK sees the transpose: its upper triangle is our lower one, and its
+        // A = UᵀU is our A = L Lᵀ with L = Uᵀ.
+        var uplo = CChar(UInt8(ascii: "U"))
+        var size = Int32(n), lda = Int32(n), info: Int32 = 0
+        _ = dpotrf_(&uplo, &size, a, &lda, &info)
+        if info != 0 { return false }
+        // OpenBLAS tests pivots with `<= 0`, which NaN passes.
+        for i in 0..<n where !(a[i &* n &+ i] > 0 && a[i &* n &+ i].isFinite) { return false }
+        return true
     }
 
     /// Solves `l · z = b` in place for a lower-triangular `l` (`k × k`), where `b` is `k × n`.

@@ -105,27 +105,46 @@ public final class NaturalGradientOptimizer: Optimizer {
         samplesSeen += k
 
         // 2–3. Factors absorb the block before the step.
+        // With one sample, each factor's update also yields the preconditioned vector the step
+        // needs (u = P̃ e, w = P x), in the same pass over the factor.
         let sqrtDamping = damping.squareRoot()
+        let fused = k == 1
         for s in network.shapes {
-            factors[s.index - 1].absorb(
-                pass.activations[s.index - 1].base, count: k, stride: pass.strides[s.index - 1],
-                firstSample: t, schedule: schedule, sqrtDamping: sqrtDamping)
+            let i = s.index
+            let x = pass.activations[i - 1].base
+            if fused {
+                factors[i - 1].absorb(
+                    x, firstSample: t, schedule: schedule, sqrtDamping: sqrtDamping,
+                    thenMultiply: x, into: preconditionedInputs[i].base)
+            } else {
+                factors[i - 1].absorb(
+                    x, count: k, stride: pass.strides[i - 1], firstSample: t, schedule: schedule, sqrtDamping: sqrtDamping)
+            }
         }
         let sigma = variance.squareRoot()
-        for m in 0..<settings.modelSamples {
+        let K = settings.modelSamples
+        for m in 0..<K {
             // ẽ_L = Σ̃⁻¹(y_s − x_L) = ξ/σ with ξ ~ N(0, I); the linear output has φ' = 1.
             random.fillGaussian(sampled[L].base, count: k * a.outputSize, scale: 1 / sigma)
             network.backward(errors: sampled, count: k, buffers: pass)
             for s in network.shapes {
-                errorFactors[s.index - 1].absorb(
-                    sampled[s.index].base, count: k, stride: s.outputs,
-                    firstSample: t * settings.modelSamples + m * k, schedule: errorSchedule, sqrtDamping: sqrtDamping)
+                let i = s.index
+                let first = t * K + m * k
+                if fused, m == K - 1 {
+                    errorFactors[i - 1].absorb(
+                        sampled[i].base, firstSample: first, schedule: errorSchedule, sqrtDamping: sqrtDamping,
+                        thenMultiply: buffers.errors[i].base, into: preconditionedErrors[i].base)
+                } else {
+                    errorFactors[i - 1].absorb(
+                        sampled[i].base, count: k, stride: s.outputs,
+                        firstSample: first, schedule: errorSchedule, sqrtDamping: sqrtDamping)
+                }
             }
         }
         if t < settings.warmupSamples { return report }
 
         // 4. Natural-gradient direction per layer, and lin = ⟨g, Δ⟩ for the unit step.
-        let lin = preconditionAll(count: k)
+        let lin = preconditionAll(count: k, productsReady: fused)
         let q = modelCurvature(count: k) / variance
         guard lin > 0, lin.isFinite, q.isFinite else { return report }
         var eta = settings.learningRate / (1 + settings.learningRateDecay * Double(t))
@@ -176,7 +195,8 @@ public final class NaturalGradientOptimizer: Optimizer {
     /// Fills u_i = P̃_i e_i and w_i = P_i x_{i-1} for every layer, and the Gram matrices
     /// x_{i-1} w_iᵀ. Returns lin = ⟨g, Δ⟩ for the unit step Δ_i = (1/L) Σ_j u_ij w_ijᵀ, where
     /// g is the negative gradient Σ_j e_ij x_{i-1,j}ᵀ.
-    func preconditionAll(count k: Int) -> Double {
+    /// With `productsReady`, u and w are already filled (by the factors' update).
+    func preconditionAll(count k: Int, productsReady: Bool = false) -> Double {
         let pass = buffers.pass
         var lin = 0.0
         for s in network.shapes {
@@ -184,8 +204,10 @@ public final class NaturalGradientOptimizer: Optimizer {
             let e = buffers.errors[i].base, u = preconditionedErrors[i].base
             let x = pass.activations[i - 1].base, w = preconditionedInputs[i].base
             let ldx = pass.strides[i - 1]
-            errorFactors[i - 1].multiply(e, count: k, stride: s.outputs, into: u)
-            factors[i - 1].multiply(x, count: k, stride: ldx, into: w)
+            if !productsReady {
+                errorFactors[i - 1].multiply(e, count: k, stride: s.outputs, into: u)
+                factors[i - 1].multiply(x, count: k, stride: ldx, into: w)
+            }
             let gx = inputGram[i].base
             if k == 1 {
                 gx[0] = Kernels.dot(n: s.columns, x, w)

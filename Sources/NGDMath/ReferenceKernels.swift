@@ -112,6 +112,23 @@ public enum ReferenceKernels {
         return s
     }
 
+    /// See ``Kernels/cholesky(n:_:)``: the textbook column-by-column Cholesky–Banachiewicz loop.
+    public static func cholesky(n: Int, _ a: UnsafeMutablePointer<Double>) -> Bool {
+        for j in 0..<n {
+            var d = a[j * n + j]
+            for k in 0..<j { d -= a[j * n + k] * a[j * n + k] }
+            guard d.isFinite, d > 0 else { return false }
+            let l = d.squareRoot()
+            a[j * n + j] = l
+            for i in (j + 1)..<max(n, j + 1) {
+                var s = a[i * n + j]
+                for k in 0..<j { s -= a[i * n + k] * a[j * n + k] }
+                a[i * n + j] = s / l
+            }
+        }
+        return true
+    }
+
     /// See ``Kernels/invertPositiveDefinite(n:_:)``: Gauss–Jordan elimination on the full
     /// symmetric matrix, without pivoting (safe for a positive-definite matrix).
     public static func invertPositiveDefinite(n: Int, _ a: UnsafeMutablePointer<Double>) -> Bool {

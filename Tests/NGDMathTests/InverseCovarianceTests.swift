@@ -59,9 +59,10 @@ import Testing
     }
 
     /// 10⁵ updates at the damping floor λ = 10⁻⁸, health checks off so nothing repairs the
-    /// inverse: Sherman–Morrison (k = 1) and Woodbury (k = 16), full rank and a rank-3 bottleneck,
-    /// at n = 12 (the fused small-n Swift path for k = 1) and n = 60 (the BLAS path).
-    @Test(arguments: [(1, 12, 12), (1, 3, 12), (16, 12, 12), (16, 3, 12), (1, 60, 60), (1, 3, 60)])
+    /// inverse, full rank and a rank-3 bottleneck: Sherman–Morrison (k = 1) at n = 12 (the fused
+    /// small-n Swift pass) and n = 60 (BLAS); blocks of k = 16 at n = 12 (k fused passes) and at
+    /// n = 40 (one Woodbury update).
+    @Test(arguments: [(1, 12, 12), (1, 3, 12), (16, 12, 12), (16, 3, 40), (1, 60, 60), (1, 3, 60)])
     func inverseMatchesDirectInverseAfter100kUpdates(block: Int, rank: Int, n: Int) {
         let count = 100_000
         let schedule = FactorSchedule(rate: 3e-3, warmup: 334)
@@ -79,9 +80,11 @@ import Testing
         #expect(e.checkHealth().isHealthy)
     }
 
-    @Test func woodburyBlockEqualsSequentialShermanMorrison() {
-        let n = 9
-        let v = Self.stream(n: n, rank: 9, count: 64, seed: 3)
+    /// At n = 40 a block is one Woodbury update; at n = 9 it is k fused Sherman–Morrison
+    /// passes (``InverseCovariance/sequentialDimension``). Both equal one-at-a-time updates.
+    @Test(arguments: [9, 40])
+    func woodburyBlockEqualsSequentialShermanMorrison(n: Int) {
+        let v = Self.stream(n: n, rank: n, count: 64, seed: 3)
         let schedule = FactorSchedule(rate: 0.05, warmup: 10)  // crosses the end of warm-up
         let one = InverseCovariance(dimension: n, capacity: 1)
         let block = InverseCovariance(dimension: n, capacity: 16)
@@ -103,6 +106,36 @@ import Testing
         #expect(frobeniusRelativeError(block.covariance, one.covariance) < 1e-13)
         #expect(block.trace == one.trace || abs(block.trace - one.trace) < 1e-13 * one.trace)
         #expect(block.cursor == one.cursor)
+    }
+
+    /// `absorb(…thenMultiply:into:)` against `absorb` followed by `multiply`, for the fused
+    /// small-n pass (n = 12) and the BLAS path (n = 60), with w = v (the input factor) and w ≠ v
+    /// (the error factor), and across a re-inversion forced by a health check every 7 updates
+    /// with a drift tolerance nothing meets.
+    @Test(arguments: [(12, false), (12, true), (60, false), (60, true)])
+    func absorbThenMultiplyEqualsAbsorbAndMultiply(n: Int, refreshing: Bool) {
+        let health = refreshing ? HealthSettings(interval: 7, driftTolerance: 1e-300) : HealthSettings()
+        let fused = InverseCovariance(dimension: n, health: health)
+        let plain = InverseCovariance(dimension: n, health: health)
+        let schedule = FactorSchedule(rate: 0.01, warmup: 20)
+        let v = Self.stream(n: n, rank: n, count: 200, seed: 41), w = Self.stream(n: n, rank: n, count: 200, seed: 42)
+        var u = [Double](repeating: 0, count: n), uRef = u
+        var worst = 0.0
+        v.withUnsafeBufferPointer { vp in
+            w.withUnsafeBufferPointer { wp in
+                for t in 0..<200 {
+                    let x = vp.baseAddress! + t * n
+                    let other = t % 2 == 0 ? x : wp.baseAddress! + t * n
+                    fused.absorb(x, firstSample: t, schedule: schedule, sqrtDamping: 0.1, thenMultiply: other, into: &u)
+                    plain.absorb(x, count: 1, stride: n, firstSample: t, schedule: schedule, sqrtDamping: 0.1)
+                    plain.multiply(other, count: 1, stride: n, into: &uRef)
+                    worst = max(worst, relativeError(u, uRef))
+                }
+            }
+        }
+        #expect(worst < 1e-10, "worst relative error of P'w: \(worst)")
+        #expect(frobeniusRelativeError(fused.inverse, plain.inverse) < 1e-12)
+        #expect(fused.refreshCount == plain.refreshCount && (fused.refreshCount > 0) == refreshing)
     }
 
     @Test func dampingIsRelativeToTheTrace() {

@@ -123,6 +123,31 @@ import Testing
         }
     }
 
+    /// LAPACK's Cholesky against the textbook loop, on the lower triangle only (NaN above the
+    /// diagonal is never read), at the Woodbury sizes 2k = 8, 32, 128.
+    @Test(arguments: [1, 8, 32, 128])
+    func choleskyMatchesTheReference(n: Int) {
+        let b = gaussianArray(n * n, seed: 34)
+        var a = [Double](repeating: .nan, count: n * n)
+        for i in 0..<n {
+            for j in 0...i {
+                var s = i == j ? Double(n) : 0
+                for k in 0..<n { s += b[i * n + k] * b[j * n + k] }
+                a[i * n + j] = s
+            }
+        }
+        var fast = a, slow = a
+        #expect(Kernels.cholesky(n: n, &fast) && ReferenceKernels.cholesky(n: n, &slow))
+        var worst = 0.0, largest = 0.0
+        for i in 0..<n {
+            for j in 0...i { worst = max(worst, abs(fast[i * n + j] - slow[i * n + j])); largest = max(largest, abs(slow[i * n + j])) }
+            for j in (i + 1)..<n { #expect(fast[i * n + j].isNaN) }  // above the diagonal: untouched
+        }
+        #expect(worst < 1e-12 * largest)
+        var indefinite = [1.0, .nan, 2.0, 1.0], nan = [Double.nan, .nan, 0, 1.0]
+        #expect(!Kernels.cholesky(n: 2, &indefinite) && !Kernels.cholesky(n: 2, &nan))
+    }
+
     @Test func invertPositiveDefiniteRejectsAnIndefiniteMatrix() {
         var a = [1.0, 2.0, 2.0, 1.0]  // eigenvalues 3 and −1
         var b = a
@@ -142,6 +167,35 @@ import Testing
         Kernels.smallSymmetricMultiply(n: n, alpha: 0.5, p: p, v: v, y: &fast)
         ReferenceKernels.symmetricMultiply(k: 1, n: n, alpha: 0.5, p: p, v: v, ldv: n, u: &slow, ldu: n)
         #expect(relativeError(fast, slow) < 1e-13)
+    }
+
+    /// The two-vector pass (P·v and P·w together) against two reference products.
+    @Test(arguments: [1, 2, 3, 4, 12, 21, 48])
+    func smallSymmetricMultiplyOfTwoVectorsMatchesTheReference(n: Int) {
+        var p = gaussianArray(n * n, seed: 22)
+        for i in 0..<n { for j in 0..<i { p[i * n + j] = .nan } }  // never read
+        let v = gaussianArray(n, seed: 23), w = gaussianArray(n, seed: 24)
+        var y = [Double](repeating: 7, count: n), t = y, yRef = y, tRef = y
+        Kernels.smallSymmetricMultiply(n: n, p: p, v: v, y: &y, w: w, t: &t)
+        ReferenceKernels.symmetricMultiply(k: 1, n: n, alpha: 1, p: p, v: v, ldv: n, u: &yRef, ldu: n)
+        ReferenceKernels.symmetricMultiply(k: 1, n: n, alpha: 1, p: p, v: w, ldv: n, u: &tRef, ldu: n)
+        #expect(relativeError(y, yRef) < 1e-13 && relativeError(t, tRef) < 1e-13)
+    }
+
+    /// The degenerate shapes that skip BLAS (one dot product, one scaled vector) against the
+    /// references, with and without beta.
+    @Test(arguments: [0.0, 0.5])
+    func oneRowProductsMatchTheReference(beta: Double) {
+        let n = 21
+        let x = gaussianArray(n, seed: 31), w = gaussianArray(n, seed: 32)
+        var dot = [3.0], dotRef = [3.0]
+        Kernels.multiplyTransposed(k: 1, m: 1, n: n, x: x, ldx: n, w: w, ldw: n, beta: beta, y: &dot, ldy: 1)
+        ReferenceKernels.multiplyTransposed(k: 1, m: 1, n: n, x: x, ldx: n, w: w, ldw: n, beta: beta, y: &dotRef, ldy: 1)
+        #expect(abs(dot[0] - dotRef[0]) < 1e-13 * abs(dotRef[0]))
+        var axpy = gaussianArray(n, seed: 33), axpyRef = axpy
+        Kernels.multiply(k: 1, m: 1, n: n, alpha: 0.7, e: [1.3], lde: 1, w: w, ldw: n, beta: beta, y: &axpy, ldy: n)
+        ReferenceKernels.multiply(k: 1, m: 1, n: n, alpha: 0.7, e: [1.3], lde: 1, w: w, ldw: n, beta: beta, y: &axpyRef, ldy: n)
+        #expect(relativeError(axpy, axpyRef) < 1e-14)
     }
 
     @Test(arguments: [1, 2, 5, 20, 21, 48])
