@@ -25,6 +25,10 @@ import time
 import numpy as np
 from scipy.linalg import cho_factor, cho_solve
 
+# The test mse is checked every this many samples (the batch method changes its weights only
+# every M = 1000, so it is checked after every batch), as ngd's `--only target` does.
+CHECK_EVERY = 200
+
 SIZES = {
     "A": [20] * 17,
     "B": list(range(20, 101, 10)) + list(range(90, 19, -10)),
@@ -228,7 +232,7 @@ def run(problem, method, samples, seed, target_budget_s):
         dt = time.perf_counter() - t0
         elapsed += dt
         times.append(dt / (seen - start) * 1e6)
-        if floor is not None and reached is None and seen - last_check >= 1000:
+        if floor is not None and reached is None and seen - last_check >= CHECK_EVERY:
             last_check = seen
             if net.mse(xte, yte) <= 2 * floor:
                 reached, reached_s = seen, elapsed

@@ -22,10 +22,13 @@ extension SpeedBench {
         }
     }
 
+    /// How often, in samples, the test mse is checked (the numpy peer uses the same interval).
+    public static let targetCheckInterval = 200
+
     /// Streams `problem`'s training set (cycled, reshuffled) through NGD with `settings`,
     /// checking the test mse every `checkEvery` samples, until ≤ 2× floor or `maxSamples`.
     public static func timeToTarget(
-        problem: TeacherProblem, label: String, settings: NaturalGradientSettings, maxSamples: Int, checkEvery: Int = 1000
+        problem: TeacherProblem, label: String, settings: NaturalGradientSettings, maxSamples: Int, checkEvery: Int = targetCheckInterval
     ) throws -> TargetRow {
         let network = Network(architecture: problem.arch.architecture, seed: problem.studentSeed)
         let opt = try NaturalGradientOptimizer(network: network, settings: settings, seed: problem.seed &+ 0x5EED)
@@ -56,7 +59,7 @@ extension SpeedBench {
     }
 
     public static func targetTable(_ rows: [TargetRow]) -> String {
-        var out = "Time to 2× the noise floor (test mse checked every 1000 samples; training time only)\n"
+        var out = "Time to 2× the noise floor (test mse checked every \(targetCheckInterval) samples; training time only)\n"
         out += "problem  method                            µs/sample   samples to 2×floor   seconds to 2×floor\n"
         for r in rows {
             out += r.problem.padding(toLength: 9, withPad: " ", startingAt: 0) + r.method.padding(toLength: 32, withPad: " ", startingAt: 0)

@@ -13,20 +13,33 @@ import Glibc
 public enum SpeedBench {
     /// Median nanoseconds per call of `body`, over batches of calls that each take ≥ `minBatch`.
     public static func nanoseconds(batches: Int = 7, minBatch: Duration = .milliseconds(2), _ body: () -> Void) -> Double {
+        withoutActuallyEscaping(body) { median(interleavedNanoseconds(rounds: batches, minBatch: minBatch, [$0])[0]) }
+    }
+
+    /// Times several bodies in alternation: after calibrating each to about `minBatch`, each round
+    /// runs one timed batch of every body in turn. Returns, per body, the ns per call of every
+    /// round. On a shared machine whose speed drifts, ratios of the same round are steadier
+    /// than ratios of medians taken minutes apart.
+    public static func interleavedNanoseconds(
+        rounds: Int = 7, minBatch: Duration = .milliseconds(2), _ bodies: [() -> Void]
+    ) -> [[Double]] {
         let clock = ContinuousClock()
-        // Calibrate: how many calls fill one batch.
-        var calls = 1
-        while true {
-            let t = clock.measure { for _ in 0..<calls { body() } }
-            if t >= minBatch || calls >= 1 << 24 { break }
-            calls *= t < minBatch / 16 ? 8 : 2
+        let calls = bodies.map { body in
+            var calls = 1
+            while true {
+                let t = clock.measure { for _ in 0..<calls { body() } }
+                if t >= minBatch || calls >= 1 << 24 { return calls }
+                calls *= t < minBatch / 16 ? 8 : 2
+            }
         }
-        var samples: [Double] = []
-        for _ in 0..<batches {
-            let t = clock.measure { for _ in 0..<calls { body() } }
-            samples.append(Double(t.components.attoseconds) / 1e9 / Double(calls) + Double(t.components.seconds) * 1e9 / Double(calls))
+        var samples = [[Double]](repeating: [], count: bodies.count)
+        for _ in 0..<rounds {
+            for (i, body) in bodies.enumerated() {
+                let t = clock.measure { for _ in 0..<calls[i] { body() } }
+                samples[i].append((Double(t.components.attoseconds) / 1e9 + Double(t.components.seconds) * 1e9) / Double(calls[i]))
+            }
         }
-        return median(samples)
+        return samples
     }
 
     // MARK: Kernels
@@ -42,8 +55,9 @@ public enum SpeedBench {
         public let blas: Double
         /// The same operations with ngd's naive Swift reference loops, ns per sample.
         public let naive: Double
-        /// blas / ngd: the fraction of the BLAS calls' throughput that ngd's kernel reaches.
-        public var fraction: Double { blas / ngd }
+        /// blas / ngd: the fraction of the BLAS calls' throughput that ngd's kernel reaches,
+        /// the median of the ratios of rounds timed back to back.
+        public let fraction: Double
     }
 
     /// Times the factor update for every `n` in `sizes` and every block size in `blocks`.
@@ -68,13 +82,13 @@ public enum SpeedBench {
         let ic = InverseCovariance(dimension: n, capacity: k)
         let schedule = FactorSchedule(rate: 3e-3, warmup: 0)
         var sample = 0
-        let ngd = vectors.withUnsafeBufferPointer { v in
-            nanoseconds {
+        func absorb() {
+            vectors.withUnsafeBufferPointer { v in
                 let start = (sample % (pool - k + 1)) * n
                 ic.absorb(v.baseAddress! + start, count: k, stride: n, firstSample: sample, schedule: schedule, sqrtDamping: 0.1)
                 sample += k
             }
-        } / Double(k)
+        }
         // The same calls, on scratch of the same shapes.
         let r = 2 * k
         var p = [Double](repeating: 0, count: n * n), c = p
@@ -94,14 +108,17 @@ public enum SpeedBench {
             } else {
                 // The sample rows only: the injection rows' products are copied rows of P.
                 cblas_dsymm(CblasRowMajor, CblasRight, CblasUpper, Int32(k), Int32(n), 1, p, Int32(n), rowsV, Int32(n), 0, &y, Int32(n))
-                var gram = g
-                cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(r), Int32(r), Int32(n), tiny, y, Int32(n), rowsV, Int32(n), 1, &gram, Int32(r))
+                var gram = g  // the sample block of the Gram matrix; the injection entries are copied
+                cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(k), Int32(k), Int32(n), tiny, y, Int32(n), rowsV, Int32(n), 1, &gram, Int32(r))
                 cblas_dtrsm(CblasRowMajor, CblasLeft, CblasLower, CblasNoTrans, CblasNonUnit, Int32(r), Int32(n), 1, g, Int32(r), &y, Int32(n))
                 cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, Int32(n), Int32(r), -tiny, y, Int32(n), 1, &p, Int32(n))
                 cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, Int32(n), Int32(k), tiny, rowsV, Int32(n), 1, &c, Int32(n))
             }
         }
-        let blas = nanoseconds { blasCalls() } / Double(k)
+        // ngd and the BLAS calls alternate, batch by batch, so that both see the same machine.
+        let timed = interleavedNanoseconds([absorb, blasCalls])
+        let ngd = median(timed[0]) / Double(k), blas = median(timed[1]) / Double(k)
+        let fraction = median(zip(timed[1], timed[0]).map { $0 / $1 })
         var naiveNs = Double.nan
         if naive {
             func naiveCalls() {
@@ -119,7 +136,7 @@ public enum SpeedBench {
                                     ReferenceKernels.symmetricMultiply(k: k, n: n, alpha: 1, p: P, v: V, ldv: n, u: Y, ldu: n)
                                     var gram = g
                                     gram.withUnsafeMutableBufferPointer { G in
-                                        ReferenceKernels.multiplyTransposed(k: r, m: r, n: n, x: Y, ldx: n, w: V, ldw: n, y: G.baseAddress!, ldy: r)
+                                        ReferenceKernels.multiplyTransposed(k: k, m: k, n: n, x: Y, ldx: n, w: V, ldw: n, y: G.baseAddress!, ldy: r)
                                     }
                                     g.withUnsafeBufferPointer { L in ReferenceKernels.solveLowerTriangular(k: r, n: n, l: L.baseAddress!, b: Y, ldb: n) }
                                     ReferenceKernels.symmetricRankUpdate(k: r, n: n, alpha: -tiny, v: Y, ldv: n, p: P)
@@ -132,7 +149,7 @@ public enum SpeedBench {
             }
             naiveNs = nanoseconds(batches: 5) { naiveCalls() } / Double(k)
         }
-        return KernelRow(n: n, k: k, ngd: ngd, blas: blas, naive: naiveNs)
+        return KernelRow(n: n, k: k, ngd: ngd, blas: blas, naive: naiveNs, fraction: fraction)
     }
 
     public static func kernelTable(_ rows: [KernelRow]) -> String {
@@ -146,7 +163,7 @@ public enum SpeedBench {
         }
         out += "BLAS/ngd is the fraction of the throughput of the OpenBLAS calls the update is built on\n"
         out += "(the same calls on the same shapes, alone) that the whole update reaches. Sherman–Morrison:\n"
-        out += "dsymv + 3 dsyr (sample, injection, C). Woodbury: dsymm (k sample rows), dgemm (gram), dtrsm,\n"
+        out += "dsymv + 3 dsyr (sample, injection, C). Woodbury: dsymm (k sample rows), dgemm (k × k of the gram), dtrsm,\n"
         out += "dsyrk (rank 2k, on P), dsyrk (rank k, on C); ngd adds a 2k × 2k Cholesky (dpotrf).\n"
         out += "Up to n = \(Kernels.smallDimension) Sherman–Morrison runs one fused Swift pass instead of its BLAS calls, and\n"
         out += "up to n = \(InverseCovariance.sequentialDimension) a block runs k of those passes instead of a Woodbury update (its calls are the baseline).\n"
@@ -160,10 +177,15 @@ public enum SpeedBench {
         public let optimizer: String
         /// Median µs per sample, training only.
         public let microseconds: Double
+        /// This optimizer's time over SGD's on the same problem: the median of the ratios of
+        /// chunks timed back to back (nil without an SGD row).
+        public let relativeToSGD: Double?
     }
 
     /// Median µs per trained sample for each optimizer, on `architecture`, with inputs and
     /// targets from `data` (rows of n₀ + n_L), after `warmup` samples (past NGD's factor warm-up).
+    /// The optimizers take turns, one timed chunk each per round, so that a change in the
+    /// machine's speed hits all of them alike; the SGD ratio is taken round by round.
     public static func steps(
         problem: String, architecture: Architecture, specs: [(String, (Network) throws -> any Optimizer)],
         data: [Double], warmup: Int, chunk: Int, chunks: Int, progress: (String) -> Void = { _ in }
@@ -171,41 +193,48 @@ public enum SpeedBench {
         let n0 = architecture.inputSize, nL = architecture.outputSize, w = n0 + nL
         let count = data.count / w
         var x = [Double](repeating: 0, count: chunk * n0), y = [Double](repeating: 0, count: chunk * nL)
-        var rows: [StepRow] = []
-        for (label, make) in specs {
-            progress("steps: \(problem) \(label)")
-            let opt = try make(Network(architecture: architecture, seed: 1))
-            var next = 0
-            func fill() {
-                for r in 0..<chunk {
-                    let s = next % count
-                    next += 1
-                    for i in 0..<n0 { x[r * n0 + i] = data[s * w + i] }
-                    for i in 0..<nL { y[r * nL + i] = data[s * w + n0 + i] }
-                }
+        var next = [Int](repeating: 0, count: specs.count)
+        func fill(_ o: Int) {
+            for r in 0..<chunk {
+                let s = next[o] % count
+                next[o] += 1
+                for i in 0..<n0 { x[r * n0 + i] = data[s * w + i] }
+                for i in 0..<nL { y[r * nL + i] = data[s * w + n0 + i] }
             }
-            var done = 0
-            while done < warmup { fill(); _ = try opt.train(inputs: x, targets: y, count: chunk); done += chunk }
-            var times: [Double] = []
-            let clock = ContinuousClock()
-            for _ in 0..<chunks {
-                fill()
-                let t = try clock.measure { _ = try opt.train(inputs: x, targets: y, count: chunk) }
-                times.append((Double(t.components.seconds) * 1e6 + Double(t.components.attoseconds) / 1e12) / Double(chunk))
-            }
-            rows.append(StepRow(problem: problem, optimizer: label, microseconds: median(times)))
         }
-        return rows
+        var optimizers: [any Optimizer] = []
+        for (o, (label, make)) in specs.enumerated() {
+            progress("steps: \(problem) \(label) (warm-up)")
+            let opt = try make(Network(architecture: architecture, seed: 1))
+            var done = 0
+            while done < warmup { fill(o); _ = try opt.train(inputs: x, targets: y, count: chunk); done += chunk }
+            optimizers.append(opt)
+        }
+        var times = [[Double]](repeating: [], count: specs.count)
+        let clock = ContinuousClock()
+        for round in 0..<chunks {
+            progress("steps: \(problem) round \(round + 1)/\(chunks)")
+            for (o, opt) in optimizers.enumerated() {
+                fill(o)
+                let t = try clock.measure { _ = try opt.train(inputs: x, targets: y, count: chunk) }
+                times[o].append((Double(t.components.seconds) * 1e6 + Double(t.components.attoseconds) / 1e12) / Double(chunk))
+            }
+        }
+        let sgd = specs.firstIndex { $0.0.hasPrefix("sgd") }
+        return specs.indices.map { o in
+            StepRow(problem: problem, optimizer: specs[o].0, microseconds: median(times[o]),
+                    relativeToSGD: sgd.map { s in median(zip(times[o], times[s]).map { $0 / $1 }) })
+        }
     }
 
     public static func stepTable(_ rows: [StepRow]) -> String {
-        var out = "Learning cost per sample (forward, backward, update), µs; median over chunks\n"
+        var out = "Learning cost per sample (forward, backward, update), µs; median over chunks, optimizers in turn\n"
         out += "problem        optimizer                     µs/sample   ÷ SGD\n"
         for r in rows {
-            let sgd = rows.first(where: { $0.problem == r.problem && $0.optimizer.hasPrefix("sgd") })?.microseconds ?? .nan
             out += r.problem.padding(toLength: 15, withPad: " ", startingAt: 0) + r.optimizer.padding(toLength: 28, withPad: " ", startingAt: 0)
-            out += pad(fmt(r.microseconds, digits: 1), 11) + pad(String(format: "%.2f", r.microseconds / sgd), 8) + "\n"
+            out += pad(fmt(r.microseconds, digits: 1), 11) + pad(r.relativeToSGD.map { String(format: "%.2f", $0) } ?? "—", 8) + "\n"
         }
+        out += "÷ SGD is the median of the ratios of chunks timed back to back.\n"
         return out
     }
 

@@ -10,7 +10,7 @@ import CBLAS
 /// Processor" with AVX-512), it falls back to its Prescott (SSE3) kernels. Level-3 calls then run
 /// 3–6× slower: dgemm 16×785×785 takes 2.7 ms with Prescott kernels and 0.69 ms with SkylakeX
 /// ones on the same core. OpenBLAS reads `OPENBLAS_CORETYPE` only when it is loaded, so the fix
-/// is to set it and re-execute the process before any work; ``reexecutingIfMisdetected()`` does.
+/// is to set it and re-execute the process before any work; ``reexecutingIfNeeded()`` does.
 public enum BLASCore {
     /// The kernel set OpenBLAS chose, e.g. `Haswell`, `SkylakeX`, `Prescott`.
     public static var name: String { String(cString: openblas_get_corename()) }
@@ -43,27 +43,50 @@ public enum BLASCore {
         return []
     }
 
-    /// When OpenBLAS fell back to generic kernels on a CPU that has AVX2 or AVX-512, sets
-    /// `OPENBLAS_CORETYPE` and re-executes this program with the same arguments (same PID, so
-    /// systemd's MAINPID holds). Does nothing when the user set `OPENBLAS_CORETYPE`, when
-    /// `NGD_BLAS_CORE=auto` is set (OpenBLAS's own choice), or on a second pass.
-    public static func reexecutingIfMisdetected() {
-        guard getenv("OPENBLAS_CORETYPE") == nil, getenv("NGD_BLAS_REEXEC") == nil else { return }
-        if let v = getenv("NGD_BLAS_CORE"), String(cString: v) == "auto" { return }
-        guard let core = override(detected: name, cpuFlags: cpuFlags()) else { return }
-        setenv("OPENBLAS_CORETYPE", core, 1)
-        setenv("NGD_BLAS_REEXEC", name, 1)  // remembers what OpenBLAS had chosen
+    /// Fixes, before any work, the two OpenBLAS settings that are read only when the library
+    /// loads, and re-executes this program with the same arguments when one needed fixing (same
+    /// PID, so systemd's MAINPID holds):
+    /// - `OPENBLAS_NUM_THREADS=1` when no thread count is set. ngd runs BLAS on one thread, and
+    ///   `openblas_set_num_threads(1)` at run time leaves OpenBLAS's worker pool alive: measured
+    ///   on `ngd bench paper --arch A --ngd-block 16`, its idle worker spun in `sched_yield` for
+    ///   11% of the samples, CPU a daemon's producer and subscriber on 2 cores need.
+    /// - `OPENBLAS_CORETYPE` when OpenBLAS fell back to generic kernels on a CPU that has AVX2 or
+    ///   AVX-512, unless `NGD_BLAS_CORE=auto` asks for OpenBLAS's own choice.
+    ///
+    /// Values the user set are kept. Does nothing on the second pass.
+    public static func reexecutingIfNeeded() {
+        guard getenv(reexecMarker) == nil else { return }
+        var changed = false
+        let threadVariables: [String] = ["OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS", "OMP_NUM_THREADS"]
+        if threadVariables.allSatisfy({ getenv($0) == nil }) {
+            setenv("OPENBLAS_NUM_THREADS", "1", 1)
+            changed = true
+        }
+        let auto = getenv("NGD_BLAS_CORE").map { String(cString: $0) == "auto" } ?? false
+        if getenv("OPENBLAS_CORETYPE") == nil, !auto, let core = override(detected: name, cpuFlags: cpuFlags()) {
+            setenv("OPENBLAS_CORETYPE", core, 1)
+            setenv(priorCoreVariable, name, 1)  // remembers what OpenBLAS had chosen
+            changed = true
+        }
+        guard changed else { return }
+        setenv(reexecMarker, "1", 1)
         let args = CommandLine.arguments.map { strdup($0) } + [nil]
         execv("/proc/self/exe", args)
-        // execv returned: keep going with the slow kernels rather than fail.
-        unsetenv("OPENBLAS_CORETYPE")
+        // execv returned: keep going with what the library chose rather than fail.
+        unsetenv(priorCoreVariable)
     }
+
+    /// Set in the environment of the re-executed process.
+    static let reexecMarker = "NGD_BLAS_REEXEC"
+    /// The core OpenBLAS had chosen, when ngd replaced it with `OPENBLAS_CORETYPE`.
+    public static let priorCoreVariable = "NGD_BLAS_PRIOR_CORE"
 
     /// A one-line description for logs and benchmark headers.
     public static var summary: String {
-        if let prior = getenv("NGD_BLAS_REEXEC") {
-            return "OpenBLAS kernels: \(name) (set by ngd; OpenBLAS had chosen \(String(cString: prior)) for this CPU)"
+        let pool = "\(openblas_get_num_threads())-thread pool"
+        if let prior = getenv(priorCoreVariable) {
+            return "OpenBLAS kernels: \(name) (set by ngd; OpenBLAS had chosen \(String(cString: prior)) for this CPU), \(pool)"
         }
-        return "OpenBLAS kernels: \(name)"
+        return "OpenBLAS kernels: \(name), \(pool)"
     }
 }

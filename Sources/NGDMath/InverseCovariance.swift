@@ -99,7 +99,7 @@ public final class InverseCovariance {
     var minPivotRatio = Double.infinity
 
     // Scratch, sized once.
-    private let rows: DoubleBuffer    // (2·capacity) × n: scaled vectors and injection unit rows
+    private let rows: DoubleBuffer    // capacity × n: the scaled vectors √w_j·v_j
     private let products: DoubleBuffer  // (2·capacity) × n: rows · P
     private let gram: DoubleBuffer    // (2·capacity)²
     private let weights: DoubleBuffer  // 2·capacity
@@ -115,7 +115,7 @@ public final class InverseCovariance {
         p = DoubleBuffer(count: dimension * dimension)
         c = DoubleBuffer(count: dimension * dimension)
         let r = capacity == 1 ? 0 : 2 * capacity
-        rows = DoubleBuffer(count: r * dimension)
+        rows = DoubleBuffer(count: (capacity == 1 ? 0 : capacity) * dimension)
         products = DoubleBuffer(count: max(r, 1) * dimension)
         gram = DoubleBuffer(count: r * r)
         weights = DoubleBuffer(count: 2 * capacity)
@@ -217,13 +217,11 @@ public final class InverseCovariance {
             injectUnit(cursor, weight: w[1])
         } else {
             let r = rows.base
-            r.update(repeating: 0, count: 2 * k * n)
             for j in 0..<k {
                 let sw = w[j].squareRoot()
                 for i in 0..<n { r[j * n + i] = sw * v[j * ld + i] }
-                r[(k + j) * n + (startCursor + j) % n] = w[k + j].squareRoot()
             }
-            woodbury(rowCount: 2 * k, sampleRows: k, injectionStart: startCursor, decay: decay)
+            woodbury(sampleRows: k, injectionStart: startCursor, decay: decay)
         }
         cursor = (startCursor + k) % n
         // C ← a·C + Σ w_j v_j v_jᵀ + Σ injections, with the decay carried in cScale.
@@ -330,29 +328,40 @@ public final class InverseCovariance {
         Kernels.symmetricRankUpdate(k: 1, n: n, alpha: -pScale * omega / s, v: y, ldv: n, p: p.base)
     }
 
-    /// P ← (aC + VᵀV)⁻¹ for the `rowCount` rows V in `rows`:
-    /// (1/a)[P − P Vᵀ (aI + V P Vᵀ)⁻¹ V P], in the scaled storage.
+    /// P ← (aC + VᵀV)⁻¹ for r = 2k rows V: the k scaled sample vectors in `rows`, then k scaled
+    /// unit vectors √w·e_c (the damping injections, c cycling from `injectionStart`, weights in
+    /// `weights[k…]`): (1/a)[P − P Vᵀ (aI + V P Vᵀ)⁻¹ V P], in the scaled storage.
     ///
-    /// Rows `sampleRows..<r` are scaled unit vectors √w·e_c (the damping injections, c cycling
-    /// from `injectionStart`): their products with P are scaled rows of P, copied rather than
-    /// multiplied, which halves the `symm` work.
-    private func woodbury(rowCount r: Int, sampleRows k: Int, injectionStart: Int, decay a: Double) {
+    /// The unit rows are never multiplied: their products with P are scaled rows of P (copied),
+    /// and their entries of the r × r Gram matrix V P Vᵀ are entries of P V_sᵀ and of P. Only the
+    /// k sample rows go through `symm` and `gemm`, a quarter of the Gram work of the dense form.
+    private func woodbury(sampleRows k: Int, injectionStart: Int, decay a: Double) {
         let n = dimension
+        let r = 2 * k
         let y = products.base
         let g = gram.base
         let pb = p.base
+        let w = weights.base
+        @inline(__always) func entry(_ i: Int, _ j: Int) -> Double { i <= j ? pb[i &* n &+ j] : pb[j &* n &+ i] }
         Kernels.symmetricMultiply(k: k, n: n, alpha: 1, p: pb, v: rows.base, ldv: n, u: y, ldu: n)
-        for j in 0..<(r - k) {
-            let c = (injectionStart + j) % n
-            let sw = rows.base[(k + j) * n + c]
-            let out = y + (k + j) * n
+        // Gram matrix, lower triangle (all the Cholesky and the solve read): the sample block by
+        // gemm, then the injection rows from Y = V_s P and from P itself.
+        Kernels.multiplyTransposed(k: k, m: k, n: n, x: y, ldx: n, w: rows.base, ldw: n, y: g, ldy: r)
+        for i in 0..<k {
+            let ci = (injectionStart + i) % n
+            let swi = w[k + i].squareRoot()
+            let out = y + (k + i) * n
             // Row c of the symmetric P from its upper triangle: column c above the diagonal, row c from it.
-            for i in 0..<c { out[i] = sw * pb[i &* n &+ c] }
-            for i in c..<n { out[i] = sw * pb[c &* n &+ i] }
+            for l in 0..<ci { out[l] = swi * pb[l &* n &+ ci] }
+            for l in ci..<n { out[l] = swi * pb[ci &* n &+ l] }
+            let grow = g + (k + i) * r
+            for j in 0..<k { grow[j] = swi * y[j &* n &+ ci] }
+            for j in 0...i { grow[k + j] = swi * w[k + j].squareRoot() * entry(ci, (injectionStart + j) % n) }
         }
-        Kernels.multiplyTransposed(k: r, m: r, n: n, x: y, ldx: n, w: rows.base, ldw: n, y: g, ldy: r)
-        for i in 0..<(r * r) { g[i] *= pScale }
-        for i in 0..<r { g[i * r + i] += a }
+        for i in 0..<r {
+            for j in 0...i { g[i * r + j] *= pScale }
+            g[i * r + i] += a
+        }
         // Cholesky of the small r × r system in place (lower triangle); pivots² ≥ a exactly.
         guard Kernels.cholesky(n: r, g) else {
             notePivot(-.infinity)

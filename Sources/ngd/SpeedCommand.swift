@@ -123,7 +123,7 @@ struct SpeedCommand: ParsableCommand {
             throw CommandFailure("the numpy peer \(peerScript) is missing; run from the repository root or pass --peer-script")
         }
         var env = ProcessInfo.processInfo.environment
-        let setByNgd = env.removeValue(forKey: "NGD_BLAS_REEXEC") != nil
+        let setByNgd = env.removeValue(forKey: BLASCore.priorCoreVariable) != nil
         for key in ["OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"] where env[key] != nil {
             let origin = key == "OPENBLAS_CORETYPE" && setByNgd ? "was set by ngd for its own OpenBLAS" : "is set on this machine"
             emit("note: \(key)=\(env[key]!) \(origin); unset for the numpy peer, which uses its own OpenBLAS")

@@ -164,12 +164,13 @@ import Testing
 
 @Suite struct SpeedBenchTests {
     @Test func kernelRowsCoverEverySizeAndBlockWithFiniteTimes() {
-        let rows = SpeedBench.kernels(sizes: [5, 9], blocks: [1, 3], naiveUpTo: 5)
-        #expect(rows.map { [$0.n, $0.k] } == [[5, 1], [5, 3], [9, 1], [9, 3]])
-        #expect(rows.allSatisfy { $0.ngd > 0 && $0.blas > 0 && $0.ngd.isFinite })
-        #expect(rows.filter { $0.n == 5 }.allSatisfy { $0.naive > 0 } && rows.filter { $0.n == 9 }.allSatisfy { $0.naive.isNaN })
+        // n = 5 is below InverseCovariance.sequentialDimension (a block is k fused passes), 40 above.
+        let rows = SpeedBench.kernels(sizes: [5, 40], blocks: [1, 3], naiveUpTo: 5)
+        #expect(rows.map { [$0.n, $0.k] } == [[5, 1], [5, 3], [40, 1], [40, 3]])
+        #expect(rows.allSatisfy { $0.ngd > 0 && $0.blas > 0 && $0.ngd.isFinite && $0.fraction > 0 })
+        #expect(rows.filter { $0.n == 5 }.allSatisfy { $0.naive > 0 } && rows.filter { $0.n == 40 }.allSatisfy { $0.naive.isNaN })
         let table = SpeedBench.kernelTable(rows)
-        #expect(table.contains("Sherman–Morrison") && table.contains("Woodbury 2k=6"))
+        #expect(table.contains("Sherman–Morrison") && table.contains("3 × fused SM") && table.contains("Woodbury 2k=6"))
     }
 
     @Test func stepRowsAreRelativeToSGDOnTheSameProblem() throws {
