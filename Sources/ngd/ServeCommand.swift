@@ -86,7 +86,7 @@ struct ModelOptions: ParsableArguments {
     var optimizer: OptimizerKind?
     @Option(help: ArgumentHelp("η. NGD: ALGORITHM.md's η; SGD/Adam: on ½‖y−ŷ‖². (default: ngd 0.01, sgd 0.01, adam 0.001)", valueName: "η"))
     var learningRate: Double?
-    @Option(help: ArgumentHelp("Samples per update: 1 is Sherman–Morrison, k > 1 one Woodbury block. (default: 1)", valueName: "k"))
+    @Option(help: ArgumentHelp("Samples per natural-gradient step: 1 is Sherman–Morrison, k > 1 one step per block of k (Woodbury factor updates). (default: 1)", valueName: "k"))
     var batch: Int?
     @Option(help: ArgumentHelp("σ² of the output model; the loss is ½‖y−ŷ‖²/σ². (default: 1)", valueName: "σ²"))
     var outputNoise: Double?
