@@ -35,12 +35,12 @@ extension InverseCovariance {
         if finite {
             let z = probe.base
             let t = probe.base + n
-            var seed = UInt64(truncatingIfNeeded: updateCount) &* 0x2545_F491_4F6C_DD1D
+            var seed = UInt64(truncatingIfNeeded: book.updateCount) &* 0x2545_F491_4F6C_DD1D
             for i in 0..<n { z[i] = RandomSource.splitMix64(&seed) & 1 == 0 ? 1 : -1 }
             Kernels.symmetricMultiply(k: 1, n: n, alpha: cScale, p: c.base, v: z, ldv: n, u: t, ldu: n)
             Kernels.symmetricMultiply(k: 1, n: n, alpha: pScale, p: p.base, v: t, ldv: n, u: z + 0, ldu: n)
             // z now holds P C z; subtract the probe again (regenerate it from the same seed).
-            var seed2 = UInt64(truncatingIfNeeded: updateCount) &* 0x2545_F491_4F6C_DD1D
+            var seed2 = UInt64(truncatingIfNeeded: book.updateCount) &* 0x2545_F491_4F6C_DD1D
             var s = 0.0
             for i in 0..<n {
                 let zi: Double = RandomSource.splitMix64(&seed2) & 1 == 0 ? 1 : -1
@@ -52,7 +52,7 @@ extension InverseCovariance {
         let healthy = finite && (drift ?? .infinity) <= health.driftTolerance && minPivotRatio >= 1 - 1e-6
         let report = HealthReport(
             drift: drift, minPivotRatio: minPivotRatio.isInfinite && minPivotRatio > 0 ? nil : minPivotRatio,
-            isFinite: finite, atUpdate: updateCount, isHealthy: healthy)
+            isFinite: finite, atUpdate: book.updateCount, isHealthy: healthy)
         lastHealth = report
         minPivotRatio = .infinity
         return report
@@ -68,11 +68,11 @@ extension InverseCovariance {
         if cScale.isFinite, cScale > 0, Kernels.invertPositiveDefinite(n: n, p.base) {
             pScale = 1 / cScale
         } else {
-            let gamma = trace / Double(n)
-            resetCount += 1
+            let gamma = book.trace / Double(n)
+            book.resetCount += 1
             resetToIdentity(scale: gamma > 0 && gamma.isFinite ? gamma : 1)
         }
-        refreshCount += 1
+        book.refreshCount += 1
         sinceRefresh = 0
         minPivotRatio = .infinity
     }
@@ -88,8 +88,8 @@ extension InverseCovariance {
         }
         pScale = 1 / gamma
         cScale = gamma
-        trace = gamma * Double(n)
-        isInitialized = true
+        book.trace = gamma * Double(n)
+        book.isInitialized = true
     }
 
     /// Replaces C with a given symmetric positive-definite matrix (full, row-major `n × n`; only
@@ -108,8 +108,8 @@ extension InverseCovariance {
         p.base.update(from: scratch.base, count: n * n)
         cScale = 1
         pScale = 1
-        trace = (0..<n).reduce(0.0) { $0 + covariance[$1 * n + $1] }
-        isInitialized = true
+        book.trace = (0..<n).reduce(0.0) { $0 + covariance[$1 * n + $1] }
+        book.isInitialized = true
         sinceRefresh = 0
         minPivotRatio = .infinity
     }
@@ -160,8 +160,8 @@ extension InverseCovariance {
             dimension: dimension,
             inversePacked: Self.packUpper(p, n: dimension), inverseScale: pScale,
             covariancePacked: Self.packUpper(c, n: dimension), covarianceScale: cScale,
-            trace: trace, cursor: cursor, isInitialized: isInitialized, updateCount: updateCount,
-            refreshCount: refreshCount, resetCount: resetCount, sinceRefresh: sinceRefresh, lastHealth: lastHealth,
+            trace: book.trace, cursor: book.cursor, isInitialized: book.isInitialized, updateCount: book.updateCount,
+            refreshCount: book.refreshCount, resetCount: book.resetCount, sinceRefresh: sinceRefresh, lastHealth: lastHealth,
             pivotRatioSinceCheck: minPivotRatio.isInfinite && minPivotRatio > 0 ? nil : minPivotRatio)
     }
 
@@ -186,12 +186,12 @@ extension InverseCovariance {
         Self.unpackUpper(s.covariancePacked, into: c, n: n)
         pScale = s.inverseScale
         cScale = s.covarianceScale
-        trace = s.trace
-        cursor = s.cursor
-        isInitialized = s.isInitialized
-        updateCount = s.updateCount
-        refreshCount = s.refreshCount
-        resetCount = s.resetCount
+        book.trace = s.trace
+        book.cursor = s.cursor
+        book.isInitialized = s.isInitialized
+        book.updateCount = s.updateCount
+        book.refreshCount = s.refreshCount
+        book.resetCount = s.resetCount
         sinceRefresh = s.sinceRefresh
         lastHealth = s.lastHealth
         minPivotRatio = s.pivotRatioSinceCheck ?? .infinity
