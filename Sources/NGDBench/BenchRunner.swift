@@ -8,19 +8,25 @@ public struct OptimizerSpec: Sendable {
     public let learningRate: Double
     /// Samples per update.
     public let blockSize: Int
+    /// NGD: the factors are updated on one block in this many.
+    public let factorInterval: Int
     /// Builds the optimizer around a copy of the initial network.
     public let make: @Sendable (Network) throws -> any Optimizer
 
-    public init(name: String, learningRate: Double, blockSize: Int, make: @escaping @Sendable (Network) throws -> any Optimizer) {
+    public init(
+        name: String, learningRate: Double, blockSize: Int, factorInterval: Int = 1,
+        make: @escaping @Sendable (Network) throws -> any Optimizer
+    ) {
         self.name = name
         self.learningRate = learningRate
         self.blockSize = blockSize
+        self.factorInterval = factorInterval
         self.make = make
     }
 
     /// NGD with `settings`.
     public static func naturalGradient(_ settings: NaturalGradientSettings, seed: UInt64) -> OptimizerSpec {
-        OptimizerSpec(name: "ngd", learningRate: settings.learningRate, blockSize: settings.blockSize) {
+        OptimizerSpec(name: "ngd", learningRate: settings.learningRate, blockSize: settings.blockSize, factorInterval: settings.factorInterval) {
             try NaturalGradientOptimizer(network: $0, settings: settings, seed: seed)
         }
     }
@@ -41,7 +47,7 @@ public struct OptimizerSpec: Sendable {
 
     /// A short label such as `sgd lr=0.01`.
     public var label: String {
-        "\(name) lr=\(learningRate)" + (blockSize > 1 ? " M=\(blockSize)" : "")
+        "\(name) lr=\(learningRate)" + (blockSize > 1 ? " M=\(blockSize)" : "") + (factorInterval > 1 ? " F=1/\(factorInterval)" : "")
     }
 }
 

@@ -75,6 +75,7 @@ extension ModelConfig {
                 seed = UInt64(s)
             case "learning_rate_decay": learningRateDecay = try number(v, k)
             case "factor_rate": factorRate = try number(v, k)
+            case "factor_interval": factorInterval = try integer(v, k)
             case "damping": damping = try number(v, k)
             case "min_damping": minimumDamping = try number(v, k)
             case "max_damping": maximumDamping = try number(v, k)

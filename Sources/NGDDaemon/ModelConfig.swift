@@ -45,6 +45,8 @@ public struct ModelConfig: Equatable, Sendable {
     public var learningRateDecay = NaturalGradientSettings().learningRateDecay
     /// NGD only: ε, the Fisher factors' moving-average rate.
     public var factorRate = NaturalGradientSettings().factorRate
+    /// NGD only: update the Fisher factors on one block in this many (1: every block).
+    public var factorInterval = 1
     /// NGD only: λ₀, the initial damping.
     public var damping = NaturalGradientSettings().initialDamping
     /// NGD only: λ_min.
@@ -72,6 +74,7 @@ public struct ModelConfig: Equatable, Sendable {
         s.learningRate = effectiveLearningRate
         s.learningRateDecay = learningRateDecay
         s.factorRate = factorRate
+        s.factorInterval = factorInterval
         s.initialDamping = damping
         s.minimumDamping = minimumDamping
         s.maximumDamping = maximumDamping
@@ -143,7 +146,7 @@ public struct ModelConfig: Equatable, Sendable {
 
     /// NGDMath setting names → the config keys that set them.
     static let settingKeys = [
-        "learning_rate_decay": "learning_rate_decay", "factor_rate": "factor_rate", "initial_damping": "damping",
+        "learning_rate_decay": "learning_rate_decay", "factor_rate": "factor_rate", "factor_interval": "factor_interval", "initial_damping": "damping",
         "minimum_damping": "min_damping", "maximum_damping": "max_damping", "block_size": "batch",
         "output_variance": "output_noise", "learning_rate": "learning_rate",
     ]

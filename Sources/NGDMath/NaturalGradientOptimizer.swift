@@ -76,8 +76,10 @@ public final class NaturalGradientOptimizer: Optimizer {
         damping = settings.initialDamping
         random = RandomSource(seed: seed)
         let warm = settings.warmupSamples
-        schedule = FactorSchedule(rate: settings.factorRate, warmup: warm)
-        errorSchedule = FactorSchedule(rate: settings.factorRate / Double(K), warmup: warm * K)
+        // With factors updated on one block in n, each absorbed sample weighs n times as much.
+        let rate = settings.factorRate * Double(settings.factorInterval)
+        schedule = FactorSchedule(rate: rate, warmup: warm)
+        errorSchedule = FactorSchedule(rate: rate / Double(K), warmup: warm * K)
         buffers = GradientBuffers(architecture: a, capacity: k)
         sampled = PassBuffers.errorBuffers(architecture: a, capacity: k)
         preconditionedErrors = PassBuffers.errorBuffers(architecture: a, capacity: k)
@@ -104,12 +106,14 @@ public final class NaturalGradientOptimizer: Optimizer {
         report.sumSquaredError = sse
         samplesSeen += k
 
-        // 2–3. Factors absorb the block before the step.
+        // 2–3. Factors absorb the block before the step (on one block in `factorInterval`).
         // With one sample, each factor's update also yields the preconditioned vector the step
         // needs (u = P̃ e, w = P x), in the same pass over the factor.
         let sqrtDamping = damping.squareRoot()
-        let fused = k == 1
-        for s in network.shapes {
+        let interval = settings.factorInterval
+        let absorbing = interval == 1 || t < settings.warmupSamples || (t / settings.blockSize) % interval == 0
+        let fused = k == 1 && absorbing
+        for s in network.shapes where absorbing {
             let i = s.index
             let x = pass.activations[i - 1].base
             if fused {
@@ -123,7 +127,7 @@ public final class NaturalGradientOptimizer: Optimizer {
         }
         let sigma = variance.squareRoot()
         let K = settings.modelSamples
-        for m in 0..<K {
+        for m in 0..<K where absorbing {
             // ẽ_L = Σ̃⁻¹(y_s − x_L) = ξ/σ with ξ ~ N(0, I); the linear output has φ' = 1.
             random.fillGaussian(sampled[L].base, count: k * a.outputSize, scale: 1 / sigma)
             network.backward(errors: sampled, count: k, buffers: pass)

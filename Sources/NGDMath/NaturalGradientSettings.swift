@@ -37,6 +37,18 @@ public struct NaturalGradientSettings: Codable, Equatable, Sendable {
     /// k: samples per update. 1 uses Sherman–Morrison; k > 1 uses one rank-k Woodbury update per
     /// factor and a rank-k weight update.
     public var blockSize = 1
+    /// Update the Fisher factors on one block in `factorInterval` only; 1 (the default, and
+    /// ALGORITHM.md's method) updates them on every block. With n > 1 the other blocks skip the
+    /// sampled backward pass and both factor updates, and the absorbed samples get n times the
+    /// rate ε, so the factors keep their memory of about 1/ε samples. Warm-up absorbs every block.
+    /// A throughput setting: `ngd bench paper --ngd-factor-interval` shows what it costs in
+    /// learning on the paper's problems.
+    public var factorInterval: Int {
+        get { factorIntervalSetting ?? 1 }
+        set { factorIntervalSetting = newValue == 1 ? nil : newValue }
+    }
+    /// Stored as an optional so that settings saved before the setting existed still decode.
+    var factorIntervalSetting: Int?
     /// σ² of the Gaussian output model Σ̃ = σ²I. The loss is ½(y − x_L)ᵀΣ̃⁻¹(y − x_L).
     public var outputVariance = 1.0
     /// Health checks and refreshes of the inverse factors.
@@ -91,6 +103,13 @@ public struct NaturalGradientSettings: Codable, Equatable, Sendable {
         }
         guard blockSize >= 1, blockSize <= 1024 else {
             throw MathError.invalidSetting(name: "block-size", value: "\(blockSize)", reason: "must be in 1...1024")
+        }
+        guard factorInterval >= 1, factorInterval <= 1024 else {
+            throw MathError.invalidSetting(name: "factor-interval", value: "\(factorInterval)", reason: "must be in 1...1024")
+        }
+        guard factorRate * Double(factorInterval) < 1 else {
+            throw MathError.invalidSetting(
+                name: "factor-interval", value: "\(factorInterval)", reason: "times factor-rate \(factorRate) must be below 1")
         }
         try positive("output-variance", outputVariance)
         try health.validate()

@@ -33,6 +33,8 @@ struct NGDOptions: ParsableArguments {
     var learningRateDecay: Double?
     @Option(name: .customLong("ngd-factor-rate"), help: "ε, the moving-average rate of the Fisher factors.")
     var factorRate: Double?
+    @Option(name: .customLong("ngd-factor-interval"), help: "n: update the Fisher factors on one block in n (default 1, every block).")
+    var factorInterval: Int?
     @Option(name: .customLong("ngd-damping"), help: "λ₀, the initial relative damping.")
     var damping: Double?
     @Option(
@@ -50,6 +52,7 @@ struct NGDOptions: ParsableArguments {
         if let v = learningRate { s.learningRate = v }
         if let v = learningRateDecay { s.learningRateDecay = v }
         if let v = factorRate { s.factorRate = v }
+        if let v = factorInterval { s.factorInterval = v }
         if let v = minimumDamping { s.minimumDamping = v }
         if let v = damping { s.initialDamping = v }
         // A floor above the default λ₀ lifts λ₀ with it, unless λ₀ was given too.

@@ -100,13 +100,15 @@ struct ModelOptions: ParsableArguments {
     var damping: Double?
     @Option(help: "NGD: ε, the moving-average rate of the Fisher factors. (default: 0.003)")
     var factorRate: Double?
+    @Option(help: ArgumentHelp("NGD: update the Fisher factors on one block in n, for throughput (ALGORITHM.md's method is 1). (default: 1)", valueName: "n"))
+    var factorInterval: Int?
     @Option(help: ArgumentHelp("NGD: η_t = η/(1 + decay·t), t in samples. (default: 0.0001)", valueName: "decay"))
     var learningRateDecay: Double?
 
     var isEmpty: Bool {
         topic == nil && layers == nil && activation == nil && bias == nil && optimizer == nil && learningRate == nil
             && batch == nil && outputNoise == nil && seed == nil && minDamping == nil && maxDamping == nil && damping == nil
-            && factorRate == nil && learningRateDecay == nil
+            && factorRate == nil && factorInterval == nil && learningRateDecay == nil
     }
 
     func apply(to m: inout ModelConfig) throws {
@@ -133,6 +135,7 @@ struct ModelOptions: ParsableArguments {
         if let v = maxDamping { m.maximumDamping = v }
         if let v = damping { m.damping = v }
         if let v = factorRate { m.factorRate = v }
+        if let v = factorInterval { m.factorInterval = v }
         if let v = learningRateDecay { m.learningRateDecay = v }
     }
 }

@@ -82,6 +82,7 @@ import NGDMath
             seed = 42
             learning_rate_decay = 0.0
             factor_rate = 0.01
+            factor_interval = 4
             damping = 0.1
             min_damping = 0.001
             max_damping = 100.0
@@ -94,6 +95,7 @@ import NGDMath
         #expect(m.topic == "t" && m.layers == [3, 5, 1] && m.activation == .relu && !m.bias && m.outputNoise == 0.5)
         #expect(m.optimizer == .adam && m.learningRate == 0.002 && m.batch == 8 && m.seed == 42)
         #expect(m.learningRateDecay == 0 && m.factorRate == 0.01 && m.damping == 0.1 && m.minimumDamping == 0.001 && m.maximumDamping == 100)
+        #expect(m.factorInterval == 4 && m.naturalGradientSettings.factorInterval == 4)
     }
 
     @Test(arguments: [
@@ -104,6 +106,8 @@ import NGDMath
         ("[models.a]\nlayers = [2, 2]\noptimizer = \"lbfgs\"", "models.a.optimizer: 'lbfgs' is not one of ngd, sgd, adam"),
         ("[models.a]\nlayers = [2, 0]", "models.a.layers"),
         ("[models.a]\nlayers = [2, 2]\nfactor_rate = 2", "models.a.factor_rate"),
+        ("[models.a]\nlayers = [2, 2]\nfactor_interval = 0", "models.a.factor_interval: invalid setting factor-interval = 0: must be in 1...1024"),
+        ("[models.a]\nlayers = [2, 2]\nfactor_interval = 1.5", "models.a.factor_interval: must be an integer"),
         ("[models.a]\nlayers = [2, 2]\nmin_damping = 1.0\ndamping = 0.1", "models.a.damping"),
         ("[models.a]\nlayers = [2, 2]\n[models.b]\nlayers = [2, 2]\ntopic = \"a\"", "models.b.topic: 'a' is already the topic of model a"),
         ("[models.\"a.b\"]\nlayers = [2, 2]", "models.a.b: a model name must be"),

@@ -15,10 +15,11 @@ import Testing
         return (x, y)
     }
 
-    static func ngdSettings(block: Int = 1) -> NaturalGradientSettings {
+    static func ngdSettings(block: Int = 1, factorInterval: Int = 1) -> NaturalGradientSettings {
         var s = NaturalGradientSettings()
         s.outputVariance = 1e-4
         s.blockSize = block
+        s.factorInterval = factorInterval
         s.factorRate = 0.01
         s.health = HealthSettings(interval: 50)
         return s
@@ -30,6 +31,7 @@ import Testing
         return [
             try NaturalGradientOptimizer(network: net(), settings: ngdSettings(), seed: seed),
             try NaturalGradientOptimizer(network: net(), settings: ngdSettings(block: 4), seed: seed),
+            try NaturalGradientOptimizer(network: net(), settings: ngdSettings(block: 4, factorInterval: 3), seed: seed),
             try SGDOptimizer(network: net(), settings: SGDSettings(learningRate: 0.05, blockSize: 2)),
             try AdamOptimizer(network: net(), settings: AdamSettings(learningRate: 0.01, blockSize: 3)),
         ]
@@ -112,6 +114,9 @@ import Testing
         with("model-samples") { $0.modelSamples = 0 }
         with("block-size") { $0.blockSize = 0 }
         with("output-variance") { $0.outputVariance = .nan }
+        with("factor-interval") { $0.factorInterval = 0 }
+        with("factor-interval") { $0.factorInterval = 1025 }
+        with("factor-interval") { $0.factorRate = 0.3; $0.factorInterval = 4 }  // an absorbed sample's rate ≥ 1
         with("drift-tolerance") { $0.health.driftTolerance = 0 }
         for (name, s) in cases {
             do {
@@ -180,6 +185,35 @@ import Testing
         #expect(next.steps + next.rejected == 1)
     }
 
+    /// With `factorInterval = 3` and blocks of 4: warm-up absorbs every sample, then only the
+    /// blocks whose first sample t has ⌊t/4⌋ divisible by 3 reach the factors, while every block
+    /// still takes its step.
+    @Test func factorIntervalUpdatesTheFactorsOnOneBlockInN() throws {
+        var s = Self.ngdSettings(block: 4, factorInterval: 3)
+        s.warmup = 40
+        let opt = try NaturalGradientOptimizer(network: Network(architecture: Self.arch, seed: 8), settings: s, seed: 1)
+        let (x, y) = Self.samples(160, seed: 6)
+        try opt.train(inputs: Array(x[0..<160]), targets: Array(y[0..<120]), count: 40)
+        #expect(opt.factors.allSatisfy { $0.updateCount == 40 } && opt.errorFactors.allSatisfy { $0.updateCount == 40 })
+        let r = try opt.train(inputs: Array(x[160...]), targets: Array(y[120...]), count: 120)
+        let absorbed = (40..<160).filter { $0 % 4 == 0 && ($0 / 4) % 3 == 0 }.count * 4  // blocks 12, 15, …, 39
+        #expect(absorbed == 40)
+        #expect(opt.factors.allSatisfy { $0.updateCount == 40 + absorbed })
+        #expect(opt.errorFactors.allSatisfy { $0.updateCount == 40 + absorbed })
+        #expect(r.steps + r.rejected == 30)
+    }
+
+    /// Settings saved before `factorInterval` existed (no key) decode to 1, and other values
+    /// round-trip.
+    @Test func factorIntervalDecodesFromSettingsWithoutIt() throws {
+        let plain = try JSONEncoder().encode(NaturalGradientSettings())
+        #expect(!String(decoding: plain, as: UTF8.self).contains("factorInterval"))
+        #expect(try JSONDecoder().decode(NaturalGradientSettings.self, from: plain).factorInterval == 1)
+        var s = NaturalGradientSettings()
+        s.factorInterval = 4
+        #expect(try JSONDecoder().decode(NaturalGradientSettings.self, from: JSONEncoder().encode(s)).factorInterval == 4)
+    }
+
     @Test func rejectedStepsLeaveWeightsAloneAndRaiseDamping() throws {
         // Without clipping, a huge η overshoots, so the step raises the sample's loss.
         var s = Self.ngdSettings()
@@ -220,11 +254,12 @@ import Testing
     /// η = 0.1 gets within 1.5× of the floor in 20k samples, and below SGD at its best rate.
     /// (At the default η = 0.01, tuned for the paper's deep linear problems, it is slower here:
     /// 4.5e-3 after 40k samples.)
-    @Test(arguments: [1, 8])
-    func ngdLearnsANonlinearTeacherToTheNoiseFloor(block: Int) throws {
+    /// Also with the factors updated on one block in 2.
+    @Test(arguments: [(1, 1), (8, 1), (8, 2)])
+    func ngdLearnsANonlinearTeacherToTheNoiseFloor(block: Int, factorInterval: Int) throws {
         let (x, y) = Self.samples(20_000, seed: 9)
         let (tx, ty) = Self.samples(500, seed: 10)
-        var s = Self.ngdSettings(block: block)
+        var s = Self.ngdSettings(block: block, factorInterval: factorInterval)
         s.learningRate = 0.1
         s.modelSamples = block == 1 ? 1 : 2
         let ngd = try NaturalGradientOptimizer(network: Network(architecture: Self.arch, seed: 11), settings: s, seed: 3)

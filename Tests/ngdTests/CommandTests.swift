@@ -60,7 +60,7 @@ import Testing
         let c = try ServeCommand.parse([
             "--layers", "3,5,2", "--topic", "t", "--activation", "relu", "--no-bias", "--optimizer", "adam",
             "--learning-rate", "0.002", "--batch", "8", "--output-noise", "0.5", "--seed", "9", "--min-damping", "0.001",
-            "--max-damping", "50", "--damping", "0.1", "--factor-rate", "0.01", "--learning-rate-decay", "0",
+            "--max-damping", "50", "--damping", "0.1", "--factor-rate", "0.01", "--factor-interval", "2", "--learning-rate-decay", "0",
             "--input", "tcp://127.0.0.1:6000", "--input-pattern", "pull", "--input-mode", "connect", "--subscribe", "models",
             "--output", "tcp://127.0.0.1:6001", "--control", "tcp://127.0.0.1:6002", "--state-dir", "/tmp/s",
             "--checkpoint-interval", "7", "--stats-interval", "2", "--loss-every", "3", "--max-message-size", "4096",
@@ -70,6 +70,7 @@ import Testing
         #expect(c.models.count == 1 && m.name == "default" && m.topic == "t" && m.layers == [3, 5, 2] && m.activation == .relu)
         #expect(!m.bias && m.optimizer == .adam && m.learningRate == 0.002 && m.batch == 8 && m.outputNoise == 0.5 && m.seed == 9)
         #expect(m.minimumDamping == 0.001 && m.maximumDamping == 50 && m.damping == 0.1 && m.factorRate == 0.01 && m.learningRateDecay == 0)
+        #expect(m.factorInterval == 2)
         #expect(c.input == "tcp://127.0.0.1:6000" && c.inputPattern == .pull && c.inputMode == .connect && c.subscribe == .models)
         #expect(c.output == "tcp://127.0.0.1:6001" && c.control == "tcp://127.0.0.1:6002" && c.stateDirectory == "/tmp/s")
         #expect(c.checkpointInterval == 7 && c.statsInterval == 2 && c.lossEvery == 3 && c.maxMessageSize == 4096)
