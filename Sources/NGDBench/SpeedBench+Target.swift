@@ -60,9 +60,9 @@ extension SpeedBench {
 
     public static func targetTable(_ rows: [TargetRow]) -> String {
         var out = "Time to 2× the noise floor (test mse checked every \(targetCheckInterval) samples; training time only)\n"
-        out += "problem  method                            µs/sample   samples to 2×floor   seconds to 2×floor\n"
+        out += "problem  method                                µs/sample   samples to 2×floor   seconds to 2×floor\n"
         for r in rows {
-            out += r.problem.padding(toLength: 9, withPad: " ", startingAt: 0) + r.method.padding(toLength: 32, withPad: " ", startingAt: 0)
+            out += r.problem.padding(toLength: 9, withPad: " ", startingAt: 0) + r.method.padding(toLength: 36, withPad: " ", startingAt: 0)
             out += pad(fmt(r.microseconds, digits: 1), 11) + pad(r.samplesToTarget.map(String.init) ?? "not reached", 21)
             out += pad(r.secondsToTarget.map { String(format: "%.3f", $0) } ?? "—", 21) + "\n"
         }

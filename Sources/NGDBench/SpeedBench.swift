@@ -229,9 +229,9 @@ public enum SpeedBench {
 
     public static func stepTable(_ rows: [StepRow]) -> String {
         var out = "Learning cost per sample (forward, backward, update), µs; median over chunks, optimizers in turn\n"
-        out += "problem        optimizer                     µs/sample   ÷ SGD\n"
+        out += "problem        optimizer                             µs/sample   ÷ SGD\n"
         for r in rows {
-            out += r.problem.padding(toLength: 15, withPad: " ", startingAt: 0) + r.optimizer.padding(toLength: 28, withPad: " ", startingAt: 0)
+            out += r.problem.padding(toLength: 15, withPad: " ", startingAt: 0) + r.optimizer.padding(toLength: 36, withPad: " ", startingAt: 0)
             out += pad(fmt(r.microseconds, digits: 1), 11) + pad(r.relativeToSGD.map { String(format: "%.2f", $0) } ?? "—", 8) + "\n"
         }
         out += "÷ SGD is the median of the ratios of chunks timed back to back.\n"

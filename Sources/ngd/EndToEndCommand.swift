@@ -39,25 +39,27 @@ struct EndToEndCommand: ParsableCommand {
         let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         emit("End to end through `ngd serve` (A: 16 × 20 linear, NGD), producer and subscriber in separate processes")
         emit(BLASCore.summary)
-        emit("k is the samples per message; block is the model's --batch (samples per natural-gradient step).")
-        emit("format  k     block   samples sent   received   samples/s learned+published   peak RSS (MiB)")
+        emit("k: samples per message; block: the model's --batch (samples per natural-gradient step);")
+        emit("F: its --factor-interval (1 in F blocks updates the Fisher factors; 1 is ALGORITHM.md's method).")
+        emit("format  k     block   F   samples sent   received   samples/s learned+published   peak RSS (MiB)")
         var peak = 0.0
-        let runs = [("ngd1", 1, 1), ("ngd1", 16, 1), ("ngd1", 16, 16), ("ngd1", 256, 1), ("ngd1", 256, 16), ("json", 1, 1), ("json", 16, 16)]
-        for (format, k, block) in runs {
+        let runs = [("ngd1", 1, 1, 1), ("ngd1", 16, 1, 1), ("ngd1", 16, 16, 1), ("ngd1", 256, 1, 1), ("ngd1", 256, 16, 1),
+                    ("ngd1", 256, 16, 2), ("json", 1, 1, 1), ("json", 16, 16, 1)]
+        for (format, k, block, interval) in runs {
             let n = format == "json" && k == 1 ? min(samples, 20_000) : samples
-            let (r, rss) = try session(exe: exe, format: format, batch: k, block: block, count: n, rate: 0)
+            let (r, rss) = try session(exe: exe, format: format, batch: k, block: block, factorInterval: interval, count: n, rate: 0)
             let rate = Double(r.samples) / ((r.last_receive_ns - r.first_send_ns) / 1e9)
             if format == "ngd1" && k == 1 { peak = rate }
             emit(format.padding(toLength: 8, withPad: " ", startingAt: 0) + String(k).padding(toLength: 6, withPad: " ", startingAt: 0)
-                 + pad(String(block), 5) + pad(String(n), 15) + pad(String(r.samples), 11) + pad(String(format: "%.0f", rate), 30)
-                 + pad(String(format: "%.1f", rss), 17))
+                 + pad(String(block), 5) + pad(String(interval), 4) + pad(String(n), 15) + pad(String(r.samples), 11)
+                 + pad(String(format: "%.0f", rate), 30) + pad(String(format: "%.1f", rss), 17))
         }
         emit("")
         emit("Latency, NGD1 k = 1, sample sent → prediction received (µs)")
         emit("load                     samples/s      p50       p99     p99.9")
         for fraction in [0.1, 0.5] {
             let rate = (peak * fraction).rounded()
-            let (r, _) = try session(exe: exe, format: "ngd1", batch: 1, block: 1, count: Int(rate * latencySeconds), rate: rate)
+            let (r, _) = try session(exe: exe, format: "ngd1", batch: 1, block: 1, factorInterval: 1, count: Int(rate * latencySeconds), rate: rate)
             emit("\(Int(fraction * 100))% of peak".padding(toLength: 22, withPad: " ", startingAt: 0) + pad(String(format: "%.0f", rate), 12)
                  + pad(String(format: "%.0f", r.p50_us), 9) + pad(String(format: "%.0f", r.p99_us), 10) + pad(String(format: "%.0f", r.p999_us), 10))
         }
@@ -66,13 +68,13 @@ struct EndToEndCommand: ParsableCommand {
     func pad(_ s: String, _ n: Int) -> String { String(repeating: " ", count: max(0, n - s.count)) + s }
 
     /// One daemon, one subscriber, one producer. Returns the subscriber's result and the daemon's peak RSS.
-    func session(exe: String, format: String, batch: Int, block: Int, count: Int, rate: Double) throws -> (Result, Double) {
+    func session(exe: String, format: String, batch: Int, block: Int, factorInterval: Int, count: Int, rate: Double) throws -> (Result, Double) {
         let state = NSTemporaryDirectory() + "ngd-e2e-\(getpid())"
         defer { try? FileManager.default.removeItem(atPath: state) }
         let daemon = Process()
         daemon.executableURL = URL(fileURLWithPath: exe)
         daemon.arguments = ["serve", "--layers", TeacherProblem.Arch.A.sizes.map(String.init).joined(separator: ","),
-                            "--activation", "identity", "--no-bias", "--output-noise", "1e-6", "--learning-rate", "0.02", "--batch", String(block),
+                            "--activation", "identity", "--no-bias", "--output-noise", "1e-6", "--learning-rate", "0.02", "--batch", String(block), "--factor-interval", String(factorInterval),
                             "--state-dir", state, "--checkpoint-interval", "0", "--stats-interval", "0",
                             "--receive-hwm", "0", "--send-hwm", "0", "--log-level", "warning",
                             "--input", "tcp://127.0.0.1:*", "--output", "tcp://127.0.0.1:*", "--control", "tcp://127.0.0.1:*",

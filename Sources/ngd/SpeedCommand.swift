@@ -86,7 +86,9 @@ struct SpeedCommand: ParsableCommand {
                 let problem = TeacherProblem(arch: arch, seed: 0)
                 var woodbury = PaperBench.defaultNGD
                 woodbury.blockSize = 16
-                for (label, s) in [("ngd Sherman–Morrison (k=1)", PaperBench.defaultNGD), ("ngd Woodbury (k=16)", woodbury)] {
+                var sparse = woodbury
+                sparse.factorInterval = 2
+                for (label, s) in [(Self.smLabel, PaperBench.defaultNGD), (Self.woodburyLabel, woodbury), (Self.intervalLabel, sparse)] {
                     progress.show("target: \(arch) \(label)")
                     targets.append(try SpeedBench.timeToTarget(problem: problem, label: label, settings: s, maxSamples: 20_000))
                 }
@@ -161,21 +163,27 @@ struct SpeedCommand: ParsableCommand {
 
     func peerSummary(targets: [SpeedBench.TargetRow], peers: [PeerResult]) -> String {
         var out = "ngd against the numpy peer (same run, one BLAS thread each)\n"
-        func ngd(_ problem: String, _ woodbury: Bool) -> SpeedBench.TargetRow? {
-            targets.first { $0.problem == problem && $0.method.contains(woodbury ? "Woodbury" : "Sherman") }
+        func ngd(_ problem: String, _ label: String) -> SpeedBench.TargetRow? {
+            targets.first { $0.problem == problem && $0.method == label }
+        }
+        func ratio(_ numpy: Double?, _ ngd: Double?, _ never: String) -> String {
+            switch (numpy, ngd) {
+            case let (b?, n?): return String(format: "%.1f×", b / n)
+            case (nil, _?): return never
+            default: return "ngd did not reach it"
+            }
         }
         for problem in ["A", "B", "C"] {
-            guard let sm = ngd(problem, false), let online = peers.first(where: { $0.problem == problem && $0.method == "online" }),
+            guard let sm = ngd(problem, Self.smLabel), let online = peers.first(where: { $0.problem == problem && $0.method == "online" }),
                   let batch = peers.first(where: { $0.problem == problem && $0.method == "batch" }) else { continue }
-            let best = [sm, ngd(problem, true)].compactMap { $0 }.compactMap(\.secondsToTarget).min()
-            let timeRatio: String
-            switch (best, batch.seconds_to_2x_floor) {
-            case let (n?, b?): timeRatio = String(format: "%.1f×", b / n)
-            case (_?, nil): timeRatio = "numpy batch never reached it in \(batch.samples) samples"
-            default: timeRatio = "ngd did not reach it"
-            }
-            out += "  \(problem): per sample, numpy online / ngd SM = \(String(format: "%.1f", online.us_per_sample / sm.microseconds))×; "
-            out += "time to 2× floor, numpy batch / best ngd = \(timeRatio)\n"
+            let woodbury = ngd(problem, Self.woodburyLabel), sparse = ngd(problem, Self.intervalLabel)
+            let never = "numpy batch never reached it in \(batch.samples) samples"
+            let best = [sm, woodbury].compactMap { $0?.secondsToTarget }.min()
+            out += "  \(problem): per sample, numpy online / ngd = \(String(format: "%.1f", online.us_per_sample / sm.microseconds))× (SM)"
+            if let w = woodbury { out += ", \(String(format: "%.1f", online.us_per_sample / w.microseconds))× (Woodbury)" }
+            out += "; time to 2× floor, numpy batch / best ngd = \(ratio(batch.seconds_to_2x_floor, best, never))"
+            if let f = sparse { out += " (\(ratio(batch.seconds_to_2x_floor, f.secondsToTarget, never)) with factors 1/2)" }
+            out += "\n"
         }
         if let batch = peers.first(where: { $0.problem == "autoencoder" && $0.method == "batch" }),
            let online = peers.first(where: { $0.problem == "autoencoder" && $0.method == "online" }) {
@@ -193,12 +201,19 @@ struct SpeedCommand: ParsableCommand {
         return out
     }
 
+    static let smLabel = "ngd Sherman–Morrison (k=1)"
+    static let woodburyLabel = "ngd Woodbury (k=16)"
+    static let intervalLabel = "ngd Woodbury (k=16), factors 1/2"
+
     func specs(ngd: NaturalGradientSettings, sgd: Double, adam: Double) -> [(String, (Network) throws -> any Optimizer)] {
         var woodbury = ngd
         woodbury.blockSize = woodburyBlock
+        var sparse = woodbury
+        sparse.factorInterval = 2
         return [
-            ("ngd Sherman–Morrison (k=1)", { try NaturalGradientOptimizer(network: $0, settings: ngd, seed: 1) }),
+            (Self.smLabel, { try NaturalGradientOptimizer(network: $0, settings: ngd, seed: 1) }),
             ("ngd Woodbury (k=\(woodburyBlock))", { try NaturalGradientOptimizer(network: $0, settings: woodbury, seed: 1) }),
+            ("ngd Woodbury (k=\(woodburyBlock)), factors 1/2", { try NaturalGradientOptimizer(network: $0, settings: sparse, seed: 1) }),
             ("sgd lr=\(sgd)", { try SGDOptimizer(network: $0, settings: SGDSettings(learningRate: sgd, blockSize: 1)) }),
             ("adam lr=\(adam)", { try AdamOptimizer(network: $0, settings: AdamSettings(learningRate: adam, blockSize: 1)) }),
         ]
