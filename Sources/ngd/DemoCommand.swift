@@ -108,6 +108,8 @@ struct DemoCommand: ParsableCommand {
 
     struct Track {
         var ema: Double?
+        /// The running mse at the first loss message, before any learning.
+        var initial: Double?
         var seq = 0
         /// The seq at which the running mse first fell to each threshold.
         var reached: [Double: Int] = [:]
@@ -123,6 +125,7 @@ struct DemoCommand: ParsableCommand {
             while let (model, seq, mse) = try client.nextLoss() {
                 var t = tracks[model] ?? Track()
                 t.ema = t.ema.map { 0.99 * $0 + 0.01 * mse } ?? mse
+                if t.initial == nil { t.initial = t.ema }
                 t.seq = seq
                 // Count from 100 samples on, so that one lucky sample cannot meet the target.
                 for th in thresholds where t.reached[th] == nil && seq >= 100 && t.ema! <= th { t.reached[th] = seq }
@@ -178,21 +181,38 @@ struct DemoCommand: ParsableCommand {
         for m in ["ngd", "sgd"] {
             emit(m + String(repeating: " ", count: 30 - m.count) + thresholds.map { pad(tracks[m]!.reached[$0].map(String.init) ?? "—", 10) }.joined())
         }
-        emit("held-out test mse (1000 samples, after the stream): ngd \(sci(testMSE[0])) (\(String(format: "%.2f", testMSE[0] / problem.floor))× floor), sgd \(sci(testMSE[1])) (\(String(format: "%.0f", testMSE[1] / problem.floor))× floor)")
+        func held(_ v: Double, _ digits: Int) -> String {
+            v.isFinite ? "\(sci(v)) (\(String(format: "%.\(digits)f", v / problem.floor))× floor)" : "non-finite"
+        }
+        emit("held-out test mse (1000 samples, after the stream): ngd \(held(testMSE[0], 2)), sgd \(held(testMSE[1], 0))")
         let goal = thresholds.last!
         let n = tracks["ngd"]!, s = tracks["sgd"]!
+        /// Why a model missed the target: it diverged, or where its running mse ended.
+        func miss(_ name: String, _ t: Track, lr: Double) -> String {
+            let end = t.ema ?? .nan
+            if Self.diverged(t) {
+                return "\(name) (η = \(lr)) diverged: its running mse went from \(sci(t.initial ?? .nan)) to \(end.isFinite ? sci(end) : "non-finite")"
+            }
+            return "\(name) did not in \(samples) (its running mse ended at \(sci(end)), \(String(format: "%.0f", end / goal))× the target)"
+        }
         let verdict: String
         switch (n.reached[goal], s.reached[goal]) {
         case let (a?, b?):
             verdict = "verdict: NGD reached mse ≤ \(sci(goal)) after \(a) samples, SGD after \(b): \(String(format: "%.1f", Double(b) / Double(a)))× fewer samples with NGD"
         case let (a?, nil):
-            verdict = "verdict: NGD reached mse ≤ \(sci(goal)) after \(a) samples; SGD did not in \(samples) (its running mse ended at \(sci(s.ema ?? .nan)), \(String(format: "%.0f", (s.ema ?? .nan) / goal))× the target)"
+            verdict = "verdict: NGD reached mse ≤ \(sci(goal)) after \(a) samples; " + miss("SGD", s, lr: sgdLr)
         case let (nil, b?):
-            verdict = "verdict: SGD reached mse ≤ \(sci(goal)) after \(b) samples; NGD did not in \(samples)"
+            verdict = "verdict: SGD reached mse ≤ \(sci(goal)) after \(b) samples; " + miss("NGD", n, lr: ngdLr)
         case (nil, nil):
-            verdict = "verdict: neither reached mse ≤ \(sci(goal)) in \(samples) samples"
+            verdict = "verdict: neither reached mse ≤ \(sci(goal)) in \(samples) samples; " + miss("NGD", n, lr: ngdLr) + "; " + miss("SGD", s, lr: sgdLr)
         }
         emit(verdict)
+    }
+
+    /// A run diverged when its running mse is not finite or ended above 10× where it started.
+    static func diverged(_ t: Track) -> Bool {
+        guard let end = t.ema else { return false }
+        return !end.isFinite || end > 10 * (t.initial ?? .infinity)
     }
 }
 
@@ -268,8 +288,11 @@ final class DemoClient {
     func nextLoss() throws -> (String, Int, Double)? {
         while let f = try sub.receive(wait: false) {
             guard f.count == 2, f[0].starts(with: Array("loss.".utf8)), let doc = try? JSONValue.parse(f[1]) else { continue }
-            if case .string(let m)? = doc["model"], case .number(let seq, _)? = doc["seq"], case .number(let mse, _)? = doc["mse"] {
-                return (m, Int(seq), mse)
+            guard case .string(let m)? = doc["model"], case .number(let seq, _)? = doc["seq"] else { continue }
+            switch doc["mse"] {
+            case .number(let mse, _)?: return (m, Int(seq), mse)
+            case .null?: return (m, Int(seq), .infinity)  // the daemon writes a non-finite mse as null
+            default: continue
             }
         }
         return nil

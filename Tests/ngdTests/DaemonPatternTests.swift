@@ -136,4 +136,13 @@ import ZeroMQ
         #expect(verdict.contains("NGD reached"), "\(verdict)")
         if numbers.count >= 2 { #expect(numbers[0] < numbers[1], "\(verdict)") }
     }
+
+    /// SGD at η = 0.2 diverges on problem A (the paper grid's 0.02 already does); the verdict
+    /// says so instead of quoting a ratio to the target.
+    @Test func demoSaysWhenSGDDiverges() throws {
+        let (status, text) = try runProcess(ngdExecutable(), ["demo", "--samples", "2000", "--rate", "0", "--target", "1e-2", "--sgd-lr", "0.2"])
+        #expect(status == 0, "\(text)")
+        let verdict = try #require(text.split(separator: "\n").first(where: { $0.hasPrefix("verdict:") }), "\(text)")
+        #expect(verdict.contains("NGD reached") && verdict.contains("SGD (η = 0.2) diverged"), "\(verdict)")
+    }
 }
