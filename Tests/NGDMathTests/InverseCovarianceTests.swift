@@ -82,12 +82,13 @@ import Testing
 
     /// At n = 40 a block is one Woodbury update; at n = 9 it is k fused Sherman–Morrison
     /// passes (``InverseCovariance/sequentialDimension``). Both equal one-at-a-time updates.
-    @Test(arguments: [9, 40])
-    func woodburyBlockEqualsSequentialShermanMorrison(n: Int) {
+    /// Blocks of 63 at n = 40 wrap the injection cursor within a block (k > n).
+    @Test(arguments: [(9, 16), (40, 16), (40, 63)])
+    func woodburyBlockEqualsSequentialShermanMorrison(n: Int, blockSize: Int) {
         let v = Self.stream(n: n, rank: n, count: 64, seed: 3)
         let schedule = FactorSchedule(rate: 0.05, warmup: 10)  // crosses the end of warm-up
         let one = InverseCovariance(dimension: n, capacity: 1)
-        let block = InverseCovariance(dimension: n, capacity: 16)
+        let block = InverseCovariance(dimension: n, capacity: blockSize)
         // The initial scale comes from the first block, so give both the same first block.
         v.withUnsafeBufferPointer { p in
             one.absorb(p.baseAddress!, count: 1, stride: n, firstSample: 0, schedule: schedule, sqrtDamping: 0.1)
@@ -97,7 +98,7 @@ import Testing
             }
             var t = 1
             while t < 64 {
-                let k = min(16, 64 - t)
+                let k = min(blockSize, 64 - t)
                 block.absorb(p.baseAddress! + t * n, count: k, stride: n, firstSample: t, schedule: schedule, sqrtDamping: 0.1)
                 t += k
             }
