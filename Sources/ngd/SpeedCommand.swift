@@ -32,6 +32,8 @@ struct SpeedCommand: ParsableCommand {
     var networks = "A,autoencoder"
     @Option(help: ArgumentHelp("k of the Woodbury rows in the step table.", valueName: "k"))
     var woodburyBlock = 16
+    @Option(help: ArgumentHelp("Rounds of the target and peer sections. In each round ngd and the numpy peer run back to back; ratios are medians of same-round ratios.", valueName: "n"))
+    var rounds = 3
 
     func ints(_ s: String, _ name: String) throws -> [Int] {
         let v = s.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
@@ -66,22 +68,21 @@ struct SpeedCommand: ParsableCommand {
                 data: interleave(a.train), warmup: 400, chunk: 208, chunks: chunks) { progress.show($0) }
             }
             if nets.contains("autoencoder") {
-            // The autoencoder, on random images (timing does not depend on the pixels).
-            var rng = RandomSource(seed: 5)
-            let images = (0..<(500 * 784)).map { _ in Double(rng.next() % 256) / 255 }
-            var data: [Double] = []
-            for r in 0..<500 { let img = images[(r * 784)..<((r + 1) * 784)]; data += img; data += img }
-            let arch = try Architecture(sizes: AutoencoderBench.sizes, hidden: .tanh, bias: true)
             rows += try SpeedBench.steps(
-                problem: "autoencoder", architecture: arch,
+                problem: "autoencoder", architecture: try Self.autoencoder(),
                 specs: specs(ngd: AutoencoderBench.defaultNGD, sgd: 1e-3, adam: 1e-4),
-                data: data, warmup: 400, chunk: 208, chunks: max(3, chunks / 2)) { progress.show($0) }
+                data: Self.autoencoderData(), warmup: 400, chunk: 208, chunks: max(3, chunks / 2)) { progress.show($0) }
             }
             progress.done()
             emit(SpeedBench.stepTable(rows))
         }
-        var targets: [SpeedBench.TargetRow] = []
-        if sections.contains("target") || sections.contains("peer") {
+        guard sections.contains("target") || sections.contains("peer") else { return }
+        guard rounds >= 1 else { throw ValidationError("--rounds must be ≥ 1") }
+        let withPeer = sections.contains("peer")
+        let env = withPeer ? try peerEnvironment() : [:]
+        var results: [Round] = []
+        for round in 0..<(withPeer ? rounds : 1) {
+            var r = Round()
             for arch in TeacherProblem.Arch.allCases {
                 let problem = TeacherProblem(arch: arch, seed: 0)
                 var woodbury = PaperBench.defaultNGD
@@ -89,25 +90,51 @@ struct SpeedCommand: ParsableCommand {
                 var sparse = woodbury
                 sparse.factorInterval = 2
                 for (label, s) in [(Self.smLabel, PaperBench.defaultNGD), (Self.woodburyLabel, woodbury), (Self.intervalLabel, sparse)] {
-                    progress.show("target: \(arch) \(label)")
-                    targets.append(try SpeedBench.timeToTarget(problem: problem, label: label, settings: s, maxSamples: 20_000))
+                    progress.show("round \(round + 1): \(arch) \(label)")
+                    r.targets.append(try SpeedBench.timeToTarget(problem: problem, label: label, settings: s, maxSamples: 20_000))
+                }
+                guard withPeer else { continue }
+                for method in ["batch", "online"] {
+                    progress.show("round \(round + 1): \(arch) numpy \(method)")
+                    let p = try runPeer(problem: "\(arch)", method: method, samples: method == "batch" ? peerBatchSamples : 20_000, env: env)
+                    r.targets.append(SpeedBench.TargetRow(
+                        problem: p.problem, method: p.method == "batch" ? Self.batchLabel : Self.onlineLabel,
+                        microseconds: p.us_per_sample, samplesToTarget: p.samples_to_2x_floor, secondsToTarget: p.seconds_to_2x_floor))
                 }
             }
-            progress.done()
-        }
-        var peers: [PeerResult] = []
-        if sections.contains("peer") {
-            peers = try runPeer(progress: progress)
-            for p in peers where p.problem != "autoencoder" {
-                targets.append(SpeedBench.TargetRow(
-                    problem: p.problem, method: p.method == "batch" ? "numpy batch NGD (M=1000)" : "numpy online SM-NGD",
-                    microseconds: p.us_per_sample, samplesToTarget: p.samples_to_2x_floor, secondsToTarget: p.seconds_to_2x_floor))
+            if withPeer {
+                // The autoencoder per sample: ngd with blocks of 16 (a short step-table run), then numpy batch.
+                progress.show("round \(round + 1): autoencoder")
+                var woodbury = AutoencoderBench.defaultNGD
+                woodbury.blockSize = 16
+                let step = try SpeedBench.steps(
+                    problem: "autoencoder", architecture: try Self.autoencoder(),
+                    specs: [(Self.woodburyLabel, { try NaturalGradientOptimizer(network: $0, settings: woodbury, seed: 1) })],
+                    data: Self.autoencoderData(), warmup: 400, chunk: 192, chunks: 3)
+                r.autoencoderNGD = step[0].microseconds
+                r.autoencoderBatch = try runPeer(problem: "autoencoder", method: "batch", samples: 5_000, env: env).us_per_sample
+                if round == 0 {
+                    // Slow (about 36 ms per sample), and no target depends on it: once.
+                    r.autoencoderOnline = try runPeer(problem: "autoencoder", method: "online", samples: 1_000, env: env).us_per_sample
+                }
             }
+            results.append(r)
         }
-        if !targets.isEmpty {
-            emit(SpeedBench.targetTable(targets.sorted { $0.problem < $1.problem }))
+        progress.done()
+        emit(Self.targetTable(results))
+        if withPeer { emit(Self.peerSummary(results)) }
+    }
+
+    /// One round of the target and peer sections.
+    struct Round {
+        var targets: [SpeedBench.TargetRow] = []
+        var autoencoderNGD: Double?
+        var autoencoderBatch: Double?
+        var autoencoderOnline: Double?
+
+        func row(_ problem: String, _ method: String) -> SpeedBench.TargetRow? {
+            targets.first { $0.problem == problem && $0.method == method }
         }
-        if !peers.isEmpty { emit(peerSummary(targets: targets, peers: peers)) }
     }
 
     struct PeerResult: Decodable {
@@ -119,8 +146,9 @@ struct SpeedCommand: ParsableCommand {
         let seconds_to_2x_floor: Double?
     }
 
-    /// Runs the numpy peer with one BLAS thread, once per problem and method.
-    func runPeer(progress: Progress) throws -> [PeerResult] {
+    /// The environment of the numpy peer: one BLAS thread, and without the OpenBLAS settings
+    /// meant for ngd's own library (said in the output when present).
+    func peerEnvironment() throws -> [String: String] {
         guard FileManager.default.fileExists(atPath: peerScript) else {
             throw CommandFailure("the numpy peer \(peerScript) is missing; run from the repository root or pass --peer-script")
         }
@@ -134,62 +162,93 @@ struct SpeedCommand: ParsableCommand {
         env["OPENBLAS_NUM_THREADS"] = "1"
         env["OMP_NUM_THREADS"] = "1"
         env["MKL_NUM_THREADS"] = "1"
-        let runs: [(String, String, Int)] = [
-            ("A", "batch", peerBatchSamples), ("A", "online", 20_000), ("B", "batch", peerBatchSamples), ("B", "online", 20_000),
-            ("C", "batch", peerBatchSamples), ("C", "online", 20_000), ("autoencoder", "batch", 5_000), ("autoencoder", "online", 1_000),
-        ]
-        var results: [PeerResult] = []
-        for (problem, method, samples) in runs {
-            progress.show("peer: numpy \(method) on \(problem)")
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            p.arguments = ["python3", peerScript, "--problem", problem, "--method", method, "--samples", String(samples), "--budget", "120"]
-            p.environment = env
-            let out = Pipe(), err = Pipe()
-            p.standardOutput = out
-            p.standardError = err
-            try p.run()
-            let data = out.fileHandleForReading.readDataToEndOfFile()
-            let errText = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            p.waitUntilExit()
-            guard p.terminationStatus == 0, let r = try? JSONDecoder().decode(PeerResult.self, from: data) else {
-                throw CommandFailure("the numpy peer failed on \(problem) \(method): \(errText.suffix(400))")
-            }
-            results.append(r)
-        }
-        progress.done()
-        return results
+        return env
     }
 
-    func peerSummary(targets: [SpeedBench.TargetRow], peers: [PeerResult]) -> String {
-        var out = "ngd against the numpy peer (same run, one BLAS thread each)\n"
-        func ngd(_ problem: String, _ label: String) -> SpeedBench.TargetRow? {
-            targets.first { $0.problem == problem && $0.method == label }
+    /// Runs the numpy peer once.
+    func runPeer(problem: String, method: String, samples: Int, env: [String: String]) throws -> PeerResult {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["python3", peerScript, "--problem", problem, "--method", method, "--samples", String(samples), "--budget", "120"]
+        p.environment = env
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        let errText = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        guard p.terminationStatus == 0, let r = try? JSONDecoder().decode(PeerResult.self, from: data) else {
+            throw CommandFailure("the numpy peer failed on \(problem) \(method): \(errText.suffix(400))")
         }
-        func ratio(_ numpy: Double?, _ ngd: Double?, _ never: String) -> String {
-            switch (numpy, ngd) {
-            case let (b?, n?): return String(format: "%.1f×", b / n)
-            case (nil, _?): return never
-            default: return "ngd did not reach it"
-            }
+        return r
+    }
+
+    /// The target table: per problem and method, the medians over rounds.
+    static func targetTable(_ rounds: [Round]) -> String {
+        var rows: [SpeedBench.TargetRow] = []
+        for first in rounds[0].targets {
+            let all = rounds.compactMap { $0.row(first.problem, first.method) }
+            let seconds = all.compactMap(\.secondsToTarget)
+            rows.append(SpeedBench.TargetRow(
+                problem: first.problem, method: first.method, microseconds: median(all.map(\.microseconds)),
+                samplesToTarget: first.samplesToTarget, secondsToTarget: seconds.count == all.count ? median(seconds) : nil))
+        }
+        let table = SpeedBench.targetTable(rows)
+        return rounds.count == 1 ? table : table.replacingOccurrences(
+            of: "training time only)", with: "training time only; medians of \(rounds.count) rounds)")
+    }
+
+    /// Same-round ratios of the numpy peer to ngd, their medians, and the rounds' values.
+    static func peerSummary(_ rounds: [Round]) -> String {
+        var out = "ngd against the numpy peer (one BLAS thread each; median of same-round ratios, the rounds' values in brackets)\n"
+        func summary(_ values: [Double?]) -> String {
+            let known = values.compactMap { $0 }
+            guard !known.isEmpty else { return "—" }
+            let each = values.map { $0.map { String(format: "%.1f", $0) } ?? "—" }.joined(separator: ", ")
+            return String(format: "%.1f×", median(known)) + (values.count > 1 ? " [\(each)]" : "")
         }
         for problem in ["A", "B", "C"] {
-            guard let sm = ngd(problem, Self.smLabel), let online = peers.first(where: { $0.problem == problem && $0.method == "online" }),
-                  let batch = peers.first(where: { $0.problem == problem && $0.method == "batch" }) else { continue }
-            let woodbury = ngd(problem, Self.woodburyLabel), sparse = ngd(problem, Self.intervalLabel)
-            let never = "numpy batch never reached it in \(batch.samples) samples"
-            let best = [sm, woodbury].compactMap { $0?.secondsToTarget }.min()
-            out += "  \(problem): per sample, numpy online / ngd = \(String(format: "%.1f", online.us_per_sample / sm.microseconds))× (SM)"
-            if let w = woodbury { out += ", \(String(format: "%.1f", online.us_per_sample / w.microseconds))× (Woodbury)" }
-            out += "; time to 2× floor, numpy batch / best ngd = \(ratio(batch.seconds_to_2x_floor, best, never))"
-            if let f = sparse { out += " (\(ratio(batch.seconds_to_2x_floor, f.secondsToTarget, never)) with factors 1/2)" }
+            func perSample(_ label: String) -> [Double?] {
+                rounds.map { r in
+                    guard let online = r.row(problem, onlineLabel), let ngd = r.row(problem, label) else { return nil }
+                    return online.microseconds / ngd.microseconds
+                }
+            }
+            func toTarget(_ labels: [String]) -> [Double?] {
+                rounds.map { r in
+                    guard let batch = r.row(problem, batchLabel)?.secondsToTarget,
+                          let best = labels.compactMap({ r.row(problem, $0)?.secondsToTarget }).min() else { return nil }
+                    return batch / best
+                }
+            }
+            out += "  \(problem): per sample, numpy online / ngd = \(summary(perSample(smLabel))) (SM), \(summary(perSample(woodburyLabel))) (blocks of 16)\n"
+            out += "     time to 2× floor, numpy batch / best ngd = \(summary(toTarget([smLabel, woodburyLabel])))"
+            out += "; with factors 1/2: \(summary(toTarget([intervalLabel])))\n"
+        }
+        let auto = rounds.map { r in r.autoencoderNGD.flatMap { n in r.autoencoderBatch.map { $0 / n } } }
+        let ngd = rounds.compactMap(\.autoencoderNGD), batch = rounds.compactMap(\.autoencoderBatch)
+        if !ngd.isEmpty, !batch.isEmpty {
+            out += "  autoencoder per sample: ngd blocks of 16 \(String(format: "%.0f", median(ngd))) µs, numpy batch NGD "
+            out += "\(String(format: "%.0f", median(batch))) µs (numpy batch / ngd = \(summary(auto)))"
+            if let online = rounds.compactMap(\.autoencoderOnline).first { out += ", numpy online SM-NGD \(String(format: "%.0f", online)) µs" }
             out += "\n"
         }
-        if let batch = peers.first(where: { $0.problem == "autoencoder" && $0.method == "batch" }),
-           let online = peers.first(where: { $0.problem == "autoencoder" && $0.method == "online" }) {
-            out += "  autoencoder per sample: numpy batch NGD \(String(format: "%.0f", batch.us_per_sample)) µs, numpy online SM-NGD \(String(format: "%.0f", online.us_per_sample)) µs (compare with the step table)\n"
-        }
         return out
+    }
+
+    /// The autoencoder of the step table and the peer: 784-400-200-100-50-100-200-400-784, tanh.
+    static func autoencoder() throws -> Architecture {
+        try Architecture(sizes: AutoencoderBench.sizes, hidden: .tanh, bias: true)
+    }
+
+    /// 500 random images, each its own target (timing does not depend on the pixels).
+    static func autoencoderData() -> [Double] {
+        var rng = RandomSource(seed: 5)
+        let images = (0..<(500 * 784)).map { _ in Double(rng.next() % 256) / 255 }
+        var data: [Double] = []
+        for r in 0..<500 { let img = images[(r * 784)..<((r + 1) * 784)]; data += img; data += img }
+        return data
     }
 
     func interleave(_ d: Dataset) -> [Double] {
@@ -204,6 +263,8 @@ struct SpeedCommand: ParsableCommand {
     static let smLabel = "ngd Sherman–Morrison (k=1)"
     static let woodburyLabel = "ngd Woodbury (k=16)"
     static let intervalLabel = "ngd Woodbury (k=16), factors 1/2"
+    static let batchLabel = "numpy batch NGD (M=1000)"
+    static let onlineLabel = "numpy online SM-NGD"
 
     func specs(ngd: NaturalGradientSettings, sgd: Double, adam: Double) -> [(String, (Network) throws -> any Optimizer)] {
         var woodbury = ngd
