@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import NGDBench
 import NGDMath
 import Testing
 @testable import ngd
@@ -86,5 +87,38 @@ import Testing
         // A file without a default model and no model flags: no default model is invented.
         try "[models.only]\nlayers = [2, 2]\n".write(toFile: path, atomically: true, encoding: .utf8)
         #expect(try ServeCommand.parse(["--config", path]).resolvedConfig().models.map(\.name) == ["only"])
+    }
+}
+
+/// `ngd bench speed`: bad arguments, and the same-round ratios of the peer summary.
+@Suite struct SpeedCommandTests {
+    @Test func badSectionsAndRoundsAreRejected() throws {
+        #expect(throws: ValidationError.self) { try SpeedCommand.parse(["--only", "kernels,bogus"]).run() }
+        #expect(throws: ValidationError.self) { try SpeedCommand.parse(["--only", "target", "--rounds", "0"]).run() }
+        #expect(throws: ValidationError.self) { try SpeedCommand.parse(["--only", "steps", "--networks", "C"]).run() }
+    }
+
+    /// Three rounds whose batch / best-ngd ratios are 2, 4 and 2.5: the median is 2.5, with
+    /// each round's value in brackets; rows missing from a round count as missing, not as zero.
+    @Test func peerSummaryTakesTheMedianOfSameRoundRatios() {
+        func row(_ method: String, µs: Double, seconds: Double?) -> SpeedBench.TargetRow {
+            SpeedBench.TargetRow(problem: "A", method: method, microseconds: µs, samplesToTarget: seconds == nil ? nil : 1000, secondsToTarget: seconds)
+        }
+        let rounds = [(0.5, 1.0), (0.25, 1.0), (0.4, 1.0)].map { ngd, batch in
+            var r = SpeedCommand.Round()
+            r.targets = [
+                row(SpeedCommand.smLabel, µs: 20, seconds: ngd * 2),
+                row(SpeedCommand.woodburyLabel, µs: 10, seconds: ngd),
+                row(SpeedCommand.batchLabel, µs: 5, seconds: batch),
+                row(SpeedCommand.onlineLabel, µs: 500, seconds: 4),
+            ]
+            return r
+        }
+        let text = SpeedCommand.peerSummary(rounds)
+        #expect(text.contains("numpy batch / best ngd = 2.5× [2.0, 4.0, 2.5]"), "\(text)")
+        #expect(text.contains("numpy online / ngd = 25.0× [25.0, 25.0, 25.0] (SM), 50.0× [50.0, 50.0, 50.0] (blocks of 16)"), "\(text)")
+        #expect(text.contains("with factors 1/2: —"), "\(text)")
+        let table = SpeedCommand.targetTable(rounds)
+        #expect(table.contains("medians of 3 rounds") && table.contains("0.400"), "\(table)")
     }
 }
