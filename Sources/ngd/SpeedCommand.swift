@@ -7,10 +7,13 @@ import NGDMath
 struct SpeedCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "speed",
-        abstract: "Speed: factor-update kernels against raw OpenBLAS and naive loops; per-sample cost of NGD against SGD and Adam.",
+        abstract: "Speed: factor-update kernels against raw OpenBLAS and naive loops; per-sample cost of NGD against SGD and Adam; time to 2× the floor against the numpy peer.",
         discussion: """
-            Every ratio compares measurements from this process and this run. Figures are medians \
-            of repeated timed batches. Build with -c release.
+            Every ratio compares measurements from this run. Kernels and their BLAS calls, and the \
+            optimizers of the step table, are timed in alternating rounds; the target and peer \
+            sections run ngd and the numpy peer back to back in each of --rounds rounds. Ratios are \
+            medians of same-round ratios. Build with -c release and run from the repository root. \
+            A full run takes about 2–4 minutes.
             """
     )
 
