@@ -23,7 +23,9 @@ public struct MessageOutcome: Sendable {
 /// One model the daemon hosts: its optimizer (which owns the network) and running statistics.
 ///
 /// Processing is test-then-train (progressive validation): predict every sample of a message,
-/// measure the loss, then learn from them as one call (split into blocks of `batch`).
+/// measure the loss, then learn from them as one call (split into blocks of `batch`). A message of
+/// at most `batch` samples is one block, and its predictions come from the training block's own
+/// forward pass, made before the update: the same values, without a second pass.
 ///
 /// Thread safety: none; the serve loop's thread owns every model.
 public final class HostedModel {
@@ -96,7 +98,16 @@ public final class HostedModel {
             throw ModelInputError(description: "y has \(m.outputWidth) values per sample; model \(name) expects \(a.outputSize)")
         }
         // Inputs were checked for shape and finiteness by the decoder and just now for width.
-        let yHat = try predictor.predict(m.x, count: m.count)
+        let oneBlock = m.y != nil && !paused && m.count <= optimizer.blockSize
+        let yHat: [Double]
+        if oneBlock, let y = m.y {
+            // The message is one training block: its forward pass, made before the update, gives
+            // the test-then-train predictions, so no separate prediction pass is needed.
+            try optimizer.train(inputs: m.x, targets: y, count: m.count)
+            yHat = Array(UnsafeBufferPointer(start: optimizer.lastBlockOutputs, count: m.count * a.outputSize))
+        } else {
+            yHat = try predictor.predict(m.x, count: m.count)
+        }
         samples += m.count
         guard let y = m.y else { return MessageOutcome(predictions: yHat, mse: nil, loss: nil, learned: false) }
         var sse = 0.0
@@ -111,7 +122,7 @@ public final class HostedModel {
         mseEMA = mseEMA.map { keep * $0 + (1 - keep) * mse } ?? mse
         labelledMessages += 1
         if paused { return MessageOutcome(predictions: yHat, mse: mse, loss: loss, learned: false) }
-        try optimizer.train(inputs: m.x, targets: y, count: m.count)
+        if !oneBlock { try optimizer.train(inputs: m.x, targets: y, count: m.count) }
         seq += m.count
         return MessageOutcome(predictions: yHat, mse: mse, loss: loss, learned: true)
     }

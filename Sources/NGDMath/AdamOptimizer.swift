@@ -63,6 +63,8 @@ public final class AdamOptimizer: Optimizer {
         secondMoment = DoubleBuffer(count: count)
     }
 
+    public var lastBlockOutputs: UnsafePointer<Double> { UnsafePointer(buffers.pass.activations[network.architecture.layerCount].base) }
+
     public func trainBlock(inputs: UnsafePointer<Double>, targets: UnsafePointer<Double>, count k: Int) -> TrainReport {
         var report = TrainReport(outputSize: network.architecture.outputSize)
         report.sumSquaredError = buffers.forwardBackward(network: network, inputs: inputs, targets: targets, count: k, scale: 1)

@@ -92,6 +92,8 @@ public final class NaturalGradientOptimizer: Optimizer {
         trialGram = DoubleBuffer(count: k * k)
     }
 
+    public var lastBlockOutputs: UnsafePointer<Double> { UnsafePointer(buffers.pass.activations[network.architecture.layerCount].base) }
+
     public func trainBlock(inputs: UnsafePointer<Double>, targets: UnsafePointer<Double>, count k: Int) -> TrainReport {
         let a = network.architecture
         let L = a.layerCount

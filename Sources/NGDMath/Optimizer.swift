@@ -44,6 +44,11 @@ public protocol Optimizer: AnyObject {
     var blockSize: Int { get }
     /// A snapshot of everything needed to resume training bit-for-bit.
     var state: OptimizerState { get }
+    /// The outputs x_L of the most recent block's forward pass, computed before that block's
+    /// update (row-major, k × n_L for the block's k samples). After a ``train(inputs:targets:count:)``
+    /// call of at most ``blockSize`` samples these are its predictions, the same values
+    /// ``Predictor`` gives for the weights before the call. Valid until the next call.
+    var lastBlockOutputs: UnsafePointer<Double> { get }
     /// Trains on one block of `k ≤ blockSize` samples that have already been validated.
     /// Call ``train(inputs:targets:count:)`` instead: it validates, then calls this per block.
     func trainBlock(inputs: UnsafePointer<Double>, targets: UnsafePointer<Double>, count k: Int) -> TrainReport

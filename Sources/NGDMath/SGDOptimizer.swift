@@ -41,6 +41,8 @@ public final class SGDOptimizer: Optimizer {
         buffers = GradientBuffers(architecture: network.architecture, capacity: settings.blockSize)
     }
 
+    public var lastBlockOutputs: UnsafePointer<Double> { UnsafePointer(buffers.pass.activations[network.architecture.layerCount].base) }
+
     public func trainBlock(inputs: UnsafePointer<Double>, targets: UnsafePointer<Double>, count k: Int) -> TrainReport {
         var report = TrainReport(outputSize: network.architecture.outputSize)
         report.sumSquaredError = buffers.forwardBackward(network: network, inputs: inputs, targets: targets, count: k, scale: 1)
