@@ -153,9 +153,11 @@ public final class InverseCovariance {
     /// being sample number `firstSample + j` of the stream (which sets its rate from `schedule`).
     /// Each vector is followed by its identity injection with damping √λ·T/n.
     ///
-    /// One vector is a Sherman–Morrison update (`symv` + `syr`, then the injection's `syr`);
-    /// more are one Woodbury update of rank 2·count (`symm`, a small Cholesky, `trsm`, `syrk`),
-    /// equal in exact arithmetic to the same vectors absorbed one at a time.
+    /// One vector is a Sherman–Morrison update (`symv` + `syr`, then the injection's `syr`; for
+    /// n ≤ ``Kernels/smallDimension`` one fused Swift pass). More are one Woodbury update of rank
+    /// 2·count (`symm`, LAPACK's Cholesky of the 2k × 2k system, `trsm`, `syrk`), or, for
+    /// n ≤ ``sequentialDimension``, that many fused Sherman–Morrison passes. Every form is equal
+    /// in exact arithmetic to the same vectors absorbed one at a time.
     public func absorb(
         _ v: UnsafePointer<Double>, count k: Int, stride ld: Int,
         firstSample: Int, schedule: FactorSchedule, sqrtDamping: Double
@@ -167,9 +169,10 @@ public final class InverseCovariance {
     /// does, then writes `u = P w` with the updated P (`w` may be `v`).
     ///
     /// At n ≤ ``Kernels/smallDimension`` this costs less than the two calls: P·w is computed in
-    /// the same pass over P as P·v, and corrected for the rank-2 update in O(n), as
-    /// P'w = P w − α y (yᵀw) − β z (zᵀw). Equal in exact arithmetic to `multiply` after `absorb`;
-    /// when the update re-inverts P from C (a failed health check), u comes from the new P.
+    /// the same pass over P as P·v, and corrected for the rank-2 update P' = P + α y yᵀ + β z zᵀ
+    /// in O(n), as P'w = P w + α y (yᵀw) + β z (zᵀw). Equal in exact arithmetic to `multiply`
+    /// after `absorb`; when the update re-inverts P from C (a failed health check), u comes from
+    /// the new P.
     public func absorb(
         _ v: UnsafePointer<Double>, firstSample: Int, schedule: FactorSchedule, sqrtDamping: Double,
         thenMultiply w: UnsafePointer<Double>, into u: UnsafeMutablePointer<Double>
