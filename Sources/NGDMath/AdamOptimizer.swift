@@ -63,7 +63,7 @@ public final class AdamOptimizer: Optimizer {
         secondMoment = DoubleBuffer(count: count)
     }
 
-    public var lastBlockOutputs: UnsafePointer<Double> { UnsafePointer(buffers.pass.activations[network.architecture.layerCount].base) }
+    public var lastBlockOutputs: UnsafePointer<Double> { buffers.outputs }
 
     public func trainBlock(inputs: UnsafePointer<Double>, targets: UnsafePointer<Double>, count k: Int) -> TrainReport {
         var report = TrainReport(outputSize: network.architecture.outputSize)

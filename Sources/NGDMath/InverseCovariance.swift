@@ -116,7 +116,7 @@ public final class InverseCovariance {
     private let rows: DoubleBuffer    // capacity × n: the scaled vectors √w_j·v_j
     private let products: DoubleBuffer  // (2·capacity) × n: rows · P
     private let gram: DoubleBuffer    // (2·capacity)²
-    private let weights: DoubleBuffer  // 2·capacity
+    private let weights: DoubleBuffer  // 3·capacity: sample and injection weights, then √ of the latter
     let probe: DoubleBuffer   // 2n
 
     /// An estimator for vectors of size `dimension`, taking up to `capacity` vectors per update.
@@ -132,7 +132,7 @@ public final class InverseCovariance {
         rows = DoubleBuffer(count: (capacity == 1 ? 0 : capacity) * dimension)
         products = DoubleBuffer(count: max(r, 1) * dimension)
         gram = DoubleBuffer(count: r * r)
-        weights = DoubleBuffer(count: 2 * capacity)
+        weights = DoubleBuffer(count: 3 * capacity)
         probe = DoubleBuffer(count: 2 * dimension)
         resetToIdentity(scale: 1)
         book.isInitialized = false
@@ -338,12 +338,20 @@ public final class InverseCovariance {
         guard omega > 0 else { return }
         let n = dimension
         let y = products.base
-        for j in 0..<index { y[j] = p.base[j * n + index] }
-        for j in index..<n { y[j] = p.base[index * n + j] }
+        copyRow(index, scaledBy: 1, into: y)
         let s = 1 + pScale * omega * y[index]
         notePivot(s)
         guard s.isFinite, s > 0 else { return }
         Kernels.symmetricRankUpdate(k: 1, n: n, alpha: -pScale * omega / s, v: y, ldv: n, p: p.base)
+    }
+
+    /// `out = scale ·` row `c` of the stored symmetric P, read from its upper triangle: column c
+    /// above the diagonal, row c from the diagonal on.
+    @inline(__always)
+    private func copyRow(_ c: Int, scaledBy scale: Double, into out: UnsafeMutablePointer<Double>) {
+        let n = dimension, pb = p.base
+        for i in 0..<c { out[i] = scale * pb[i &* n &+ c] }
+        for i in c..<n { out[i] = scale * pb[c &* n &+ i] }
     }
 
     /// P ← (aC + VᵀV)⁻¹ for r = 2k rows V: the k scaled sample vectors in `rows`, then k scaled
@@ -365,16 +373,14 @@ public final class InverseCovariance {
         // Gram matrix, lower triangle (all the Cholesky and the solve read): the sample block by
         // gemm, then the injection rows from Y = V_s P and from P itself.
         Kernels.multiplyTransposed(k: k, m: k, n: n, x: y, ldx: n, w: rows.base, ldw: n, y: g, ldy: r)
+        let sw = w + 2 * k  // √ of the injection weights, once each
+        for i in 0..<k { sw[i] = w[k + i].squareRoot() }
         for i in 0..<k {
             let ci = (injectionStart + i) % n
-            let swi = w[k + i].squareRoot()
-            let out = y + (k + i) * n
-            // Row c of the symmetric P from its upper triangle: column c above the diagonal, row c from it.
-            for l in 0..<ci { out[l] = swi * pb[l &* n &+ ci] }
-            for l in ci..<n { out[l] = swi * pb[ci &* n &+ l] }
+            copyRow(ci, scaledBy: sw[i], into: y + (k + i) * n)
             let grow = g + (k + i) * r
-            for j in 0..<k { grow[j] = swi * y[j &* n &+ ci] }
-            for j in 0...i { grow[k + j] = swi * w[k + j].squareRoot() * entry(ci, (injectionStart + j) % n) }
+            for j in 0..<k { grow[j] = sw[i] * y[j &* n &+ ci] }
+            for j in 0...i { grow[k + j] = sw[i] * sw[j] * entry(ci, (injectionStart + j) % n) }
         }
         for i in 0..<r {
             for j in 0...i { g[i * r + j] *= pScale }

@@ -11,8 +11,8 @@ import CBLAS
 ///
 /// All functions are synchronous, allocate nothing, and may be called from any thread on
 /// disjoint buffers. OpenBLAS is pinned to one thread the first time ngd allocates pass buffers
-/// or an inverse-covariance estimator (see ``configureSingleThreaded()``): the per-sample sizes here run slower with its thread
-/// pool than without it.
+/// or an inverse-covariance estimator (see ``configureSingleThreaded()``): the per-sample sizes
+/// here run slower with its thread pool than without it.
 public enum Kernels {
     /// Pins OpenBLAS to one thread, once per process. Measured on 2 cores, its default thread
     /// pool is about 1.4× slower at the matrix sizes of a per-sample update, and its idle

@@ -92,7 +92,7 @@ public final class NaturalGradientOptimizer: Optimizer {
         trialGram = DoubleBuffer(count: k * k)
     }
 
-    public var lastBlockOutputs: UnsafePointer<Double> { UnsafePointer(buffers.pass.activations[network.architecture.layerCount].base) }
+    public var lastBlockOutputs: UnsafePointer<Double> { buffers.outputs }
 
     public func trainBlock(inputs: UnsafePointer<Double>, targets: UnsafePointer<Double>, count k: Int) -> TrainReport {
         let a = network.architecture
@@ -133,9 +133,9 @@ public final class NaturalGradientOptimizer: Optimizer {
             // ẽ_L = Σ̃⁻¹(y_s − x_L) = ξ/σ with ξ ~ N(0, I); the linear output has φ' = 1.
             random.fillGaussian(sampled[L].base, count: k * a.outputSize, scale: 1 / sigma)
             network.backward(errors: sampled, count: k, buffers: pass)
+            let first = t * K + m * k
             for s in network.shapes {
                 let i = s.index
-                let first = t * K + m * k
                 if fused, m == K - 1 {
                     errorFactors[i - 1].absorb(
                         sampled[i].base, firstSample: first, schedule: errorSchedule, sqrtDamping: sqrtDamping,

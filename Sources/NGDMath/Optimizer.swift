@@ -115,6 +115,9 @@ final class GradientBuffers {
         errors = PassBuffers.errorBuffers(architecture: architecture, capacity: capacity)
     }
 
+    /// x_L of the last forward pass (row-major, one row per sample of the block).
+    var outputs: UnsafePointer<Double> { UnsafePointer(pass.activations[pass.activations.count - 1].base) }
+
     /// Runs the forward pass, writes e_L = scale·(y − x_L) and back-propagates it.
     /// - Returns: Σ (y − x_L)² over the block, before any update.
     func forwardBackward(
