@@ -140,11 +140,11 @@ struct SpeedCommand: ParsableCommand {
         }
     }
 
+    /// The fields of the peer's JSON line that the tables use.
     struct PeerResult: Decodable {
         let problem: String
         let method: String
         let us_per_sample: Double
-        let samples: Int
         let samples_to_2x_floor: Int?
         let seconds_to_2x_floor: Double?
     }
