@@ -60,6 +60,7 @@ let package = Package(
             dependencies: [
                 "ngd", "NGDMath", "NGDWire", "ZeroMQ",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]),
+            ]
+        ),
     ]
 )

@@ -69,11 +69,21 @@ public struct AutoencoderBench {
         progress("reading Fashion-MNIST from \(directory)")
         let train = try FashionMNIST.loadImages(path: directory + "/" + FashionMNIST.trainImages)
         let test = try FashionMNIST.loadImages(path: directory + "/" + FashionMNIST.testImages, limit: testCount)
-        let initial = Network(architecture: Self.architecture, initialization: .standard, seed: seed &* 0x1000_0001 &+ 12)
+        let initial = Network(
+            architecture: Self.architecture,
+            initialization: .standard,
+            seed: seed &* 0x1000_0001 &+ 12
+        )
         let stream = SampleStream(train, seed: seed &* 0x1000_0001 &+ 13)
         return try BenchRunner.runAll(
-            specs(), initial: initial, stream: stream, test: test, checkpoints: checkpoints,
-            tag: "autoencoder", progress: progress)
+            specs(),
+            initial: initial,
+            stream: stream,
+            test: test,
+            checkpoints: checkpoints,
+            tag: "autoencoder",
+            progress: progress
+        )
     }
 
     /// The text report: the table and NGD's standing against the best of each grid.

@@ -14,7 +14,10 @@ public struct OptimizerSpec: Sendable {
     public let make: @Sendable (Network) throws -> any Optimizer
 
     public init(
-        name: String, learningRate: Double, blockSize: Int, factorInterval: Int = 1,
+        name: String,
+        learningRate: Double,
+        blockSize: Int,
+        factorInterval: Int = 1,
         make: @escaping @Sendable (Network) throws -> any Optimizer
     ) {
         self.name = name
@@ -26,7 +29,12 @@ public struct OptimizerSpec: Sendable {
 
     /// NGD with `settings`.
     public static func naturalGradient(_ settings: NaturalGradientSettings, seed: UInt64) -> OptimizerSpec {
-        OptimizerSpec(name: "ngd", learningRate: settings.learningRate, blockSize: settings.blockSize, factorInterval: settings.factorInterval) {
+        OptimizerSpec(
+            name: "ngd",
+            learningRate: settings.learningRate,
+            blockSize: settings.blockSize,
+            factorInterval: settings.factorInterval
+        ) {
             try NaturalGradientOptimizer(network: $0, settings: settings, seed: seed)
         }
     }
@@ -47,7 +55,8 @@ public struct OptimizerSpec: Sendable {
 
     /// A short label such as `sgd lr=0.01`.
     public var label: String {
-        "\(name) lr=\(learningRate)" + (blockSize > 1 ? " M=\(blockSize)" : "") + (factorInterval > 1 ? " F=1/\(factorInterval)" : "")
+        "\(name) lr=\(learningRate)" + (blockSize > 1 ? " M=\(blockSize)" : "")
+            + (factorInterval > 1 ? " F=1/\(factorInterval)" : "")
     }
 }
 
@@ -94,8 +103,12 @@ public enum BenchRunner {
     /// test error on `test` at each checkpoint. `progress` is called with samples done after
     /// each chunk.
     public static func run(
-        _ spec: OptimizerSpec, initial: Network, stream: SampleStream, test: Dataset,
-        checkpoints: [Int], progress: (Int) -> Void = { _ in }
+        _ spec: OptimizerSpec,
+        initial: Network,
+        stream: SampleStream,
+        test: Dataset,
+        checkpoints: [Int],
+        progress: (Int) -> Void = { _ in }
     ) throws -> BenchRun {
         let optimizer = try spec.make(initial.copy())
         var stream = stream
@@ -117,7 +130,9 @@ public enum BenchRunner {
                         try y.withUnsafeBufferPointer { yb in
                             try optimizer.train(
                                 inputs: UnsafeBufferPointer(rebasing: xb[0..<(k * test.inputSize)]),
-                                targets: UnsafeBufferPointer(rebasing: yb[0..<(k * test.outputSize)]), count: k)
+                                targets: UnsafeBufferPointer(rebasing: yb[0..<(k * test.outputSize)]),
+                                count: k
+                            )
                         }
                     }
                 }
@@ -131,14 +146,24 @@ public enum BenchRunner {
         }
         let ngd = (optimizer as? NaturalGradientOptimizer).map { (counters: $0.counters, damping: $0.damping) }
         return BenchRun(
-            spec: spec, points: points, microsecondsPerSample: median(perSample), divergedAt: diverged, naturalGradient: ngd)
+            spec: spec,
+            points: points,
+            microsecondsPerSample: median(perSample),
+            divergedAt: diverged,
+            naturalGradient: ngd
+        )
     }
 
     /// Runs every spec in turn from the same initial network and the same stream, reporting
     /// progress as `"<tag> [i/n] <label>: done/total samples"` every 5 %.
     public static func runAll(
-        _ specs: [OptimizerSpec], initial: Network, stream: SampleStream, test: Dataset,
-        checkpoints: [Int], tag: String, progress: (String) -> Void
+        _ specs: [OptimizerSpec],
+        initial: Network,
+        stream: SampleStream,
+        test: Dataset,
+        checkpoints: [Int],
+        tag: String,
+        progress: (String) -> Void
     ) throws -> [BenchRun] {
         let total = checkpoints.last ?? 0
         var runs = [BenchRun]()
@@ -152,7 +177,8 @@ public enum BenchRunner {
                         shown = step
                         progress("\(label): \(done)/\(total) samples")
                     }
-                })
+                }
+            )
         }
         return runs
     }

@@ -53,7 +53,8 @@ public struct SampleStream {
 
     /// Copies the next `k` samples into `x` (`k × n₀`) and `y` (`k × n_L`).
     public mutating func next(_ k: Int, inputs x: inout [Double], targets y: inout [Double]) {
-        let ni = data.inputSize, no = data.outputSize
+        let ni = data.inputSize
+        let no = data.outputSize
         for r in 0..<k {
             if position == order.count { shuffle() }
             let s = order[position]

@@ -47,9 +47,14 @@ public enum FashionMNIST {
             Int(header[i]) << 24 | Int(header[i + 1]) << 16 | Int(header[i + 2]) << 8 | Int(header[i + 3])
         }
         guard word(0) == 0x0000_0803 else {
-            throw DatasetError.notIDXImages(path: path, detail: "magic number \(word(0)), expected 2051 (unsigned bytes, 3 dimensions)")
+            throw DatasetError.notIDXImages(
+                path: path,
+                detail: "magic number \(word(0)), expected 2051 (unsigned bytes, 3 dimensions)"
+            )
         }
-        let total = word(4), rows = word(8), columns = word(12)
+        let total = word(4)
+        let rows = word(8)
+        let columns = word(12)
         guard rows > 0, columns > 0, rows * columns <= 1 << 20, total >= 0 else {
             throw DatasetError.notIDXImages(path: path, detail: "dimensions \(total) × \(rows) × \(columns)")
         }

@@ -76,8 +76,14 @@ public struct PaperBench {
             let initial = Network(architecture: arch.architecture, initialization: .standard, seed: problem.studentSeed)
             let stream = SampleStream(problem.train, seed: problem.streamSeed)
             let runs = try BenchRunner.runAll(
-                specs(seed: seed), initial: initial, stream: stream, test: problem.test,
-                checkpoints: checkpoints, tag: "arch \(arch.rawValue) seed \(seed)", progress: progress)
+                specs(seed: seed),
+                initial: initial,
+                stream: stream,
+                test: problem.test,
+                checkpoints: checkpoints,
+                tag: "arch \(arch.rawValue) seed \(seed)",
+                progress: progress
+            )
             results.append(Result(problem: problem, runs: runs))
         }
         return results
@@ -86,10 +92,14 @@ public struct PaperBench {
     /// The text report of one seed: the table and a verdict against the paper's claims.
     public func table(_ r: Result) -> String {
         let a = arch
-        var title = "Figure 1\(a.rawValue): \(a.architecture.summary), \(a.architecture.layerCount) layers, seed \(r.problem.seed); "
+        var title =
+            "Figure 1\(a.rawValue): \(a.architecture.summary), \(a.architecture.layerCount) layers, seed \(r.problem.seed); "
         title += "floor = teacher's own test mse = \(BenchReport.scientific(r.problem.floor))"
-        return [title, BenchReport.table(r.runs, floor: r.problem.floor), summary(r), BenchReport.naturalGradientNotes(r.runs)]
-            .filter { !$0.isEmpty }.joined(separator: "\n")
+        return [
+            title, BenchReport.table(r.runs, floor: r.problem.floor), summary(r),
+            BenchReport.naturalGradientNotes(r.runs),
+        ]
+        .filter { !$0.isEmpty }.joined(separator: "\n")
     }
 
     /// Ratios to the floor for NGD and for the best of each grid.
@@ -117,6 +127,10 @@ public struct PaperBench {
     public func jsonLines(_ r: Result) -> [String] {
         BenchReport.jsonLines(
             r.runs,
-            extra: [("arch", "\"\(arch.rawValue)\""), ("seed", "\(r.problem.seed)"), ("floor", BenchReport.json(r.problem.floor))])
+            extra: [
+                ("arch", "\"\(arch.rawValue)\""), ("seed", "\(r.problem.seed)"),
+                ("floor", BenchReport.json(r.problem.floor)),
+            ]
+        )
     }
 }

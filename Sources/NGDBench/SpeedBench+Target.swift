@@ -13,7 +13,13 @@ extension SpeedBench {
         /// Training seconds until then (test evaluations excluded).
         public let secondsToTarget: Double?
 
-        public init(problem: String, method: String, microseconds: Double, samplesToTarget: Int?, secondsToTarget: Double?) {
+        public init(
+            problem: String,
+            method: String,
+            microseconds: Double,
+            samplesToTarget: Int?,
+            secondsToTarget: Double?
+        ) {
             self.problem = problem
             self.method = method
             self.microseconds = microseconds
@@ -28,7 +34,11 @@ extension SpeedBench {
     /// Streams `problem`'s training set (cycled, reshuffled) through NGD with `settings`,
     /// checking the test mse every `checkEvery` samples, until ≤ 2× floor or `maxSamples`.
     public static func timeToTarget(
-        problem: TeacherProblem, label: String, settings: NaturalGradientSettings, maxSamples: Int, checkEvery: Int = targetCheckInterval
+        problem: TeacherProblem,
+        label: String,
+        settings: NaturalGradientSettings,
+        maxSamples: Int,
+        checkEvery: Int = targetCheckInterval
     ) throws -> TargetRow {
         let network = Network(architecture: problem.arch.architecture, seed: problem.studentSeed)
         let opt = try NaturalGradientOptimizer(network: network, settings: settings, seed: problem.seed &+ 0x5EED)
@@ -36,7 +46,8 @@ extension SpeedBench {
         let k = max(settings.blockSize, (200 / settings.blockSize) * settings.blockSize)
         var x = [Double](repeating: 0, count: k * problem.train.inputSize)
         var y = [Double](repeating: 0, count: k * problem.train.outputSize)
-        var seen = 0, nextCheck = checkEvery
+        var seen = 0
+        var nextCheck = checkEvery
         var seconds = 0.0
         var perSample: [Double] = []
         let clock = ContinuousClock()
@@ -50,20 +61,35 @@ extension SpeedBench {
             if seen >= nextCheck {
                 nextCheck += checkEvery
                 if problem.test.meanSquaredError(of: network) <= 2 * problem.floor {
-                    return TargetRow(problem: "\(problem.arch)", method: label, microseconds: median(perSample),
-                                     samplesToTarget: seen, secondsToTarget: seconds)
+                    return TargetRow(
+                        problem: "\(problem.arch)",
+                        method: label,
+                        microseconds: median(perSample),
+                        samplesToTarget: seen,
+                        secondsToTarget: seconds
+                    )
                 }
             }
         }
-        return TargetRow(problem: "\(problem.arch)", method: label, microseconds: median(perSample), samplesToTarget: nil, secondsToTarget: nil)
+        return TargetRow(
+            problem: "\(problem.arch)",
+            method: label,
+            microseconds: median(perSample),
+            samplesToTarget: nil,
+            secondsToTarget: nil
+        )
     }
 
     public static func targetTable(_ rows: [TargetRow]) -> String {
-        var out = "Time to 2× the noise floor (test mse checked every \(targetCheckInterval) samples; training time only)\n"
+        var out =
+            "Time to 2× the noise floor (test mse checked every \(targetCheckInterval) samples; training time only)\n"
         out += "problem  method                                µs/sample   samples to 2×floor   seconds to 2×floor\n"
         for r in rows {
-            out += r.problem.padding(toLength: 9, withPad: " ", startingAt: 0) + r.method.padding(toLength: 36, withPad: " ", startingAt: 0)
-            out += pad(fmt(r.microseconds, digits: 1), 11) + pad(r.samplesToTarget.map(String.init) ?? "not reached", 21)
+            out +=
+                r.problem.padding(toLength: 9, withPad: " ", startingAt: 0)
+                + r.method.padding(toLength: 36, withPad: " ", startingAt: 0)
+            out +=
+                pad(fmt(r.microseconds, digits: 1), 11) + pad(r.samplesToTarget.map(String.init) ?? "not reached", 21)
             out += pad(r.secondsToTarget.map { String(format: "%.3f", $0) } ?? "—", 21) + "\n"
         }
         return out

@@ -12,7 +12,11 @@ import Glibc
 /// noisy neighbour on this shared machine moves single batches, not the median.
 public enum SpeedBench {
     /// Median nanoseconds per call of `body`, over batches of calls that each take ≥ `minBatch`.
-    public static func nanoseconds(batches: Int = 7, minBatch: Duration = .milliseconds(2), _ body: () -> Void) -> Double {
+    public static func nanoseconds(
+        batches: Int = 7,
+        minBatch: Duration = .milliseconds(2),
+        _ body: () -> Void
+    ) -> Double {
         withoutActuallyEscaping(body) { median(interleavedNanoseconds(rounds: batches, minBatch: minBatch, [$0])[0]) }
     }
 
@@ -21,7 +25,9 @@ public enum SpeedBench {
     /// round. On a shared machine whose speed drifts, ratios of the same round are steadier
     /// than ratios of medians taken minutes apart.
     public static func interleavedNanoseconds(
-        rounds: Int = 7, minBatch: Duration = .milliseconds(2), _ bodies: [() -> Void]
+        rounds: Int = 7,
+        minBatch: Duration = .milliseconds(2),
+        _ bodies: [() -> Void]
     ) -> [[Double]] {
         let clock = ContinuousClock()
         let calls = bodies.map { body in
@@ -36,7 +42,9 @@ public enum SpeedBench {
         for _ in 0..<rounds {
             for (i, body) in bodies.enumerated() {
                 let t = clock.measure { for _ in 0..<calls[i] { body() } }
-                samples[i].append((Double(t.components.attoseconds) / 1e9 + Double(t.components.seconds) * 1e9) / Double(calls[i]))
+                samples[i].append(
+                    (Double(t.components.attoseconds) / 1e9 + Double(t.components.seconds) * 1e9) / Double(calls[i])
+                )
             }
         }
         return samples
@@ -62,7 +70,12 @@ public enum SpeedBench {
 
     /// Times the factor update for every `n` in `sizes` and every block size in `blocks`.
     /// `naiveUpTo` caps the dimension at which the (slow) naive reference is timed.
-    public static func kernels(sizes: [Int], blocks: [Int], naiveUpTo: Int = 1000, progress: (String) -> Void = { _ in }) -> [KernelRow] {
+    public static func kernels(
+        sizes: [Int],
+        blocks: [Int],
+        naiveUpTo: Int = 1000,
+        progress: (String) -> Void = { _ in }
+    ) -> [KernelRow] {
         Kernels.configureSingleThreaded()
         var rows: [KernelRow] = []
         for n in sizes {
@@ -85,14 +98,25 @@ public enum SpeedBench {
         func absorb() {
             vectors.withUnsafeBufferPointer { v in
                 let start = (sample % (pool - k + 1)) * n
-                ic.absorb(v.baseAddress! + start, count: k, stride: n, firstSample: sample, schedule: schedule, sqrtDamping: 0.1)
+                ic.absorb(
+                    v.baseAddress! + start,
+                    count: k,
+                    stride: n,
+                    firstSample: sample,
+                    schedule: schedule,
+                    sqrtDamping: 0.1
+                )
                 sample += k
             }
         }
         // The same calls, on scratch of the same shapes.
         let r = 2 * k
-        var p = [Double](repeating: 0, count: n * n), c = p
-        for i in 0..<n { p[i * n + i] = 1; c[i * n + i] = 1 }
+        var p = [Double](repeating: 0, count: n * n)
+        var c = p
+        for i in 0..<n {
+            p[i * n + i] = 1
+            c[i * n + i] = 1
+        }
         var y = [Double](repeating: 0, count: max(r, 1) * n)
         var rowsV = [Double](repeating: 0, count: max(r, 1) * n)
         for i in 0..<rowsV.count { rowsV[i] = 1e-3 * rng.nextGaussian() }
@@ -102,23 +126,90 @@ public enum SpeedBench {
         func blasCalls() {
             if k == 1 {
                 cblas_dsymv(CblasRowMajor, CblasUpper, Int32(n), 1, p, Int32(n), rowsV, 1, 0, &y, 1)
-                cblas_dsyr(CblasRowMajor, CblasUpper, Int32(n), -tiny, y, 1, &p, Int32(n))   // the sample
-                cblas_dsyr(CblasRowMajor, CblasUpper, Int32(n), -tiny, y, 1, &p, Int32(n))   // the injection
+                cblas_dsyr(CblasRowMajor, CblasUpper, Int32(n), -tiny, y, 1, &p, Int32(n))  // the sample
+                cblas_dsyr(CblasRowMajor, CblasUpper, Int32(n), -tiny, y, 1, &p, Int32(n))  // the injection
                 cblas_dsyr(CblasRowMajor, CblasUpper, Int32(n), tiny, rowsV, 1, &c, Int32(n))  // C
             } else {
                 // The sample rows only: the injection rows' products are copied rows of P.
-                cblas_dsymm(CblasRowMajor, CblasRight, CblasUpper, Int32(k), Int32(n), 1, p, Int32(n), rowsV, Int32(n), 0, &y, Int32(n))
+                cblas_dsymm(
+                    CblasRowMajor,
+                    CblasRight,
+                    CblasUpper,
+                    Int32(k),
+                    Int32(n),
+                    1,
+                    p,
+                    Int32(n),
+                    rowsV,
+                    Int32(n),
+                    0,
+                    &y,
+                    Int32(n)
+                )
                 var gram = g  // the sample block of the Gram matrix; the injection entries are copied
-                cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(k), Int32(k), Int32(n), tiny, y, Int32(n), rowsV, Int32(n), 1, &gram, Int32(r))
+                cblas_dgemm(
+                    CblasRowMajor,
+                    CblasNoTrans,
+                    CblasTrans,
+                    Int32(k),
+                    Int32(k),
+                    Int32(n),
+                    tiny,
+                    y,
+                    Int32(n),
+                    rowsV,
+                    Int32(n),
+                    1,
+                    &gram,
+                    Int32(r)
+                )
                 _ = Kernels.cholesky(n: r, &gram)  // LAPACK dpotrf: its cost depends on the size only
-                cblas_dtrsm(CblasRowMajor, CblasLeft, CblasLower, CblasNoTrans, CblasNonUnit, Int32(r), Int32(n), 1, g, Int32(r), &y, Int32(n))
-                cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, Int32(n), Int32(r), -tiny, y, Int32(n), 1, &p, Int32(n))
-                cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, Int32(n), Int32(k), tiny, rowsV, Int32(n), 1, &c, Int32(n))
+                cblas_dtrsm(
+                    CblasRowMajor,
+                    CblasLeft,
+                    CblasLower,
+                    CblasNoTrans,
+                    CblasNonUnit,
+                    Int32(r),
+                    Int32(n),
+                    1,
+                    g,
+                    Int32(r),
+                    &y,
+                    Int32(n)
+                )
+                cblas_dsyrk(
+                    CblasRowMajor,
+                    CblasUpper,
+                    CblasTrans,
+                    Int32(n),
+                    Int32(r),
+                    -tiny,
+                    y,
+                    Int32(n),
+                    1,
+                    &p,
+                    Int32(n)
+                )
+                cblas_dsyrk(
+                    CblasRowMajor,
+                    CblasUpper,
+                    CblasTrans,
+                    Int32(n),
+                    Int32(k),
+                    tiny,
+                    rowsV,
+                    Int32(n),
+                    1,
+                    &c,
+                    Int32(n)
+                )
             }
         }
         // ngd and the BLAS calls alternate, batch by batch, so that both see the same machine.
         let timed = interleavedNanoseconds([absorb, blasCalls])
-        let ngd = median(timed[0]) / Double(k), blas = median(timed[1]) / Double(k)
+        let ngd = median(timed[0]) / Double(k)
+        let blas = median(timed[1]) / Double(k)
         let fraction = median(zip(timed[1], timed[0]).map { $0 / $1 })
         var naiveNs = Double.nan
         if naive {
@@ -127,20 +218,59 @@ public enum SpeedBench {
                     c.withUnsafeMutableBufferPointer { cc in
                         y.withUnsafeMutableBufferPointer { yy in
                             rowsV.withUnsafeBufferPointer { v in
-                                let P = pp.baseAddress!, C = cc.baseAddress!, Y = yy.baseAddress!, V = v.baseAddress!
+                                let P = pp.baseAddress!
+                                let C = cc.baseAddress!
+                                let Y = yy.baseAddress!
+                                let V = v.baseAddress!
                                 if k == 1 {
-                                    ReferenceKernels.symmetricMultiply(k: 1, n: n, alpha: 1, p: P, v: V, ldv: n, u: Y, ldu: n)
+                                    ReferenceKernels.symmetricMultiply(
+                                        k: 1,
+                                        n: n,
+                                        alpha: 1,
+                                        p: P,
+                                        v: V,
+                                        ldv: n,
+                                        u: Y,
+                                        ldu: n
+                                    )
                                     ReferenceKernels.symmetricRankUpdate(k: 1, n: n, alpha: -tiny, v: Y, ldv: n, p: P)
                                     ReferenceKernels.symmetricRankUpdate(k: 1, n: n, alpha: -tiny, v: Y, ldv: n, p: P)
                                     ReferenceKernels.symmetricRankUpdate(k: 1, n: n, alpha: tiny, v: V, ldv: n, p: C)
                                 } else {
-                                    ReferenceKernels.symmetricMultiply(k: k, n: n, alpha: 1, p: P, v: V, ldv: n, u: Y, ldu: n)
+                                    ReferenceKernels.symmetricMultiply(
+                                        k: k,
+                                        n: n,
+                                        alpha: 1,
+                                        p: P,
+                                        v: V,
+                                        ldv: n,
+                                        u: Y,
+                                        ldu: n
+                                    )
                                     var gram = g
                                     gram.withUnsafeMutableBufferPointer { G in
-                                        ReferenceKernels.multiplyTransposed(k: k, m: k, n: n, x: Y, ldx: n, w: V, ldw: n, y: G.baseAddress!, ldy: r)
+                                        ReferenceKernels.multiplyTransposed(
+                                            k: k,
+                                            m: k,
+                                            n: n,
+                                            x: Y,
+                                            ldx: n,
+                                            w: V,
+                                            ldw: n,
+                                            y: G.baseAddress!,
+                                            ldy: r
+                                        )
                                     }
                                     _ = ReferenceKernels.cholesky(n: r, &gram)
-                                    g.withUnsafeBufferPointer { L in ReferenceKernels.solveLowerTriangular(k: r, n: n, l: L.baseAddress!, b: Y, ldb: n) }
+                                    g.withUnsafeBufferPointer { L in
+                                        ReferenceKernels.solveLowerTriangular(
+                                            k: r,
+                                            n: n,
+                                            l: L.baseAddress!,
+                                            b: Y,
+                                            ldb: n
+                                        )
+                                    }
                                     ReferenceKernels.symmetricRankUpdate(k: r, n: n, alpha: -tiny, v: Y, ldv: n, p: P)
                                     ReferenceKernels.symmetricRankUpdate(k: k, n: n, alpha: tiny, v: V, ldv: n, p: C)
                                 }
@@ -158,17 +288,26 @@ public enum SpeedBench {
         var out = "Factor update (one Fisher factor), ns per sample; median of 7 timed batches\n"
         out += "   n    k   update           ngd     raw BLAS calls    naive Swift   BLAS/ngd   naive/ngd\n"
         for r in rows {
-            let kind = r.k == 1 ? "Sherman–Morrison" : r.n <= InverseCovariance.sequentialDimension ? "\(r.k) × fused SM" : "Woodbury 2k=\(2 * r.k)"
-            out += pad(String(r.n), 4) + pad(String(r.k), 5) + "   " + kind.padding(toLength: 17, withPad: " ", startingAt: 0)
+            let kind =
+                r.k == 1
+                ? "Sherman–Morrison"
+                : r.n <= InverseCovariance.sequentialDimension ? "\(r.k) × fused SM" : "Woodbury 2k=\(2 * r.k)"
+            out +=
+                pad(String(r.n), 4) + pad(String(r.k), 5) + "   "
+                + kind.padding(toLength: 17, withPad: " ", startingAt: 0)
             out += pad(fmt(r.ngd), 10) + pad(fmt(r.blas), 19) + pad(r.naive.isNaN ? "—" : fmt(r.naive), 15)
-            out += pad(String(format: "%.2f", r.fraction), 11) + pad(r.naive.isNaN ? "—" : String(format: "%.1f", r.naive / r.ngd), 12) + "\n"
+            out +=
+                pad(String(format: "%.2f", r.fraction), 11)
+                + pad(r.naive.isNaN ? "—" : String(format: "%.1f", r.naive / r.ngd), 12) + "\n"
         }
         out += "BLAS/ngd is the fraction of the throughput of the OpenBLAS calls the update is built on\n"
         out += "(the same calls on the same shapes, alone) that the whole update reaches. Sherman–Morrison:\n"
         out += "dsymv + 3 dsyr (sample, injection, C). Woodbury: dsymm (k sample rows), dgemm (k × k of the gram),\n"
         out += "dpotrf (the 2k × 2k Cholesky), dtrsm, dsyrk (rank 2k, on P), dsyrk (rank k, on C).\n"
-        out += "Up to n = \(Kernels.smallDimension) Sherman–Morrison runs one fused Swift pass instead of its BLAS calls, and\n"
-        out += "up to n = \(InverseCovariance.sequentialDimension) a block runs k of those passes instead of a Woodbury update (its calls are the baseline).\n"
+        out +=
+            "Up to n = \(Kernels.smallDimension) Sherman–Morrison runs one fused Swift pass instead of its BLAS calls, and\n"
+        out +=
+            "up to n = \(InverseCovariance.sequentialDimension) a block runs k of those passes instead of a Woodbury update (its calls are the baseline).\n"
         return out
     }
 
@@ -189,12 +328,21 @@ public enum SpeedBench {
     /// The optimizers take turns, one timed chunk each per round, so that a change in the
     /// machine's speed hits all of them alike; the SGD ratio is taken round by round.
     public static func steps(
-        problem: String, architecture: Architecture, specs: [(String, (Network) throws -> any Optimizer)],
-        data: [Double], warmup: Int, chunk: Int, chunks: Int, progress: (String) -> Void = { _ in }
+        problem: String,
+        architecture: Architecture,
+        specs: [(String, (Network) throws -> any Optimizer)],
+        data: [Double],
+        warmup: Int,
+        chunk: Int,
+        chunks: Int,
+        progress: (String) -> Void = { _ in }
     ) throws -> [StepRow] {
-        let n0 = architecture.inputSize, nL = architecture.outputSize, w = n0 + nL
+        let n0 = architecture.inputSize
+        let nL = architecture.outputSize
+        let w = n0 + nL
         let count = data.count / w
-        var x = [Double](repeating: 0, count: chunk * n0), y = [Double](repeating: 0, count: chunk * nL)
+        var x = [Double](repeating: 0, count: chunk * n0)
+        var y = [Double](repeating: 0, count: chunk * nL)
         var next = [Int](repeating: 0, count: specs.count)
         func fill(_ o: Int) {
             for r in 0..<chunk {
@@ -209,7 +357,11 @@ public enum SpeedBench {
             progress("steps: \(problem) \(label) (warm-up)")
             let opt = try make(Network(architecture: architecture, seed: 1))
             var done = 0
-            while done < warmup { fill(o); _ = try opt.train(inputs: x, targets: y, count: chunk); done += chunk }
+            while done < warmup {
+                fill(o)
+                _ = try opt.train(inputs: x, targets: y, count: chunk)
+                done += chunk
+            }
             optimizers.append(opt)
         }
         var times = [[Double]](repeating: [], count: specs.count)
@@ -219,13 +371,19 @@ public enum SpeedBench {
             for (o, opt) in optimizers.enumerated() {
                 fill(o)
                 let t = try clock.measure { _ = try opt.train(inputs: x, targets: y, count: chunk) }
-                times[o].append((Double(t.components.seconds) * 1e6 + Double(t.components.attoseconds) / 1e12) / Double(chunk))
+                times[o].append(
+                    (Double(t.components.seconds) * 1e6 + Double(t.components.attoseconds) / 1e12) / Double(chunk)
+                )
             }
         }
         let sgd = specs.firstIndex { $0.0.hasPrefix("sgd") }
         return specs.indices.map { o in
-            StepRow(problem: problem, optimizer: specs[o].0, microseconds: median(times[o]),
-                    relativeToSGD: sgd.map { s in median(zip(times[o], times[s]).map { $0 / $1 }) })
+            StepRow(
+                problem: problem,
+                optimizer: specs[o].0,
+                microseconds: median(times[o]),
+                relativeToSGD: sgd.map { s in median(zip(times[o], times[s]).map { $0 / $1 }) }
+            )
         }
     }
 
@@ -233,8 +391,12 @@ public enum SpeedBench {
         var out = "Learning cost per sample (forward, backward, update), µs; median over chunks, optimizers in turn\n"
         out += "problem        optimizer                             µs/sample   ÷ SGD\n"
         for r in rows {
-            out += r.problem.padding(toLength: 15, withPad: " ", startingAt: 0) + r.optimizer.padding(toLength: 36, withPad: " ", startingAt: 0)
-            out += pad(fmt(r.microseconds, digits: 1), 11) + pad(r.relativeToSGD.map { String(format: "%.2f", $0) } ?? "—", 8) + "\n"
+            out +=
+                r.problem.padding(toLength: 15, withPad: " ", startingAt: 0)
+                + r.optimizer.padding(toLength: 36, withPad: " ", startingAt: 0)
+            out +=
+                pad(fmt(r.microseconds, digits: 1), 11)
+                + pad(r.relativeToSGD.map { String(format: "%.2f", $0) } ?? "—", 8) + "\n"
         }
         out += "÷ SGD is the median of the ratios of chunks timed back to back.\n"
         return out

@@ -1,9 +1,10 @@
+import NGDMath
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import NGDMath
 
 /// The paper's Figure 1A–C problems: a deep linear teacher network of the same architecture
 /// as the student, correlated Gaussian inputs, and Gaussian output noise.
@@ -26,7 +27,8 @@ public struct TeacherProblem: Sendable {
         public var sizes: [Int] {
             switch self {
             case .A: return Array(repeating: 20, count: 17)
-            case .B: return Array(stride(from: 20, through: 100, by: 10)) + Array(stride(from: 90, through: 20, by: -10))
+            case .B:
+                return Array(stride(from: 20, through: 100, by: 10)) + Array(stride(from: 90, through: 20, by: -10))
             case .C: return [200, 80, 34, 20, 10, 5, 2, 5, 10, 20, 34, 80, 200]
             }
         }
@@ -48,12 +50,19 @@ public struct TeacherProblem: Sendable {
     public let floor: Double
 
     /// Builds the problem for `seed`. The same arch, seed and sizes always give the same data.
-    public init(arch: Arch, seed: UInt64, trainCount: Int = 10_000, testCount: Int = 1_000, noiseVariance: Double = 1e-6) {
+    public init(
+        arch: Arch,
+        seed: UInt64,
+        trainCount: Int = 10_000,
+        testCount: Int = 1_000,
+        noiseVariance: Double = 1e-6
+    ) {
         self.arch = arch
         self.seed = seed
         self.noiseVariance = noiseVariance
         let a = arch.architecture
-        let n0 = a.inputSize, nL = a.outputSize
+        let n0 = a.inputSize
+        let nL = a.outputSize
         var rng = RandomSource(seed: seed &* 0x1000_0001 &+ 11)
         let q = rng.orthogonalMatrix(rows: n0, columns: n0)
         let scales = (0..<n0).map { exp(-5 * Double($0) / Double(n0)).squareRoot() }
@@ -78,7 +87,9 @@ public struct TeacherProblem: Sendable {
                 y[i] += e
                 noise += e * e
             }
-            return (Dataset(inputs: x, targets: y, count: count, inputSize: n0, outputSize: nL), noise / Double(y.count))
+            return (
+                Dataset(inputs: x, targets: y, count: count, inputSize: n0, outputSize: nL), noise / Double(y.count)
+            )
         }
         train = sample(trainCount).0
         let (t, f) = sample(testCount)

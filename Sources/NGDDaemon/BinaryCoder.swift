@@ -44,7 +44,9 @@ enum BinaryCoder {
     static func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8]) throws -> T {
         var reader = Reader(bytes: bytes)
         let node = try reader.node(depth: 0)
-        guard reader.offset == bytes.count else { throw Failure(description: "\(bytes.count - reader.offset) bytes after the value") }
+        guard reader.offset == bytes.count else {
+            throw Failure(description: "\(bytes.count - reader.offset) bytes after the value")
+        }
         return try NodeDecoder.decode(T.self, from: node, path: [])
     }
 
@@ -52,16 +54,36 @@ enum BinaryCoder {
 
     static func write(_ node: Node, into out: inout [UInt8]) {
         func u32(_ v: Int) { withUnsafeBytes(of: UInt32(v).littleEndian) { out += $0 } }
-        func string(_ s: String) { u32(s.utf8.count); out += s.utf8 }
+        func string(_ s: String) {
+            u32(s.utf8.count)
+            out += s.utf8
+        }
         switch node {
         case .null: out.append(0)
         case .bool(let b): out += [1, b ? 1 : 0]
-        case .int(let v): out.append(2); withUnsafeBytes(of: v.littleEndian) { out += $0 }
-        case .uint(let v): out.append(3); withUnsafeBytes(of: v.littleEndian) { out += $0 }
-        case .double(let v): out.append(4); withUnsafeBytes(of: v.bitPattern.littleEndian) { out += $0 }
-        case .string(let s): out.append(5); string(s)
-        case .array(let items): out.append(6); u32(items.count); for i in items { write(i, into: &out) }
-        case .keyed(let members): out.append(7); u32(members.count); for (k, v) in members { string(k); write(v, into: &out) }
+        case .int(let v):
+            out.append(2)
+            withUnsafeBytes(of: v.littleEndian) { out += $0 }
+        case .uint(let v):
+            out.append(3)
+            withUnsafeBytes(of: v.littleEndian) { out += $0 }
+        case .double(let v):
+            out.append(4)
+            withUnsafeBytes(of: v.bitPattern.littleEndian) { out += $0 }
+        case .string(let s):
+            out.append(5)
+            string(s)
+        case .array(let items):
+            out.append(6)
+            u32(items.count)
+            for i in items { write(i, into: &out) }
+        case .keyed(let members):
+            out.append(7)
+            u32(members.count)
+            for (k, v) in members {
+                string(k)
+                write(v, into: &out)
+            }
         case .doubles(let a):
             out.append(8)
             u32(a.count)
@@ -81,15 +103,23 @@ enum BinaryCoder {
         }
         mutating func u64() throws -> UInt64 {
             let r = try take(8)
-            return bytes.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: r.lowerBound, as: UInt64.self)) }
+            return bytes.withUnsafeBytes {
+                UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: r.lowerBound, as: UInt64.self))
+            }
         }
         mutating func u32() throws -> Int {
             let r = try take(4)
-            return Int(bytes.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: r.lowerBound, as: UInt32.self)) })
+            return Int(
+                bytes.withUnsafeBytes {
+                    UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: r.lowerBound, as: UInt32.self))
+                }
+            )
         }
         mutating func string() throws -> String {
             let r = try take(try u32())
-            guard let s = String(validating: bytes[r], as: UTF8.self) else { throw Failure(description: "invalid UTF-8 at byte \(r.lowerBound)") }
+            guard let s = String(validating: bytes[r], as: UTF8.self) else {
+                throw Failure(description: "invalid UTF-8 at byte \(r.lowerBound)")
+            }
             return s
         }
         mutating func node(depth: Int) throws -> Node {
@@ -108,14 +138,27 @@ enum BinaryCoder {
                 return .array(try (0..<n).map { _ in try node(depth: depth + 1) })
             case 7:
                 let n = try u32()
-                guard n <= bytes.count - offset else { throw Failure(description: "member count \(n) exceeds the data") }
+                guard n <= bytes.count - offset else {
+                    throw Failure(description: "member count \(n) exceeds the data")
+                }
                 return .keyed(try (0..<n).map { _ in (try string(), try node(depth: depth + 1)) })
             case 8:
                 let n = try u32()
                 let r = try take(n * 8)
-                return .doubles(bytes.withUnsafeBytes { raw in
-                    (0..<n).map { Double(bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: r.lowerBound + 8 * $0, as: UInt64.self))) }
-                })
+                return .doubles(
+                    bytes.withUnsafeBytes { raw in
+                        (0..<n).map {
+                            Double(
+                                bitPattern: UInt64(
+                                    littleEndian: raw.loadUnaligned(
+                                        fromByteOffset: r.lowerBound + 8 * $0,
+                                        as: UInt64.self
+                                    )
+                                )
+                            )
+                        }
+                    }
+                )
             default: throw Failure(description: "unknown tag \(tag) at byte \(offset - 1)")
             }
         }
@@ -127,7 +170,10 @@ enum BinaryCoder {
 /// A node under construction: containers hand out references to their children, so nested
 /// containers need no write-back.
 final class EncodingNode {
-    enum Kind { case value(BinaryCoder.Node), keyed, unkeyed }
+    enum Kind {
+        case value(BinaryCoder.Node)
+        case keyed, unkeyed
+    }
     var kind: Kind = .value(.null)
     var members: [(String, EncodingNode)] = []
     var items: [EncodingNode] = []
@@ -179,12 +225,20 @@ struct NodeEncoder: Encoder {
     }
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) -> KeyedEncodingContainer<Key> {
-        if case .keyed = target.kind {} else { target.kind = .keyed; target.members = [] }
+        if case .keyed = target.kind {
+        } else {
+            target.kind = .keyed
+            target.members = []
+        }
         return KeyedEncodingContainer(Keyed<Key>(node: target))
     }
 
     func unkeyedContainer() -> any UnkeyedEncodingContainer {
-        if case .unkeyed = target.kind {} else { target.kind = .unkeyed; target.items = [] }
+        if case .unkeyed = target.kind {
+        } else {
+            target.kind = .unkeyed
+            target.items = []
+        }
         return Unkeyed(node: target)
     }
 
@@ -199,7 +253,9 @@ struct NodeEncoder: Encoder {
             return c
         }
         mutating func encodeNil(forKey key: Key) throws { _ = child(key) }
-        mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws { try NodeEncoder.fill(child(key), with: value) }
+        mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws {
+            try NodeEncoder.fill(child(key), with: value)
+        }
         mutating func nestedContainer<N: CodingKey>(keyedBy t: N.Type, forKey key: Key) -> KeyedEncodingContainer<N> {
             NodeEncoder(target: child(key)).container(keyedBy: t)
         }
@@ -224,7 +280,9 @@ struct NodeEncoder: Encoder {
         mutating func nestedContainer<N: CodingKey>(keyedBy t: N.Type) -> KeyedEncodingContainer<N> {
             NodeEncoder(target: child()).container(keyedBy: t)
         }
-        mutating func nestedUnkeyedContainer() -> any UnkeyedEncodingContainer { NodeEncoder(target: child()).unkeyedContainer() }
+        mutating func nestedUnkeyedContainer() -> any UnkeyedEncodingContainer {
+            NodeEncoder(target: child()).unkeyedContainer()
+        }
         mutating func superEncoder() -> any Encoder { NodeEncoder(target: child()) }
     }
 
@@ -278,8 +336,12 @@ struct NodeDecoder: Decoder {
     func integer<T>(_ type: T.Type) throws -> T? {
         func convert<I: FixedWidthInteger>(_: I.Type) throws -> I {
             switch node {
-            case .int(let v): guard let r = I(exactly: v) else { throw mismatch("a value in range of \(I.self)") }; return r
-            case .uint(let v): guard let r = I(exactly: v) else { throw mismatch("a value in range of \(I.self)") }; return r
+            case .int(let v):
+                guard let r = I(exactly: v) else { throw mismatch("a value in range of \(I.self)") }
+                return r
+            case .uint(let v):
+                guard let r = I(exactly: v) else { throw mismatch("a value in range of \(I.self)") }
+                return r
             default: throw mismatch("an integer")
             }
         }
@@ -300,7 +362,9 @@ struct NodeDecoder: Decoder {
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) throws -> KeyedDecodingContainer<Key> {
         guard case .keyed(let members) = node else { throw mismatch("a keyed container") }
-        return KeyedDecodingContainer(Keyed<Key>(members: Dictionary(members, uniquingKeysWith: { a, _ in a }), path: path))
+        return KeyedDecodingContainer(
+            Keyed<Key>(members: Dictionary(members, uniquingKeysWith: { a, _ in a }), path: path)
+        )
     }
 
     func unkeyedContainer() throws -> any UnkeyedDecodingContainer {
@@ -321,11 +385,16 @@ struct NodeDecoder: Decoder {
         func contains(_ key: Key) -> Bool { members[key.stringValue] != nil }
         func value(_ key: Key) throws -> BinaryCoder.Node {
             guard let v = members[key.stringValue] else {
-                throw DecodingError.keyNotFound(key, .init(codingPath: codingPath, debugDescription: "missing key \(key.stringValue)"))
+                throw DecodingError.keyNotFound(
+                    key,
+                    .init(codingPath: codingPath, debugDescription: "missing key \(key.stringValue)")
+                )
             }
             return v
         }
-        func decodeNil(forKey key: Key) throws -> Bool { if case .null = try value(key) { return true } else { return false } }
+        func decodeNil(forKey key: Key) throws -> Bool {
+            if case .null = try value(key) { return true } else { return false }
+        }
         func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T {
             try NodeDecoder.decode(type, from: try value(key), path: path + [key.stringValue])
         }
@@ -335,8 +404,12 @@ struct NodeDecoder: Decoder {
         func nestedUnkeyedContainer(forKey key: Key) throws -> any UnkeyedDecodingContainer {
             try NodeDecoder(node: try value(key), path: path + [key.stringValue]).unkeyedContainer()
         }
-        func superDecoder() throws -> any Decoder { NodeDecoder(node: members["super"] ?? .null, path: path + ["super"]) }
-        func superDecoder(forKey key: Key) throws -> any Decoder { NodeDecoder(node: try value(key), path: path + [key.stringValue]) }
+        func superDecoder() throws -> any Decoder {
+            NodeDecoder(node: members["super"] ?? .null, path: path + ["super"])
+        }
+        func superDecoder(forKey key: Key) throws -> any Decoder {
+            NodeDecoder(node: try value(key), path: path + [key.stringValue])
+        }
     }
 
     struct Unkeyed: UnkeyedDecodingContainer {
@@ -348,7 +421,10 @@ struct NodeDecoder: Decoder {
         var isAtEnd: Bool { currentIndex >= items.count }
         mutating func next() throws -> BinaryCoder.Node {
             guard !isAtEnd else {
-                throw DecodingError.valueNotFound(Any.self, .init(codingPath: codingPath, debugDescription: "array ended at \(currentIndex)"))
+                throw DecodingError.valueNotFound(
+                    Any.self,
+                    .init(codingPath: codingPath, debugDescription: "array ended at \(currentIndex)")
+                )
             }
             defer { currentIndex += 1 }
             return items[currentIndex]
@@ -375,6 +451,8 @@ struct NodeDecoder: Decoder {
         let decoder: NodeDecoder
         var codingPath: [any CodingKey] { decoder.codingPath }
         func decodeNil() -> Bool { if case .null = decoder.node { return true } else { return false } }
-        func decode<T: Decodable>(_ type: T.Type) throws -> T { try NodeDecoder.decode(type, from: decoder.node, path: decoder.path) }
+        func decode<T: Decodable>(_ type: T.Type) throws -> T {
+            try NodeDecoder.decode(type, from: decoder.node, path: decoder.path)
+        }
     }
 }

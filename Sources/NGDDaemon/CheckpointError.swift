@@ -16,7 +16,8 @@ public enum CheckpointError: Error, Equatable, Sendable, CustomStringConvertible
         case .notACheckpoint(let p): return "\(p) is not an ngd checkpoint (bad magic bytes)"
         case .unsupportedVersion(let p, let v):
             return "\(p) has checkpoint format version \(v); this ngd reads version \(CheckpointFile.version)"
-        case .truncated(let p, let e, let g): return "checkpoint \(p) is truncated: \(g) bytes where the header says \(e)"
+        case .truncated(let p, let e, let g):
+            return "checkpoint \(p) is truncated: \(g) bytes where the header says \(e)"
         case .checksumMismatch(let p): return "checkpoint \(p) is corrupt: its CRC-32 does not match its contents"
         case .undecodable(let p, let r): return "checkpoint \(p) cannot be decoded: \(r)"
         case .mismatch(let p, let what, let saved, let configured):

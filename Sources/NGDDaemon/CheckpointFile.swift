@@ -36,11 +36,15 @@ enum CheckpointFile {
 
     /// Checks the envelope (magic, version, length, CRC) and decodes the body.
     static func decode(_ bytes: [UInt8], path: String) throws -> ModelCheckpoint {
-        guard bytes.count >= headerSize, Array(bytes[0..<8]) == magic else { throw CheckpointError.notACheckpoint(path: path) }
+        guard bytes.count >= headerSize, Array(bytes[0..<8]) == magic else {
+            throw CheckpointError.notACheckpoint(path: path)
+        }
         let (v, sum, length) = bytes.withUnsafeBytes { raw in
-            (UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt32.self)),
-             UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 12, as: UInt32.self)),
-             UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 16, as: UInt64.self)))
+            (
+                UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt32.self)),
+                UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 12, as: UInt32.self)),
+                UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 16, as: UInt64.self))
+            )
         }
         guard v == version else { throw CheckpointError.unsupportedVersion(path: path, version: v) }
         let expected = UInt64(headerSize) + length
@@ -86,7 +90,9 @@ enum CheckpointFile {
             .writeFailed(path: final, step: step, reason: String(cString: strerror(errno)))
         }
         let bytes: [UInt8]
-        do { bytes = try encode(c) } catch { throw CheckpointError.writeFailed(path: final, step: "encoding", reason: "\(error)") }
+        do { bytes = try encode(c) } catch {
+            throw CheckpointError.writeFailed(path: final, step: "encoding", reason: "\(error)")
+        }
         let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw fail("creating \(tmp)") }
         var written = 0
@@ -125,17 +131,29 @@ enum CheckpointFile {
         var isDir: ObjCBool = false
         if FileManager.default.fileExists(atPath: directory, isDirectory: &isDir) {
             guard isDir.boolValue else {
-                throw CheckpointError.writeFailed(path: directory, step: "using the state directory", reason: "it is not a directory")
+                throw CheckpointError.writeFailed(
+                    path: directory,
+                    step: "using the state directory",
+                    reason: "it is not a directory"
+                )
             }
         } else {
             do {
                 try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             } catch {
-                throw CheckpointError.writeFailed(path: directory, step: "creating the state directory", reason: "\(error)")
+                throw CheckpointError.writeFailed(
+                    path: directory,
+                    step: "creating the state directory",
+                    reason: "\(error)"
+                )
             }
         }
         guard access(directory, W_OK) == 0 else {
-            throw CheckpointError.writeFailed(path: directory, step: "using the state directory", reason: String(cString: strerror(errno)))
+            throw CheckpointError.writeFailed(
+                path: directory,
+                step: "using the state directory",
+                reason: String(cString: strerror(errno))
+            )
         }
     }
 }

@@ -32,7 +32,9 @@ final class CheckpointWriter: @unchecked Sendable {
         let directory = self.directory
         queue.async { [self] in
             let result: Result<String, CheckpointError>
-            do { result = .success(try CheckpointFile.save(snapshot, directory: directory)) } catch let e as CheckpointError {
+            do { result = .success(try CheckpointFile.save(snapshot, directory: directory)) } catch let e
+                as CheckpointError
+            {
                 result = .failure(e)
             } catch {
                 result = .failure(.writeFailed(path: directory, step: "saving", reason: "\(error)"))

@@ -10,5 +10,7 @@ public struct ConfigError: Error, Equatable, Sendable, CustomStringConvertible {
         self.problem = problem
     }
 
-    public var description: String { key.isEmpty ? "invalid configuration: \(problem)" : "invalid configuration: \(key): \(problem)" }
+    public var description: String {
+        key.isEmpty ? "invalid configuration: \(problem)" : "invalid configuration: \(key): \(problem)"
+    }
 }

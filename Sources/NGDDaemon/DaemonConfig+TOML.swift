@@ -56,12 +56,17 @@ extension ModelConfig {
             switch key {
             case "topic": topic = try string(v, k)
             case "layers":
-                guard case .array(let items) = v else { throw ConfigError(key: k, "must be an array of integers, e.g. [20, 20, 20]") }
+                guard case .array(let items) = v else {
+                    throw ConfigError(key: k, "must be an array of integers, e.g. [20, 20, 20]")
+                }
                 layers = try items.map { try integer($0, k) }
             case "activation":
                 let s = try string(v, k)
                 guard let a = Activation(rawValue: s) else {
-                    throw ConfigError(key: k, "unknown activation '\(s)' (one of \(Activation.allCases.map(\.rawValue).joined(separator: ", ")))")
+                    throw ConfigError(
+                        key: k,
+                        "unknown activation '\(s)' (one of \(Activation.allCases.map(\.rawValue).joined(separator: ", ")))"
+                    )
                 }
                 activation = a
             case "bias": bias = try boolean(v, k)
@@ -113,7 +118,8 @@ private func number(_ v: TOMLValue, _ key: String) throws -> Double {
     }
 }
 
-private func choice<T: RawRepresentable & CaseIterable>(_ v: TOMLValue, _ key: String) throws -> T where T.RawValue == String {
+private func choice<T: RawRepresentable & CaseIterable>(_ v: TOMLValue, _ key: String) throws -> T
+where T.RawValue == String {
     let s = try string(v, key)
     guard let c = T(rawValue: s) else {
         throw ConfigError(key: key, "'\(s)' is not one of \(T.allCases.map(\.rawValue).joined(separator: ", "))")

@@ -1,8 +1,9 @@
 import Foundation
+import NGDMath
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import NGDMath
 
 /// How the input socket receives.
 public enum InputPattern: String, CaseIterable, Sendable {
@@ -68,15 +69,18 @@ public struct DaemonConfig: Equatable, Sendable {
     public func validate() throws {
         for (key, endpoint) in [("daemon.input", input), ("daemon.output", output), ("daemon.control", control)] {
             guard let r = endpoint.range(of: "://"), !endpoint[r.upperBound...].isEmpty,
-                  ["tcp", "ipc", "inproc", "pgm", "epgm", "ws", "wss", "vmci"].contains(String(endpoint[..<r.lowerBound])) else {
+                ["tcp", "ipc", "inproc", "pgm", "epgm", "ws", "wss", "vmci"].contains(String(endpoint[..<r.lowerBound]))
+            else {
                 throw ConfigError(key: key, "'\(endpoint)' is not a ZeroMQ endpoint such as tcp://127.0.0.1:5555")
             }
         }
         if inputMode == .bind {
             let endpoints = [("daemon.input", input), ("daemon.output", output), ("daemon.control", control)]
-            for a in 0..<3 { for b in (a + 1)..<3 where endpoints[a].1 == endpoints[b].1 && !endpoints[a].1.hasSuffix(":*") {
-                throw ConfigError(key: endpoints[b].0, "'\(endpoints[b].1)' is already used by \(endpoints[a].0)")
-            } }
+            for a in 0..<3 {
+                for b in (a + 1)..<3 where endpoints[a].1 == endpoints[b].1 && !endpoints[a].1.hasSuffix(":*") {
+                    throw ConfigError(key: endpoints[b].0, "'\(endpoints[b].1)' is already used by \(endpoints[a].0)")
+                }
+            }
         }
         guard !stateDirectory.isEmpty else { throw ConfigError(key: "daemon.state_dir", "must not be empty") }
         guard checkpointInterval >= 0, checkpointInterval.isFinite else {
@@ -96,12 +100,19 @@ public struct DaemonConfig: Equatable, Sendable {
             throw ConfigError(key: "daemon.max_message_size", "must be at least 64 bytes, got \(maxMessageSize)")
         }
         guard lingerMilliseconds >= 0, lingerMilliseconds <= 60_000 else {
-            throw ConfigError(key: "daemon.linger_ms", "must be in 0...60000 ms (a finite linger keeps shutdown prompt)")
+            throw ConfigError(
+                key: "daemon.linger_ms",
+                "must be in 0...60000 ms (a finite linger keeps shutdown prompt)"
+            )
         }
         guard !models.isEmpty else {
-            throw ConfigError(key: "models", "no model is configured: give --layers (e.g. --layers 20,20,20) or a [models.NAME] table in --config")
+            throw ConfigError(
+                key: "models",
+                "no model is configured: give --layers (e.g. --layers 20,20,20) or a [models.NAME] table in --config"
+            )
         }
-        var names = Set<String>(), topics = [String: String]()
+        var names = Set<String>()
+        var topics = [String: String]()
         for m in models {
             try m.validate()
             guard names.insert(m.name).inserted else { throw ConfigError(key: "models.\(m.name)", "is defined twice") }

@@ -92,10 +92,14 @@ public final class HostedModel {
     public func process(_ m: SampleMessage) throws -> MessageOutcome {
         let a = network.architecture
         guard m.inputWidth == a.inputSize else {
-            throw ModelInputError(description: "x has \(m.inputWidth) values per sample; model \(name) expects \(a.inputSize)")
+            throw ModelInputError(
+                description: "x has \(m.inputWidth) values per sample; model \(name) expects \(a.inputSize)"
+            )
         }
         if m.y != nil, m.outputWidth != a.outputSize {
-            throw ModelInputError(description: "y has \(m.outputWidth) values per sample; model \(name) expects \(a.outputSize)")
+            throw ModelInputError(
+                description: "y has \(m.outputWidth) values per sample; model \(name) expects \(a.outputSize)"
+            )
         }
         // Inputs were checked for shape and finiteness by the decoder and just now for width.
         let oneBlock = m.y != nil && !paused && m.count <= optimizer.blockSize
@@ -143,8 +147,16 @@ public final class HostedModel {
     /// Everything needed to resume: weights, factors, optimizer and RNG state, seq and averages.
     func checkpoint() -> ModelCheckpoint {
         ModelCheckpoint(
-            model: name, architecture: network.architecture, optimizerKind: config.optimizer, seq: seq, samples: samples,
-            lossEMA: lossEMA, mseEMA: mseEMA, paused: paused, savedAt: Date().timeIntervalSince1970,
-            optimizer: optimizer.state)
+            model: name,
+            architecture: network.architecture,
+            optimizerKind: config.optimizer,
+            seq: seq,
+            samples: samples,
+            lossEMA: lossEMA,
+            mseEMA: mseEMA,
+            paused: paused,
+            savedAt: Date().timeIntervalSince1970,
+            optimizer: optimizer.state
+        )
     }
 }

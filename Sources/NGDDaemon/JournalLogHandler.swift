@@ -66,7 +66,10 @@ public struct JournalLogHandler: LogHandler {
             var off = 0
             while off < b.count {
                 let n = write(2, b.baseAddress! + off, b.count - off)
-                if n < 0 { if errno == EINTR { continue }; return }
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    return
+                }
                 off += n
             }
         }

@@ -90,9 +90,15 @@ public struct ModelConfig: Equatable, Sendable {
         case .ngd:
             return try NaturalGradientOptimizer(network: network, settings: naturalGradientSettings, seed: seed &+ 1)
         case .sgd:
-            return try SGDOptimizer(network: network, settings: SGDSettings(learningRate: effectiveLearningRate, blockSize: batch))
+            return try SGDOptimizer(
+                network: network,
+                settings: SGDSettings(learningRate: effectiveLearningRate, blockSize: batch)
+            )
         case .adam:
-            return try AdamOptimizer(network: network, settings: AdamSettings(learningRate: effectiveLearningRate, blockSize: batch))
+            return try AdamOptimizer(
+                network: network,
+                settings: AdamSettings(learningRate: effectiveLearningRate, blockSize: batch)
+            )
         }
     }
 
@@ -119,13 +125,19 @@ public struct ModelConfig: Equatable, Sendable {
         guard Self.isValidName(name) else {
             throw ConfigError(key: "models.\(name)", "a model name must be 1–64 characters of A–Z a–z 0–9 _ -")
         }
-        guard !topic.isEmpty, topic.utf8.count <= 255 else { throw ConfigError(key: p + "topic", "must be 1–255 bytes") }
+        guard !topic.isEmpty, topic.utf8.count <= 255 else {
+            throw ConfigError(key: p + "topic", "must be 1–255 bytes")
+        }
         guard layers.count >= 2 else {
             throw ConfigError(key: p + "layers", "needs at least two sizes (inputs and outputs), got \(layers)")
         }
         do { _ = try architecture() } catch let e as MathError { throw ConfigError(key: p + "layers", "\(e)") }
-        guard outputNoise > 0, outputNoise.isFinite else { throw ConfigError(key: p + "output_noise", "must be a positive number, got \(outputNoise)") }
-        guard batch >= 1, batch <= 1024 else { throw ConfigError(key: p + "batch", "must be in 1...1024, got \(batch)") }
+        guard outputNoise > 0, outputNoise.isFinite else {
+            throw ConfigError(key: p + "output_noise", "must be a positive number, got \(outputNoise)")
+        }
+        guard batch >= 1, batch <= 1024 else {
+            throw ConfigError(key: p + "batch", "must be in 1...1024, got \(batch)")
+        }
         if let lr = learningRate, !(lr > 0 && lr.isFinite) {
             throw ConfigError(key: p + "learning_rate", "must be a positive number, got \(lr)")
         }
@@ -146,14 +158,18 @@ public struct ModelConfig: Equatable, Sendable {
 
     /// NGDMath setting names → the config keys that set them.
     static let settingKeys = [
-        "learning_rate_decay": "learning_rate_decay", "factor_rate": "factor_rate", "factor_interval": "factor_interval", "initial_damping": "damping",
+        "learning_rate_decay": "learning_rate_decay", "factor_rate": "factor_rate",
+        "factor_interval": "factor_interval", "initial_damping": "damping",
         "minimum_damping": "min_damping", "maximum_damping": "max_damping", "block_size": "batch",
         "output_variance": "output_noise", "learning_rate": "learning_rate",
     ]
 
     static func isValidName(_ s: String) -> Bool {
         !s.isEmpty && s.utf8.count <= 64
-            && s.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) || $0 == 0x5F || $0 == 0x2D }
+            && s.utf8.allSatisfy {
+                ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) || $0 == 0x5F
+                    || $0 == 0x2D
+            }
     }
 }
 

@@ -30,11 +30,20 @@ public final class ModelRegistry {
                     throw CheckpointError.mismatch(path: path, what: "model name", saved: c.model, configured: m.name)
                 }
                 guard c.architecture == arch else {
-                    throw CheckpointError.mismatch(path: path, what: "architecture", saved: c.architecture.summary, configured: arch.summary)
+                    throw CheckpointError.mismatch(
+                        path: path,
+                        what: "architecture",
+                        saved: c.architecture.summary,
+                        configured: arch.summary
+                    )
                 }
                 guard c.optimizerKind == m.optimizer else {
                     throw CheckpointError.mismatch(
-                        path: path, what: "optimizer", saved: c.optimizerKind.rawValue, configured: m.optimizer.rawValue)
+                        path: path,
+                        what: "optimizer",
+                        saved: c.optimizerKind.rawValue,
+                        configured: m.optimizer.rawValue
+                    )
                 }
                 let model: HostedModel
                 do { model = try HostedModel(config: m, checkpoint: c) } catch {
@@ -45,7 +54,10 @@ public final class ModelRegistry {
                 models.append(model)
             } else {
                 models.append(try HostedModel(config: m))
-                logger.info("new model", metadata: ["model": "\(m.name)", "layers": "\(m.layers)", "optimizer": "\(m.optimizer.rawValue)"])
+                logger.info(
+                    "new model",
+                    metadata: ["model": "\(m.name)", "layers": "\(m.layers)", "optimizer": "\(m.optimizer.rawValue)"]
+                )
             }
         }
         self.models = models

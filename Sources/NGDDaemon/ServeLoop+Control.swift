@@ -19,7 +19,8 @@ extension ServeLoop {
     func errorReply(_ message: String) -> [UInt8] {
         var w = JSONWriter()
         w.beginObject()
-        w.key("error"); w.value(message)
+        w.key("error")
+        w.value(message)
         w.endObject()
         return w.bytes
     }
@@ -28,17 +29,28 @@ extension ServeLoop {
     func controlReply(_ request: [UInt8]) -> [UInt8] {
         let doc: JSONValue
         do { doc = try JSONValue.parse(request) } catch { return errorReply("\(error)") }
-        guard case .object = doc else { return errorReply("the request must be a JSON object such as {\"cmd\":\"status\"}") }
-        guard case .string(let cmd)? = doc["cmd"] else { return errorReply("missing \"cmd\" (one of status, predict, checkpoint, pause, resume)") }
+        guard case .object = doc else {
+            return errorReply("the request must be a JSON object such as {\"cmd\":\"status\"}")
+        }
+        guard case .string(let cmd)? = doc["cmd"] else {
+            return errorReply("missing \"cmd\" (one of status, predict, checkpoint, pause, resume)")
+        }
         switch cmd {
         case "status": return status()
         case "checkpoint":
             let (paths, errors) = saveAll(reason: "command")
             var w = JSONWriter()
             w.beginObject()
-            w.key("ok"); w.value(errors.isEmpty)
-            w.key("paths"); w.beginArray(); for p in paths { w.value(p) }; w.endArray()
-            if !errors.isEmpty { w.key("error"); w.value(errors.joined(separator: "; ")) }
+            w.key("ok")
+            w.value(errors.isEmpty)
+            w.key("paths")
+            w.beginArray()
+            for p in paths { w.value(p) }
+            w.endArray()
+            if !errors.isEmpty {
+                w.key("error")
+                w.value(errors.joined(separator: "; "))
+            }
             w.endObject()
             return w.bytes
         case "pause", "resume":
@@ -47,9 +59,12 @@ extension ServeLoop {
             logger.notice("\(cmd)d model", metadata: ["model": "\(m.name)"])
             var w = JSONWriter()
             w.beginObject()
-            w.key("ok"); w.value(true)
-            w.key("model"); w.value(m.name)
-            w.key("paused"); w.value(m.paused)
+            w.key("ok")
+            w.value(true)
+            w.key("model")
+            w.value(m.name)
+            w.key("paused")
+            w.value(m.paused)
             w.endObject()
             return w.bytes
         case "predict":
@@ -58,7 +73,9 @@ extension ServeLoop {
             do {
                 let (x, k, nx, batch) = try SampleMessage.matrix(xv, field: "x")
                 let n0 = m.network.architecture.inputSize
-                guard nx == n0 else { return errorReply("x has \(nx) values per sample; model \(m.name) expects \(n0)") }
+                guard nx == n0 else {
+                    return errorReply("x has \(nx) values per sample; model \(m.name) expects \(n0)")
+                }
                 let y = try m.predict(x, count: k)
                 let nL = m.network.architecture.outputSize
                 var w = JSONWriter()
@@ -95,28 +112,47 @@ extension ServeLoop {
     func status() -> [UInt8] {
         var w = JSONWriter()
         w.beginObject()
-        w.key("uptime_s"); w.value(Date().timeIntervalSince(started))
+        w.key("uptime_s")
+        w.value(Date().timeIntervalSince(started))
         w.key("models")
         w.beginObject()
         for m in registry.models {
             w.key(m.name)
             w.beginObject()
-            w.key("topic"); w.value(m.config.topic)
-            w.key("layers"); w.beginArray(); for n in m.config.layers { w.value(n) }; w.endArray()
-            w.key("activation"); w.value(m.config.activation.rawValue)
-            w.key("bias"); w.value(m.config.bias)
-            w.key("optimizer"); w.value(m.config.optimizer.rawValue)
-            w.key("learning_rate"); w.value(m.config.effectiveLearningRate)
-            w.key("batch"); w.value(m.config.batch)
-            w.key("seq"); w.value(m.seq)
-            w.key("samples"); w.value(m.samples)
-            w.key("loss_ema"); m.lossEMA.map { w.value($0) } ?? w.null()
-            w.key("mse_ema"); m.mseEMA.map { w.value($0) } ?? w.null()
-            w.key("damping"); m.damping.map { w.value($0) } ?? w.null()
-            w.key("samples_per_s"); w.value(m.sampleRate())
-            w.key("checkpoint_age_s"); m.lastCheckpoint.map { w.value(Date().timeIntervalSince($0)) } ?? w.null()
-            w.key("paused"); w.value(m.paused)
-            w.key("rejected"); w.value(m.rejectedMessages)
+            w.key("topic")
+            w.value(m.config.topic)
+            w.key("layers")
+            w.beginArray()
+            for n in m.config.layers { w.value(n) }
+            w.endArray()
+            w.key("activation")
+            w.value(m.config.activation.rawValue)
+            w.key("bias")
+            w.value(m.config.bias)
+            w.key("optimizer")
+            w.value(m.config.optimizer.rawValue)
+            w.key("learning_rate")
+            w.value(m.config.effectiveLearningRate)
+            w.key("batch")
+            w.value(m.config.batch)
+            w.key("seq")
+            w.value(m.seq)
+            w.key("samples")
+            w.value(m.samples)
+            w.key("loss_ema")
+            m.lossEMA.map { w.value($0) } ?? w.null()
+            w.key("mse_ema")
+            m.mseEMA.map { w.value($0) } ?? w.null()
+            w.key("damping")
+            m.damping.map { w.value($0) } ?? w.null()
+            w.key("samples_per_s")
+            w.value(m.sampleRate())
+            w.key("checkpoint_age_s")
+            m.lastCheckpoint.map { w.value(Date().timeIntervalSince($0)) } ?? w.null()
+            w.key("paused")
+            w.value(m.paused)
+            w.key("rejected")
+            w.value(m.rejectedMessages)
             w.endObject()
         }
         w.endObject()

@@ -39,15 +39,26 @@ public final class ServeLoop {
     private var rejectLog = (start: ContinuousClock.now, logged: 0, suppressed: 0)
     private lazy var writer = CheckpointWriter(directory: registry.stateDirectory)
 
-    public init(config: DaemonConfig, registry: ModelRegistry, logger: Logger, notifier: SystemdNotifier = SystemdNotifier()) {
+    public init(
+        config: DaemonConfig,
+        registry: ModelRegistry,
+        logger: Logger,
+        notifier: SystemdNotifier = SystemdNotifier()
+    ) {
         self.config = config
         self.registry = registry
         self.logger = logger
         self.notifier = notifier
     }
 
-    private func socket(_ ctx: ZMQContext, _ type: ZMQSocketType, role: String, endpoint: String, mode: SocketMode,
-                        configure: (ZMQSocket) throws -> Void) throws -> (ZMQSocket, String) {
+    private func socket(
+        _ ctx: ZMQContext,
+        _ type: ZMQSocketType,
+        role: String,
+        endpoint: String,
+        mode: SocketMode,
+        configure: (ZMQSocket) throws -> Void
+    ) throws -> (ZMQSocket, String) {
         do {
             let s = try ZMQSocket(ctx, type: type, lingerMilliseconds: Int32(config.lingerMilliseconds))
             try configure(s)
@@ -69,7 +80,13 @@ public final class ServeLoop {
         let ctx = try ZMQContext()
         defer { ctx.terminate() }
         let inputType: ZMQSocketType = config.inputPattern == .sub ? .sub : .pull
-        let (input, inputEndpoint) = try socket(ctx, inputType, role: "input", endpoint: config.input, mode: config.inputMode) { s in
+        let (input, inputEndpoint) = try socket(
+            ctx,
+            inputType,
+            role: "input",
+            endpoint: config.input,
+            mode: config.inputMode
+        ) { s in
             try s.setReceiveHighWaterMark(Int32(config.receiveHighWaterMark))
             try s.setMaximumMessageSize(bytes: Int64(config.maxMessageSize))
             if inputType == .sub {
@@ -83,18 +100,25 @@ public final class ServeLoop {
             try s.setSendHighWaterMark(Int32(config.sendHighWaterMark))
         }
         output = out
-        let (control, controlEndpoint) = try socket(ctx, .rep, role: "control", endpoint: config.control, mode: .bind) { s in
+        let (control, controlEndpoint) = try socket(ctx, .rep, role: "control", endpoint: config.control, mode: .bind) {
+            s in
             try s.setMaximumMessageSize(bytes: Int64(config.maxMessageSize))
         }
         boundEndpoints = (inputEndpoint, outputEndpoint, controlEndpoint)
         onReady?(inputEndpoint, outputEndpoint, controlEndpoint)
-        logger.notice("serving", metadata: [
-            "input": "\(inputEndpoint)", "pattern": "\(config.inputPattern.rawValue)", "mode": "\(config.inputMode.rawValue)",
-            "output": "\(outputEndpoint)", "control": "\(controlEndpoint)",
-            "models": "\(registry.models.map(\.name).joined(separator: ","))",
-            "blas": "\(BLASCore.name)",
-        ])
-        notifier.notify("READY=1\nSTATUS=serving \(registry.models.count) model(s) on \(inputEndpoint)\nMAINPID=\(getpid())")
+        logger.notice(
+            "serving",
+            metadata: [
+                "input": "\(inputEndpoint)", "pattern": "\(config.inputPattern.rawValue)",
+                "mode": "\(config.inputMode.rawValue)",
+                "output": "\(outputEndpoint)", "control": "\(controlEndpoint)",
+                "models": "\(registry.models.map(\.name).joined(separator: ","))",
+                "blas": "\(BLASCore.name)",
+            ]
+        )
+        notifier.notify(
+            "READY=1\nSTATUS=serving \(registry.models.count) model(s) on \(inputEndpoint)\nMAINPID=\(getpid())"
+        )
 
         var poller = ZMQPoller([control, input])
         do {
@@ -194,12 +218,32 @@ public final class ServeLoop {
             return
         }
         let width = model.network.architecture.outputSize
-        publish("prediction", model: model.name,
-                OutputMessages.prediction(model: model.name, seq: model.seq, request: message, yHat: outcome.predictions, width: width))
+        publish(
+            "prediction",
+            model: model.name,
+            OutputMessages.prediction(
+                model: model.name,
+                seq: model.seq,
+                request: message,
+                yHat: outcome.predictions,
+                width: width
+            )
+        )
         if let mse = outcome.mse, let loss = outcome.loss, model.labelledMessages % config.lossEvery == 0 {
-            publish("loss", model: model.name, OutputMessages.loss(
-                model: model.name, seq: model.seq, id: message.id, count: message.count, mse: mse, loss: loss,
-                lossEMA: model.lossEMA ?? loss, samples: model.samples))
+            publish(
+                "loss",
+                model: model.name,
+                OutputMessages.loss(
+                    model: model.name,
+                    seq: model.seq,
+                    id: message.id,
+                    count: message.count,
+                    mse: mse,
+                    loss: loss,
+                    lossEMA: model.lossEMA ?? loss,
+                    samples: model.samples
+                )
+            )
         }
     }
 
@@ -225,7 +269,10 @@ public final class ServeLoop {
         if config.checkpointInterval > 0, now - lastCheckpoint >= .seconds(config.checkpointInterval) {
             lastCheckpoint = now
             for m in registry.models where !writer.submit(m.checkpoint()) {
-                logger.debug("previous checkpoint still being written; skipping this one", metadata: ["model": "\(m.name)"])
+                logger.debug(
+                    "previous checkpoint still being written; skipping this one",
+                    metadata: ["model": "\(m.name)"]
+                )
             }
         }
         collectBackgroundSaves()
@@ -237,7 +284,10 @@ public final class ServeLoop {
             switch c.result {
             case .success:
                 registry.model(named: c.model)?.lastCheckpoint = c.time
-                logger.debug("checkpoint saved", metadata: ["model": "\(c.model)", "seq": "\(c.seq)", "reason": "interval"])
+                logger.debug(
+                    "checkpoint saved",
+                    metadata: ["model": "\(c.model)", "seq": "\(c.seq)", "reason": "interval"]
+                )
             case .failure(let e):
                 logger.error("checkpoint failed", metadata: ["model": "\(c.model)", "error": "\(e)"])
             }
@@ -247,19 +297,32 @@ public final class ServeLoop {
     func statsPayload(_ m: HostedModel) -> [UInt8] {
         var w = JSONWriter()
         w.beginObject()
-        w.key("model"); w.value(m.name)
-        w.key("samples_per_s"); w.value(m.takeSampleRate())
-        w.key("samples"); w.value(m.samples)
-        w.key("seq"); w.value(m.seq)
-        w.key("loss_ema"); m.lossEMA.map { w.value($0) } ?? w.null()
-        w.key("mse_ema"); m.mseEMA.map { w.value($0) } ?? w.null()
-        w.key("damping"); m.damping.map { w.value($0) } ?? w.null()
-        w.key("rejected"); w.value(m.rejectedMessages)
-        w.key("rejected_steps"); w.value(m.rejectedSteps)
-        w.key("optimizer"); w.value(m.config.optimizer.rawValue)
-        w.key("paused"); w.value(m.paused)
-        w.key("uptime_s"); w.value(Date().timeIntervalSince(started))
-        w.key("checkpoint_age_s"); m.lastCheckpoint.map { w.value(Date().timeIntervalSince($0)) } ?? w.null()
+        w.key("model")
+        w.value(m.name)
+        w.key("samples_per_s")
+        w.value(m.takeSampleRate())
+        w.key("samples")
+        w.value(m.samples)
+        w.key("seq")
+        w.value(m.seq)
+        w.key("loss_ema")
+        m.lossEMA.map { w.value($0) } ?? w.null()
+        w.key("mse_ema")
+        m.mseEMA.map { w.value($0) } ?? w.null()
+        w.key("damping")
+        m.damping.map { w.value($0) } ?? w.null()
+        w.key("rejected")
+        w.value(m.rejectedMessages)
+        w.key("rejected_steps")
+        w.value(m.rejectedSteps)
+        w.key("optimizer")
+        w.value(m.config.optimizer.rawValue)
+        w.key("paused")
+        w.value(m.paused)
+        w.key("uptime_s")
+        w.value(Date().timeIntervalSince(started))
+        w.key("checkpoint_age_s")
+        m.lastCheckpoint.map { w.value(Date().timeIntervalSince($0)) } ?? w.null()
         w.endObject()
         return w.bytes
     }
@@ -270,12 +333,16 @@ public final class ServeLoop {
     func saveAll(reason: String) -> (paths: [String], errors: [String]) {
         writer.waitUntilIdle()
         collectBackgroundSaves()
-        var paths: [String] = [], errors: [String] = []
+        var paths: [String] = []
+        var errors: [String] = []
         for m in registry.models {
             do {
                 let p = try registry.save(m)
                 paths.append(p)
-                logger.info("checkpoint saved", metadata: ["model": "\(m.name)", "seq": "\(m.seq)", "reason": "\(reason)"])
+                logger.info(
+                    "checkpoint saved",
+                    metadata: ["model": "\(m.name)", "seq": "\(m.seq)", "reason": "\(reason)"]
+                )
             } catch {
                 errors.append("\(error)")
                 logger.error("checkpoint failed", metadata: ["model": "\(m.name)", "error": "\(error)"])

@@ -37,7 +37,8 @@ public struct TOMLTable: Equatable, Sendable {
     }
 
     public static func == (a: TOMLTable, b: TOMLTable) -> Bool {
-        a.entries.count == b.entries.count && zip(a.entries, b.entries).allSatisfy { $0.key == $1.key && $0.value == $1.value }
+        a.entries.count == b.entries.count
+            && zip(a.entries, b.entries).allSatisfy { $0.key == $1.key && $0.value == $1.value }
     }
 }
 
@@ -81,7 +82,9 @@ public struct TOMLParser {
             if !atEnd, c == 0x0A || c == 0x0D {
                 if c == 0x0A { line += 1 }
                 i += 1
-            } else { return }
+            } else {
+                return
+            }
         }
     }
     private mutating func endOfLine() throws {
@@ -109,14 +112,18 @@ public struct TOMLParser {
                 skipBlank()
                 guard !atEnd, c == UInt8(ascii: "]") else { throw fail("expected ']' to close the table header") }
                 i += 1
-                guard defined.insert(path).inserted else { throw fail("table [\(path.joined(separator: "."))] is defined twice") }
+                guard defined.insert(path).inserted else {
+                    throw fail("table [\(path.joined(separator: "."))] is defined twice")
+                }
                 try insert(&root, path: path, value: nil)
                 current = path
                 try endOfLine()
             } else {
                 let path = try keyPath()
                 skipBlank()
-                guard !atEnd, c == UInt8(ascii: "=") else { throw fail("expected '=' after the key \(path.joined(separator: "."))") }
+                guard !atEnd, c == UInt8(ascii: "=") else {
+                    throw fail("expected '=' after the key \(path.joined(separator: "."))")
+                }
                 i += 1
                 skipBlank()
                 let v = try value()
@@ -185,18 +192,27 @@ public struct TOMLParser {
             while true {
                 skipAll()
                 guard !atEnd else { throw fail("unterminated array") }
-                if c == UInt8(ascii: "]") { i += 1; return .array(items) }
+                if c == UInt8(ascii: "]") {
+                    i += 1
+                    return .array(items)
+                }
                 items.append(try value())
                 skipAll()
                 guard !atEnd else { throw fail("unterminated array") }
-                if c == UInt8(ascii: ",") { i += 1; continue }
+                if c == UInt8(ascii: ",") {
+                    i += 1
+                    continue
+                }
                 guard c == UInt8(ascii: "]") else { throw fail("expected ',' or ']' in an array") }
             }
         case UInt8(ascii: "{"):
             i += 1
             var t = TOMLTable()
             skipBlank()
-            if !atEnd, c == UInt8(ascii: "}") { i += 1; return .table(t) }
+            if !atEnd, c == UInt8(ascii: "}") {
+                i += 1
+                return .table(t)
+            }
             while true {
                 skipBlank()
                 let path = try keyPath()
@@ -207,14 +223,19 @@ public struct TOMLParser {
                 try insert(&t, path: path, value: try value())
                 skipBlank()
                 guard !atEnd else { throw fail("unterminated inline table") }
-                if c == UInt8(ascii: ",") { i += 1; continue }
+                if c == UInt8(ascii: ",") {
+                    i += 1
+                    continue
+                }
                 guard c == UInt8(ascii: "}") else { throw fail("expected ',' or '}' in an inline table") }
                 i += 1
                 return .table(t)
             }
         default:
             let s = i
-            while !atEnd, isBare(c) || c == UInt8(ascii: ".") || c == UInt8(ascii: "+") || c == UInt8(ascii: ":") { i += 1 }
+            while !atEnd, isBare(c) || c == UInt8(ascii: ".") || c == UInt8(ascii: "+") || c == UInt8(ascii: ":") {
+                i += 1
+            }
             let word = String(decoding: b[s..<i], as: UTF8.self)
             return try scalar(word)
         }
@@ -243,8 +264,10 @@ public struct TOMLParser {
             guard !(unsigned.count > 1 && unsigned.hasPrefix("0")) else { throw fail("leading zeros in \(word)") }
             return .integer(v)
         }
-        if digits.contains(where: { $0 == "." || $0 == "e" || $0 == "E" }), !digits.hasSuffix("."), !digits.hasPrefix("."),
-           let v = Double(digits), v.isFinite {
+        if digits.contains(where: { $0 == "." || $0 == "e" || $0 == "E" }), !digits.hasSuffix("."),
+            !digits.hasPrefix("."),
+            let v = Double(digits), v.isFinite
+        {
             return .float(v)
         }
         if word.contains(":") || word.count == 10 && word.filter({ $0 == "-" }).count == 2 {
@@ -277,7 +300,8 @@ public struct TOMLParser {
                 case UInt8(ascii: "u"), UInt8(ascii: "U"):
                     let n = e == UInt8(ascii: "u") ? 4 : 8
                     guard i + n <= b.count, let v = UInt32(String(decoding: b[i..<(i + n)], as: UTF8.self), radix: 16),
-                          let scalar = Unicode.Scalar(v) else { throw fail("invalid unicode escape") }
+                        let scalar = Unicode.Scalar(v)
+                    else { throw fail("invalid unicode escape") }
                     i += n
                     out.append(contentsOf: Array(String(Character(scalar)).utf8))
                 default: throw fail("invalid escape \\\(Character(UnicodeScalar(e)))")

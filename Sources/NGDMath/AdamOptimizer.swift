@@ -17,7 +17,13 @@ public struct AdamSettings: Codable, Equatable, Sendable {
     /// Samples per step (mini-batch size M).
     public var blockSize: Int
 
-    public init(learningRate: Double = 1e-3, beta1: Double = 0.9, beta2: Double = 0.999, epsilon: Double = 1e-8, blockSize: Int = 1) {
+    public init(
+        learningRate: Double = 1e-3,
+        beta1: Double = 0.9,
+        beta2: Double = 0.999,
+        epsilon: Double = 1e-8,
+        blockSize: Int = 1
+    ) {
         self.learningRate = learningRate
         self.beta1 = beta1
         self.beta2 = beta2
@@ -67,30 +73,43 @@ public final class AdamOptimizer: Optimizer {
 
     public func trainBlock(inputs: UnsafePointer<Double>, targets: UnsafePointer<Double>, count k: Int) -> TrainReport {
         var report = TrainReport(outputSize: network.architecture.outputSize)
-        report.sumSquaredError = buffers.forwardBackward(network: network, inputs: inputs, targets: targets, count: k, scale: 1)
+        report.sumSquaredError = buffers.forwardBackward(
+            network: network,
+            inputs: inputs,
+            targets: targets,
+            count: k,
+            scale: 1
+        )
         // g = −(1/k) Σ_j e_j x_jᵀ, the gradient of the block's mean loss.
         gradient.fill(0)
         buffers.addGradientOuterProducts(network: network, count: k, alpha: -1 / Double(k), target: gradient.base)
         steps += 1
-        let b1 = settings.beta1, b2 = settings.beta2
+        let b1 = settings.beta1
+        let b2 = settings.beta2
         let correction1 = 1 - pow(b1, Double(steps))
         let correction2 = 1 - pow(b2, Double(steps))
         let stepSize = settings.learningRate / correction1
         let inverseCorrection2 = 1 / correction2
         let eps = settings.epsilon
-        let g = gradient.base, m = firstMoment.base, v = secondMoment.base, w = network.parameters.base
+        let g = gradient.base
+        let m = firstMoment.base
+        let v = secondMoment.base
+        let w = network.parameters.base
         let count = gradient.count
         // Two lanes at a time (SSE2 `sqrtpd`/`divpd`): the square root and the division bound
         // this loop, and the scalar form is half as fast.
         typealias Pair = SIMD2<Double>
-        let b1v = Pair(repeating: b1), b2v = Pair(repeating: b2)
-        let c1v = Pair(repeating: 1 - b1), c2v = Pair(repeating: 1 - b2)
+        let b1v = Pair(repeating: b1)
+        let b2v = Pair(repeating: b2)
+        let c1v = Pair(repeating: 1 - b1)
+        let c2v = Pair(repeating: 1 - b2)
         var i = 0
         while i &+ 2 <= count {
             let gi = UnsafeRawPointer(g + i).loadUnaligned(as: Pair.self)
             let mi = b1v * UnsafeRawPointer(m + i).loadUnaligned(as: Pair.self) + c1v * gi
             let vi = b2v * UnsafeRawPointer(v + i).loadUnaligned(as: Pair.self) + c2v * gi * gi
-            let wi = UnsafeRawPointer(w + i).loadUnaligned(as: Pair.self)
+            let wi =
+                UnsafeRawPointer(w + i).loadUnaligned(as: Pair.self)
                 - stepSize * mi / ((vi * inverseCorrection2).squareRoot() + eps)
             UnsafeMutableRawPointer(m + i).storeBytes(of: mi, as: Pair.self)
             UnsafeMutableRawPointer(v + i).storeBytes(of: vi, as: Pair.self)
@@ -113,8 +132,14 @@ public final class AdamOptimizer: Optimizer {
     public var state: OptimizerState {
         .adam(
             AdamState(
-                settings: settings, network: network.state, samplesSeen: samplesSeen, steps: steps,
-                firstMoment: firstMoment.array, secondMoment: secondMoment.array))
+                settings: settings,
+                network: network.state,
+                samplesSeen: samplesSeen,
+                steps: steps,
+                firstMoment: firstMoment.array,
+                secondMoment: secondMoment.array
+            )
+        )
     }
 
     /// Restores an optimizer from a snapshot.

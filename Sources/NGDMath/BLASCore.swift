@@ -1,7 +1,8 @@
+import CBLAS
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import CBLAS
 
 /// Which OpenBLAS kernels this process runs, and the fix for a known misdetection.
 ///
@@ -18,8 +19,10 @@ public enum BLASCore {
     /// The core type to force for a CPU with these `/proc/cpuinfo` flags when OpenBLAS chose
     /// `detected`, or nil when its choice is fine. Only the generic fallbacks are overridden.
     public static func override(detected: String, cpuFlags: Set<String>) -> String? {
-        guard ["prescott", "core2", "nehalem", "katmai", "coppermine", "northwood", "banias", "atom"]
-            .contains(detected.lowercased()) else { return nil }
+        guard
+            ["prescott", "core2", "nehalem", "katmai", "coppermine", "northwood", "banias", "atom"]
+                .contains(detected.lowercased())
+        else { return nil }
         if cpuFlags.isSuperset(of: ["avx512f", "avx512dq", "avx512bw", "avx512vl", "avx512cd"]) { return "SkylakeX" }
         if cpuFlags.isSuperset(of: ["avx2", "fma"]) { return "Haswell" }
         if cpuFlags.contains("avx") { return "Sandybridge" }
@@ -37,7 +40,11 @@ public enum BLASCore {
             let s = String(cString: line!)
             if s.hasPrefix("flags") {
                 guard let colon = s.firstIndex(of: ":") else { return [] }
-                return Set(s[s.index(after: colon)...].split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "\t" }).map(String.init))
+                return Set(
+                    s[s.index(after: colon)...].split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "\t" }).map(
+                        String.init
+                    )
+                )
             }
         }
         return []
@@ -85,7 +92,8 @@ public enum BLASCore {
     public static var summary: String {
         let pool = "\(openblas_get_num_threads())-thread pool"
         if let prior = getenv(priorCoreVariable) {
-            return "OpenBLAS kernels: \(name) (set by ngd; OpenBLAS had chosen \(String(cString: prior)) for this CPU), \(pool)"
+            return
+                "OpenBLAS kernels: \(name) (set by ngd; OpenBLAS had chosen \(String(cString: prior)) for this CPU), \(pool)"
         }
         return "OpenBLAS kernels: \(name), \(pool)"
     }

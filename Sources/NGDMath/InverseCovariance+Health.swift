@@ -51,8 +51,12 @@ extension InverseCovariance {
         }
         let healthy = finite && (drift ?? .infinity) <= health.driftTolerance && minPivotRatio >= 1 - 1e-6
         let report = HealthReport(
-            drift: drift, minPivotRatio: minPivotRatio.isInfinite && minPivotRatio > 0 ? nil : minPivotRatio,
-            isFinite: finite, atUpdate: book.updateCount, isHealthy: healthy)
+            drift: drift,
+            minPivotRatio: minPivotRatio.isInfinite && minPivotRatio > 0 ? nil : minPivotRatio,
+            isFinite: finite,
+            atUpdate: book.updateCount,
+            isHealthy: healthy
+        )
         lastHealth = report
         minPivotRatio = .infinity
         return report
@@ -158,11 +162,20 @@ extension InverseCovariance {
     public var state: InverseCovarianceState {
         InverseCovarianceState(
             dimension: dimension,
-            inversePacked: Self.packUpper(p, n: dimension), inverseScale: pScale,
-            covariancePacked: Self.packUpper(c, n: dimension), covarianceScale: cScale,
-            trace: book.trace, cursor: book.cursor, isInitialized: book.isInitialized, updateCount: book.updateCount,
-            refreshCount: book.refreshCount, resetCount: book.resetCount, sinceRefresh: sinceRefresh, lastHealth: lastHealth,
-            pivotRatioSinceCheck: minPivotRatio.isInfinite && minPivotRatio > 0 ? nil : minPivotRatio)
+            inversePacked: Self.packUpper(p, n: dimension),
+            inverseScale: pScale,
+            covariancePacked: Self.packUpper(c, n: dimension),
+            covarianceScale: cScale,
+            trace: book.trace,
+            cursor: book.cursor,
+            isInitialized: book.isInitialized,
+            updateCount: book.updateCount,
+            refreshCount: book.refreshCount,
+            resetCount: book.resetCount,
+            sinceRefresh: sinceRefresh,
+            lastHealth: lastHealth,
+            pivotRatioSinceCheck: minPivotRatio.isInfinite && minPivotRatio > 0 ? nil : minPivotRatio
+        )
     }
 
     /// Restores a snapshot taken from an estimator of the same dimension.
@@ -171,7 +184,9 @@ extension InverseCovariance {
         let n = dimension
         let packed = n * (n + 1) / 2
         guard s.dimension == n, s.inversePacked.count == packed, s.covariancePacked.count == packed else {
-            throw MathError.invalidState("inverse-covariance state of dimension \(s.dimension) does not fit dimension \(n)")
+            throw MathError.invalidState(
+                "inverse-covariance state of dimension \(s.dimension) does not fit dimension \(n)"
+            )
         }
         guard s.cursor >= 0, s.cursor < n, s.updateCount >= 0, s.sinceRefresh >= 0 else {
             throw MathError.invalidState("inverse-covariance counters out of range")

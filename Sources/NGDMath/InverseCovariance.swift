@@ -39,7 +39,11 @@ public struct HealthSettings: Codable, Equatable, Sendable {
             throw MathError.invalidSetting(name: "health-interval", value: "\(interval)", reason: "must be ≥ 0")
         }
         guard driftTolerance > 0, driftTolerance.isFinite else {
-            throw MathError.invalidSetting(name: "drift-tolerance", value: "\(driftTolerance)", reason: "must be a positive number")
+            throw MathError.invalidSetting(
+                name: "drift-tolerance",
+                value: "\(driftTolerance)",
+                reason: "must be a positive number"
+            )
         }
         guard refreshInterval >= 0 else {
             throw MathError.invalidSetting(name: "refresh-interval", value: "\(refreshInterval)", reason: "must be ≥ 0")
@@ -113,11 +117,11 @@ public final class InverseCovariance {
     var minPivotRatio = Double.infinity
 
     // Scratch, sized once.
-    private let rows: DoubleBuffer    // capacity × n: the scaled vectors √w_j·v_j
+    private let rows: DoubleBuffer  // capacity × n: the scaled vectors √w_j·v_j
     private let products: DoubleBuffer  // (2·capacity) × n: rows · P
-    private let gram: DoubleBuffer    // (2·capacity)²
+    private let gram: DoubleBuffer  // (2·capacity)²
     private let weights: DoubleBuffer  // 3·capacity: sample and injection weights, then √ of the latter
-    let probe: DoubleBuffer   // 2n
+    let probe: DoubleBuffer  // 2n
 
     /// An estimator for vectors of size `dimension`, taking up to `capacity` vectors per update.
     public init(dimension: Int, capacity: Int = 1, health: HealthSettings = HealthSettings()) {
@@ -159,10 +163,22 @@ public final class InverseCovariance {
     /// n ≤ ``sequentialDimension``, that many fused Sherman–Morrison passes. Every form is equal
     /// in exact arithmetic to the same vectors absorbed one at a time.
     public func absorb(
-        _ v: UnsafePointer<Double>, count k: Int, stride ld: Int,
-        firstSample: Int, schedule: FactorSchedule, sqrtDamping: Double
+        _ v: UnsafePointer<Double>,
+        count k: Int,
+        stride ld: Int,
+        firstSample: Int,
+        schedule: FactorSchedule,
+        sqrtDamping: Double
     ) {
-        absorb(v, count: k, stride: ld, firstSample: firstSample, schedule: schedule, sqrtDamping: sqrtDamping, product: nil)
+        absorb(
+            v,
+            count: k,
+            stride: ld,
+            firstSample: firstSample,
+            schedule: schedule,
+            sqrtDamping: sqrtDamping,
+            product: nil
+        )
     }
 
     /// Absorbs one vector `v` as ``absorb(_:count:stride:firstSample:schedule:sqrtDamping:)``
@@ -174,16 +190,31 @@ public final class InverseCovariance {
     /// after `absorb`; when the update re-inverts P from C (a failed health check), u comes from
     /// the new P.
     public func absorb(
-        _ v: UnsafePointer<Double>, firstSample: Int, schedule: FactorSchedule, sqrtDamping: Double,
-        thenMultiply w: UnsafePointer<Double>, into u: UnsafeMutablePointer<Double>
+        _ v: UnsafePointer<Double>,
+        firstSample: Int,
+        schedule: FactorSchedule,
+        sqrtDamping: Double,
+        thenMultiply w: UnsafePointer<Double>,
+        into u: UnsafeMutablePointer<Double>
     ) {
-        absorb(v, count: 1, stride: dimension, firstSample: firstSample, schedule: schedule, sqrtDamping: sqrtDamping,
-               product: (w, u))
+        absorb(
+            v,
+            count: 1,
+            stride: dimension,
+            firstSample: firstSample,
+            schedule: schedule,
+            sqrtDamping: sqrtDamping,
+            product: (w, u)
+        )
     }
 
     private func absorb(
-        _ v: UnsafePointer<Double>, count k: Int, stride ld: Int,
-        firstSample: Int, schedule: FactorSchedule, sqrtDamping: Double,
+        _ v: UnsafePointer<Double>,
+        count k: Int,
+        stride ld: Int,
+        firstSample: Int,
+        schedule: FactorSchedule,
+        sqrtDamping: Double,
         product: (w: UnsafePointer<Double>, u: UnsafeMutablePointer<Double>)?
     ) {
         precondition(k >= 1 && k <= capacity, "InverseCovariance.absorb: block of \(k), capacity \(capacity)")
@@ -198,8 +229,15 @@ public final class InverseCovariance {
             // Small factors: k fused Sherman–Morrison passes cost less than one Woodbury update
             // (`ngd bench speed --only kernels`), and equal it in exact arithmetic.
             for j in 0..<k {
-                absorb(v + j * ld, count: 1, stride: ld, firstSample: firstSample + j, schedule: schedule,
-                       sqrtDamping: sqrtDamping, product: nil)
+                absorb(
+                    v + j * ld,
+                    count: 1,
+                    stride: ld,
+                    firstSample: firstSample + j,
+                    schedule: schedule,
+                    sqrtDamping: sqrtDamping,
+                    product: nil
+                )
             }
             return
         }
@@ -228,8 +266,15 @@ public final class InverseCovariance {
         let fusedSmall = k == 1 && n <= Kernels.smallDimension
         if fusedSmall {
             // C's update rides in the same pass over memory as P's (its weight is known now).
-            smallShermanMorrison(v, weight: w[0], decay: decay, inject: book.cursor, injectionWeight: w[1],
-                                 covarianceWeight: w[0] / (cScale * decay), product: product)
+            smallShermanMorrison(
+                v,
+                weight: w[0],
+                decay: decay,
+                inject: book.cursor,
+                injectionWeight: w[1],
+                covarianceWeight: w[0] / (cScale * decay),
+                product: product
+            )
         } else if k == 1 {
             shermanMorrison(v, weight: w[0], decay: decay)
             injectUnit(book.cursor, weight: w[1])
@@ -287,8 +332,13 @@ public final class InverseCovariance {
     /// ``shermanMorrison(_:weight:decay:)`` followed by ``injectUnit(_:weight:)``.
     /// C ← C + `covarianceWeight`·v vᵀ (in C's storage scale) is applied in the same pass.
     private func smallShermanMorrison(
-        _ v: UnsafePointer<Double>, weight omega: Double, decay a: Double, inject index: Int, injectionWeight omega2: Double,
-        covarianceWeight gamma: Double, product: (w: UnsafePointer<Double>, u: UnsafeMutablePointer<Double>)?
+        _ v: UnsafePointer<Double>,
+        weight omega: Double,
+        decay a: Double,
+        inject index: Int,
+        injectionWeight omega2: Double,
+        covarianceWeight gamma: Double,
+        product: (w: UnsafePointer<Double>, u: UnsafeMutablePointer<Double>)?
     ) {
         let n = dimension
         let y = products.base
@@ -322,7 +372,8 @@ public final class InverseCovariance {
         pScale = scale2
         if let product {
             // P'w = P w + α y (yᵀw) + β z (zᵀw) in the stored scale, then times pScale'.
-            let w = product.w, u = product.u
+            let w = product.w
+            let u = product.u
             let a = alpha * Kernels.smallDot(n: n, y, w)
             if beta != 0 {
                 let b = beta * Kernels.smallDot(n: n, z, w)
@@ -349,7 +400,8 @@ public final class InverseCovariance {
     /// above the diagonal, row c from the diagonal on.
     @inline(__always)
     private func copyRow(_ c: Int, scaledBy scale: Double, into out: UnsafeMutablePointer<Double>) {
-        let n = dimension, pb = p.base
+        let n = dimension
+        let pb = p.base
         for i in 0..<c { out[i] = scale * pb[i &* n &+ c] }
         for i in c..<n { out[i] = scale * pb[c &* n &+ i] }
     }
@@ -432,7 +484,8 @@ public final class InverseCovariance {
 
     /// `u = P v` for `count` vectors (row-major, row stride `stride`), written with row stride n.
     @inline(__always)
-    public func multiply(_ v: UnsafePointer<Double>, count k: Int, stride ld: Int, into u: UnsafeMutablePointer<Double>) {
+    public func multiply(_ v: UnsafePointer<Double>, count k: Int, stride ld: Int, into u: UnsafeMutablePointer<Double>)
+    {
         Kernels.symmetricMultiply(k: k, n: dimension, alpha: pScale, p: p.base, v: v, ldv: ld, u: u, ldu: dimension)
     }
 }

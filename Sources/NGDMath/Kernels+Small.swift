@@ -11,7 +11,11 @@ extension Kernels {
     /// The same result as ``symmetricMultiply(k:n:alpha:p:v:ldv:u:ldu:)`` with `k == 1`.
     @inline(__always)
     public static func smallSymmetricMultiply(
-        n: Int, alpha: Double, p: UnsafePointer<Double>, v: UnsafePointer<Double>, y: UnsafeMutablePointer<Double>
+        n: Int,
+        alpha: Double,
+        p: UnsafePointer<Double>,
+        v: UnsafePointer<Double>,
+        y: UnsafeMutablePointer<Double>
     ) {
         smallSymmetricPass(n: n, p: p, v: v, y: y, second: nil, into: nil)
         if alpha != 1 { for j in 0..<n { y[j] *= alpha } }
@@ -21,8 +25,12 @@ extension Kernels {
     /// factor's update needs P·ẽ for the sampled error and P·e for the true one.
     @inline(__always)
     public static func smallSymmetricMultiply(
-        n: Int, p: UnsafePointer<Double>, v: UnsafePointer<Double>, y: UnsafeMutablePointer<Double>,
-        w: UnsafePointer<Double>, t: UnsafeMutablePointer<Double>
+        n: Int,
+        p: UnsafePointer<Double>,
+        v: UnsafePointer<Double>,
+        y: UnsafeMutablePointer<Double>,
+        w: UnsafePointer<Double>,
+        t: UnsafeMutablePointer<Double>
     ) {
         smallSymmetricPass(n: n, p: p, v: v, y: y, second: w, into: t)
     }
@@ -35,8 +43,12 @@ extension Kernels {
     /// previous rows' pair stores (which the store buffer could not forward).
     @inline(__always)
     static func smallSymmetricPass(
-        n: Int, p: UnsafePointer<Double>, v: UnsafePointer<Double>, y: UnsafeMutablePointer<Double>,
-        second w: UnsafePointer<Double>?, into t: UnsafeMutablePointer<Double>?
+        n: Int,
+        p: UnsafePointer<Double>,
+        v: UnsafePointer<Double>,
+        y: UnsafeMutablePointer<Double>,
+        second w: UnsafePointer<Double>?,
+        into t: UnsafeMutablePointer<Double>?
     ) {
         typealias D2 = SIMD2<Double>
         @inline(__always) func load(_ p: UnsafePointer<Double>) -> D2 { UnsafeRawPointer(p).loadUnaligned(as: D2.self) }
@@ -47,22 +59,34 @@ extension Kernels {
         if let t { for j in 0..<n { t[j] = 0 } }
         var i = 0
         while i &+ 2 <= n {
-            let r0 = p + (i &* n), r1 = r0 + n
+            let r0 = p + (i &* n)
+            let r1 = r0 + n
             let i1 = i &+ 1
             // The 2 × 2 diagonal block.
-            let p00 = r0[i], p01 = r0[i1], p11 = r1[i1]
-            let v0 = v[i], v1 = v[i1]
-            var s0 = p00 * v0 + p01 * v1, s1 = p01 * v0 + p11 * v1
-            let v0v = D2(repeating: v0), v1v = D2(repeating: v1)
-            var a0 = D2(repeating: 0), a1 = D2(repeating: 0)
+            let p00 = r0[i]
+            let p01 = r0[i1]
+            let p11 = r1[i1]
+            let v0 = v[i]
+            let v1 = v[i1]
+            var s0 = p00 * v0 + p01 * v1
+            var s1 = p01 * v0 + p11 * v1
+            let v0v = D2(repeating: v0)
+            let v1v = D2(repeating: v1)
+            var a0 = D2(repeating: 0)
+            var a1 = D2(repeating: 0)
             // The same for w, when there is one (the branches fold away where w is nil).
-            let w0 = w?[i] ?? 0, w1 = w?[i1] ?? 0
-            var q0 = p00 * w0 + p01 * w1, q1 = p01 * w0 + p11 * w1
-            let w0v = D2(repeating: w0), w1v = D2(repeating: w1)
-            var b0 = D2(repeating: 0), b1 = D2(repeating: 0)
+            let w0 = w?[i] ?? 0
+            let w1 = w?[i1] ?? 0
+            var q0 = p00 * w0 + p01 * w1
+            var q1 = p01 * w0 + p11 * w1
+            let w0v = D2(repeating: w0)
+            let w1v = D2(repeating: w1)
+            var b0 = D2(repeating: 0)
+            var b1 = D2(repeating: 0)
             var j = i &+ 2
             while j &+ 2 <= n {
-                let x0 = load(r0 + j), x1 = load(r1 + j)
+                let x0 = load(r0 + j)
+                let x1 = load(r1 + j)
                 let vj = load(v + j)
                 a0 += x0 * vj
                 a1 += x1 * vj
@@ -76,7 +100,8 @@ extension Kernels {
                 j &+= 2
             }
             if j < n {
-                let x0 = r0[j], x1 = r1[j]
+                let x0 = r0[j]
+                let x1 = r1[j]
                 s0 += x0 * v[j]
                 s1 += x1 * v[j]
                 y[j] += x0 * v0 + x1 * v1
@@ -107,21 +132,37 @@ extension Kernels {
     /// of a second pass costs as much as its arithmetic.
     @inline(__always)
     public static func smallFactorUpdate(
-        n: Int, p: UnsafeMutablePointer<Double>, alpha: Double, y: UnsafePointer<Double>, beta: Double, z: UnsafePointer<Double>,
-        c: UnsafeMutablePointer<Double>, gamma: Double, v: UnsafePointer<Double>
+        n: Int,
+        p: UnsafeMutablePointer<Double>,
+        alpha: Double,
+        y: UnsafePointer<Double>,
+        beta: Double,
+        z: UnsafePointer<Double>,
+        c: UnsafeMutablePointer<Double>,
+        gamma: Double,
+        v: UnsafePointer<Double>
     ) {
         var i = 0
         while i < n {
-            let prow = p + (i &* n), crow = c + (i &* n)
-            let a = alpha * y[i], b = beta * z[i], g = gamma * v[i]
-            let av = SIMD2<Double>(repeating: a), bv = SIMD2<Double>(repeating: b), gv = SIMD2<Double>(repeating: g)
+            let prow = p + (i &* n)
+            let crow = c + (i &* n)
+            let a = alpha * y[i]
+            let b = beta * z[i]
+            let g = gamma * v[i]
+            let av = SIMD2<Double>(repeating: a)
+            let bv = SIMD2<Double>(repeating: b)
+            let gv = SIMD2<Double>(repeating: g)
             var j = i
             while j &+ 2 <= n {
-                let pp = UnsafeMutableRawPointer(prow + j), cp = UnsafeMutableRawPointer(crow + j)
+                let pp = UnsafeMutableRawPointer(prow + j)
+                let cp = UnsafeMutableRawPointer(crow + j)
                 let yj = UnsafeRawPointer(y + j).loadUnaligned(as: SIMD2<Double>.self)
                 let zj = UnsafeRawPointer(z + j).loadUnaligned(as: SIMD2<Double>.self)
                 let vj = UnsafeRawPointer(v + j).loadUnaligned(as: SIMD2<Double>.self)
-                pp.storeBytes(of: pp.loadUnaligned(as: SIMD2<Double>.self) + (av * yj + bv * zj), as: SIMD2<Double>.self)
+                pp.storeBytes(
+                    of: pp.loadUnaligned(as: SIMD2<Double>.self) + (av * yj + bv * zj),
+                    as: SIMD2<Double>.self
+                )
                 cp.storeBytes(of: cp.loadUnaligned(as: SIMD2<Double>.self) + gv * vj, as: SIMD2<Double>.self)
                 j &+= 2
             }
@@ -136,9 +177,14 @@ extension Kernels {
     /// `y · v` for the small path, two accumulators.
     @inline(__always)
     static func smallDot(n: Int, _ x: UnsafePointer<Double>, _ y: UnsafePointer<Double>) -> Double {
-        var s0 = 0.0, s1 = 0.0
+        var s0 = 0.0
+        var s1 = 0.0
         var j = 0
-        while j &+ 1 < n { s0 += x[j] * y[j]; s1 += x[j &+ 1] * y[j &+ 1]; j &+= 2 }
+        while j &+ 1 < n {
+            s0 += x[j] * y[j]
+            s1 += x[j &+ 1] * y[j &+ 1]
+            j &+= 2
+        }
         if j < n { s0 += x[j] * y[j] }
         return s0 + s1
     }

@@ -27,11 +27,16 @@ public enum Kernels {
     /// giving `k × m`.
     @inline(__always)
     public static func multiplyTransposed(
-        k: Int, m: Int, n: Int,
-        x: UnsafePointer<Double>, ldx: Int,
-        w: UnsafePointer<Double>, ldw: Int,
+        k: Int,
+        m: Int,
+        n: Int,
+        x: UnsafePointer<Double>,
+        ldx: Int,
+        w: UnsafePointer<Double>,
+        ldw: Int,
         beta: Double = 0,
-        y: UnsafeMutablePointer<Double>, ldy: Int
+        y: UnsafeMutablePointer<Double>,
+        ldy: Int
     ) {
         if k == 1, m == 1 {
             // One dot product: cheaper inline than through the BLAS interface at these sizes.
@@ -41,8 +46,21 @@ public enum Kernels {
             cblas_dgemv(CblasRowMajor, CblasNoTrans, Int32(m), Int32(n), 1, w, Int32(ldw), x, 1, beta, y, 1)
         } else {
             cblas_dgemm(
-                CblasRowMajor, CblasNoTrans, CblasTrans, Int32(k), Int32(m), Int32(n),
-                1, x, Int32(ldx), w, Int32(ldw), beta, y, Int32(ldy))
+                CblasRowMajor,
+                CblasNoTrans,
+                CblasTrans,
+                Int32(k),
+                Int32(m),
+                Int32(n),
+                1,
+                x,
+                Int32(ldx),
+                w,
+                Int32(ldw),
+                beta,
+                y,
+                Int32(ldy)
+            )
         }
     }
 
@@ -50,11 +68,17 @@ public enum Kernels {
     /// (`m × n`, the first `n` columns of rows with stride `ldw`), giving `k × n`.
     @inline(__always)
     public static func multiply(
-        k: Int, m: Int, n: Int, alpha: Double = 1,
-        e: UnsafePointer<Double>, lde: Int,
-        w: UnsafePointer<Double>, ldw: Int,
+        k: Int,
+        m: Int,
+        n: Int,
+        alpha: Double = 1,
+        e: UnsafePointer<Double>,
+        lde: Int,
+        w: UnsafePointer<Double>,
+        ldw: Int,
         beta: Double = 0,
-        y: UnsafeMutablePointer<Double>, ldy: Int
+        y: UnsafeMutablePointer<Double>,
+        ldy: Int
     ) {
         if k == 1, m == 1 {
             // One scaled vector: y = (alpha·e₀)·w + beta·y, inline.
@@ -68,8 +92,21 @@ public enum Kernels {
             cblas_dgemv(CblasRowMajor, CblasTrans, Int32(m), Int32(n), alpha, w, Int32(ldw), e, 1, beta, y, 1)
         } else {
             cblas_dgemm(
-                CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(k), Int32(n), Int32(m),
-                alpha, e, Int32(lde), w, Int32(ldw), beta, y, Int32(ldy))
+                CblasRowMajor,
+                CblasNoTrans,
+                CblasNoTrans,
+                Int32(k),
+                Int32(n),
+                Int32(m),
+                alpha,
+                e,
+                Int32(lde),
+                w,
+                Int32(ldw),
+                beta,
+                y,
+                Int32(ldy)
+            )
         }
     }
 
@@ -77,17 +114,36 @@ public enum Kernels {
     /// `v` is `k × n`), added to an `m × n` matrix.
     @inline(__always)
     public static func addOuterProducts(
-        k: Int, m: Int, n: Int, alpha: Double,
-        u: UnsafePointer<Double>, ldu: Int,
-        v: UnsafePointer<Double>, ldv: Int,
-        w: UnsafeMutablePointer<Double>, ldw: Int
+        k: Int,
+        m: Int,
+        n: Int,
+        alpha: Double,
+        u: UnsafePointer<Double>,
+        ldu: Int,
+        v: UnsafePointer<Double>,
+        ldv: Int,
+        w: UnsafeMutablePointer<Double>,
+        ldw: Int
     ) {
         if k == 1 {
             cblas_dger(CblasRowMajor, Int32(m), Int32(n), alpha, u, 1, v, 1, w, Int32(ldw))
         } else {
             cblas_dgemm(
-                CblasRowMajor, CblasTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k),
-                alpha, u, Int32(ldu), v, Int32(ldv), 1, w, Int32(ldw))
+                CblasRowMajor,
+                CblasTrans,
+                CblasNoTrans,
+                Int32(m),
+                Int32(n),
+                Int32(k),
+                alpha,
+                u,
+                Int32(ldu),
+                v,
+                Int32(ldv),
+                1,
+                w,
+                Int32(ldw)
+            )
         }
     }
 
@@ -95,17 +151,33 @@ public enum Kernels {
     /// `v` multiplied by `p`.
     @inline(__always)
     public static func symmetricMultiply(
-        k: Int, n: Int, alpha: Double,
+        k: Int,
+        n: Int,
+        alpha: Double,
         p: UnsafePointer<Double>,
-        v: UnsafePointer<Double>, ldv: Int,
-        u: UnsafeMutablePointer<Double>, ldu: Int
+        v: UnsafePointer<Double>,
+        ldv: Int,
+        u: UnsafeMutablePointer<Double>,
+        ldu: Int
     ) {
         if k == 1 {
             cblas_dsymv(CblasRowMajor, CblasUpper, Int32(n), alpha, p, Int32(n), v, 1, 0, u, 1)
         } else {
             cblas_dsymm(
-                CblasRowMajor, CblasRight, CblasUpper, Int32(k), Int32(n),
-                alpha, p, Int32(n), v, Int32(ldv), 0, u, Int32(ldu))
+                CblasRowMajor,
+                CblasRight,
+                CblasUpper,
+                Int32(k),
+                Int32(n),
+                alpha,
+                p,
+                Int32(n),
+                v,
+                Int32(ldv),
+                0,
+                u,
+                Int32(ldu)
+            )
         }
     }
 
@@ -113,16 +185,29 @@ public enum Kernels {
     /// `k` outer products `v_j v_jᵀ`.
     @inline(__always)
     public static func symmetricRankUpdate(
-        k: Int, n: Int, alpha: Double,
-        v: UnsafePointer<Double>, ldv: Int,
+        k: Int,
+        n: Int,
+        alpha: Double,
+        v: UnsafePointer<Double>,
+        ldv: Int,
         p: UnsafeMutablePointer<Double>
     ) {
         if k == 1 {
             cblas_dsyr(CblasRowMajor, CblasUpper, Int32(n), alpha, v, 1, p, Int32(n))
         } else {
             cblas_dsyrk(
-                CblasRowMajor, CblasUpper, CblasTrans, Int32(n), Int32(k),
-                alpha, v, Int32(ldv), 1, p, Int32(n))
+                CblasRowMajor,
+                CblasUpper,
+                CblasTrans,
+                Int32(n),
+                Int32(k),
+                alpha,
+                v,
+                Int32(ldv),
+                1,
+                p,
+                Int32(n)
+            )
         }
     }
 
@@ -135,7 +220,9 @@ public enum Kernels {
         // Column-major LAPACK sees the transpose: its upper triangle is our lower one, and its
         // A = UᵀU is our A = L Lᵀ with L = Uᵀ.
         var uplo = CChar(UInt8(ascii: "U"))
-        var size = Int32(n), lda = Int32(n), info: Int32 = 0
+        var size = Int32(n)
+        var lda = Int32(n)
+        var info: Int32 = 0
         _ = dpotrf_(&uplo, &size, a, &lda, &info)
         if info != 0 { return false }
         // OpenBLAS tests pivots with `<= 0`, which NaN passes.
@@ -146,11 +233,26 @@ public enum Kernels {
     /// Solves `l · z = b` in place for a lower-triangular `l` (`k × k`), where `b` is `k × n`.
     @inline(__always)
     public static func solveLowerTriangular(
-        k: Int, n: Int, l: UnsafePointer<Double>, b: UnsafeMutablePointer<Double>, ldb: Int
+        k: Int,
+        n: Int,
+        l: UnsafePointer<Double>,
+        b: UnsafeMutablePointer<Double>,
+        ldb: Int
     ) {
         cblas_dtrsm(
-            CblasRowMajor, CblasLeft, CblasLower, CblasNoTrans, CblasNonUnit,
-            Int32(k), Int32(n), 1, l, Int32(k), b, Int32(ldb))
+            CblasRowMajor,
+            CblasLeft,
+            CblasLower,
+            CblasNoTrans,
+            CblasNonUnit,
+            Int32(k),
+            Int32(n),
+            1,
+            l,
+            Int32(k),
+            b,
+            Int32(ldb)
+        )
     }
 
     /// The dot product of two contiguous vectors of length `n`.

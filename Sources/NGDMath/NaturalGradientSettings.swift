@@ -68,7 +68,11 @@ public struct NaturalGradientSettings: Codable, Equatable, Sendable {
         }
         try positive("learning-rate", learningRate)
         guard learningRateDecay >= 0, learningRateDecay.isFinite else {
-            throw MathError.invalidSetting(name: "learning-rate-decay", value: "\(learningRateDecay)", reason: "must be ≥ 0")
+            throw MathError.invalidSetting(
+                name: "learning-rate-decay",
+                value: "\(learningRateDecay)",
+                reason: "must be ≥ 0"
+            )
         }
         guard factorRate > 0, factorRate < 1 else {
             throw MathError.invalidSetting(name: "factor-rate", value: "\(factorRate)", reason: "must be in (0, 1)")
@@ -80,11 +84,17 @@ public struct NaturalGradientSettings: Codable, Equatable, Sendable {
         try positive("maximum-damping", maximumDamping)
         guard minimumDamping <= maximumDamping else {
             throw MathError.invalidSetting(
-                name: "minimum-damping", value: "\(minimumDamping)", reason: "must not exceed maximum-damping \(maximumDamping)")
+                name: "minimum-damping",
+                value: "\(minimumDamping)",
+                reason: "must not exceed maximum-damping \(maximumDamping)"
+            )
         }
         guard initialDamping >= minimumDamping, initialDamping <= maximumDamping else {
             throw MathError.invalidSetting(
-                name: "initial-damping", value: "\(initialDamping)", reason: "must be within [\(minimumDamping), \(maximumDamping)]")
+                name: "initial-damping",
+                value: "\(initialDamping)",
+                reason: "must be within [\(minimumDamping), \(maximumDamping)]"
+            )
         }
         guard dampingWindow >= 1 else {
             throw MathError.invalidSetting(name: "damping-window", value: "\(dampingWindow)", reason: "must be ≥ 1")
@@ -93,10 +103,18 @@ public struct NaturalGradientSettings: Codable, Equatable, Sendable {
             throw MathError.invalidSetting(name: "damping-increase", value: "\(dampingIncrease)", reason: "must be > 1")
         }
         guard dampingDecrease > 0, dampingDecrease < 1 else {
-            throw MathError.invalidSetting(name: "damping-decrease", value: "\(dampingDecrease)", reason: "must be in (0, 1)")
+            throw MathError.invalidSetting(
+                name: "damping-decrease",
+                value: "\(dampingDecrease)",
+                reason: "must be in (0, 1)"
+            )
         }
         guard lowRatio < highRatio else {
-            throw MathError.invalidSetting(name: "low-ratio", value: "\(lowRatio)", reason: "must be below high-ratio \(highRatio)")
+            throw MathError.invalidSetting(
+                name: "low-ratio",
+                value: "\(lowRatio)",
+                reason: "must be below high-ratio \(highRatio)"
+            )
         }
         guard modelSamples >= 1, modelSamples <= 64 else {
             throw MathError.invalidSetting(name: "model-samples", value: "\(modelSamples)", reason: "must be in 1...64")
@@ -105,11 +123,18 @@ public struct NaturalGradientSettings: Codable, Equatable, Sendable {
             throw MathError.invalidSetting(name: "block-size", value: "\(blockSize)", reason: "must be in 1...1024")
         }
         guard factorInterval >= 1, factorInterval <= 1024 else {
-            throw MathError.invalidSetting(name: "factor-interval", value: "\(factorInterval)", reason: "must be in 1...1024")
+            throw MathError.invalidSetting(
+                name: "factor-interval",
+                value: "\(factorInterval)",
+                reason: "must be in 1...1024"
+            )
         }
         guard factorRate * Double(factorInterval) < 1 else {
             throw MathError.invalidSetting(
-                name: "factor-interval", value: "\(factorInterval)", reason: "times factor-rate \(factorRate) must be below 1")
+                name: "factor-interval",
+                value: "\(factorInterval)",
+                reason: "times factor-rate \(factorRate) must be below 1"
+            )
         }
         try positive("output-variance", outputVariance)
         try health.validate()

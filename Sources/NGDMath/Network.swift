@@ -54,7 +54,8 @@ public final class Network {
         shapes = architecture.layerShapes
         guard state.parameters.count == architecture.parameterCount else {
             throw MathError.invalidState(
-                "\(architecture.summary) has \(architecture.parameterCount) parameters, the state has \(state.parameters.count)")
+                "\(architecture.summary) has \(architecture.parameterCount) parameters, the state has \(state.parameters.count)"
+            )
         }
         guard state.parameters.allSatisfy(\.isFinite) else {
             throw MathError.invalidState("the saved parameters contain NaN or infinity")

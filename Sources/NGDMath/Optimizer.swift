@@ -61,7 +61,11 @@ extension Optimizer {
     /// call throws and the network and optimizer are untouched.
     /// - Throws: ``MathError/dimensionMismatch(what:expected:got:)`` or ``MathError/nonFiniteValue(what:index:)``.
     @discardableResult
-    public func train(inputs: UnsafeBufferPointer<Double>, targets: UnsafeBufferPointer<Double>, count: Int) throws -> TrainReport {
+    public func train(
+        inputs: UnsafeBufferPointer<Double>,
+        targets: UnsafeBufferPointer<Double>,
+        count: Int
+    ) throws -> TrainReport {
         let a = network.architecture
         guard count >= 0 else { throw MathError.dimensionMismatch(what: "sample count", expected: 0, got: count) }
         try Network.validate(inputs, count: count, width: a.inputSize, what: "inputs")
@@ -73,7 +77,10 @@ extension Optimizer {
             report.merge(
                 trainBlock(
                     inputs: inputs.baseAddress! + start * a.inputSize,
-                    targets: targets.baseAddress! + start * a.outputSize, count: k))
+                    targets: targets.baseAddress! + start * a.outputSize,
+                    count: k
+                )
+            )
             start += k
         }
         return report
@@ -121,7 +128,11 @@ final class GradientBuffers {
     /// Runs the forward pass, writes e_L = scale·(y − x_L) and back-propagates it.
     /// - Returns: Σ (y − x_L)² over the block, before any update.
     func forwardBackward(
-        network: Network, inputs: UnsafePointer<Double>, targets: UnsafePointer<Double>, count k: Int, scale: Double
+        network: Network,
+        inputs: UnsafePointer<Double>,
+        targets: UnsafePointer<Double>,
+        count k: Int,
+        scale: Double
     ) -> Double {
         network.forward(inputs, count: k, buffers: pass)
         let L = network.architecture.layerCount
@@ -143,10 +154,17 @@ final class GradientBuffers {
     func addGradientOuterProducts(network: Network, count k: Int, alpha: Double, target: UnsafeMutablePointer<Double>) {
         for s in network.shapes {
             Kernels.addOuterProducts(
-                k: k, m: s.outputs, n: s.columns, alpha: alpha,
-                u: errors[s.index].base, ldu: s.outputs,
-                v: pass.activations[s.index - 1].base, ldv: pass.strides[s.index - 1],
-                w: target + s.offset, ldw: s.columns)
+                k: k,
+                m: s.outputs,
+                n: s.columns,
+                alpha: alpha,
+                u: errors[s.index].base,
+                ldu: s.outputs,
+                v: pass.activations[s.index - 1].base,
+                ldv: pass.strides[s.index - 1],
+                w: target + s.offset,
+                ldw: s.columns
+            )
         }
     }
 }

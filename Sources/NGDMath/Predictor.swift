@@ -18,7 +18,8 @@ public final class Predictor {
     /// (`count × n_L`), using the network's current weights.
     public func predict(_ inputs: UnsafePointer<Double>, count: Int, into out: UnsafeMutablePointer<Double>) {
         let a = network.architecture
-        let n0 = a.inputSize, nL = a.outputSize
+        let n0 = a.inputSize
+        let nL = a.outputSize
         var start = 0
         while start < count {
             let k = min(chunk, count - start)
@@ -32,7 +33,9 @@ public final class Predictor {
     /// - Throws: ``MathError`` for a wrong length or a non-finite input.
     public func predict(_ inputs: [Double], count: Int) throws -> [Double] {
         let a = network.architecture
-        try inputs.withUnsafeBufferPointer { try Network.validate($0, count: count, width: a.inputSize, what: "inputs") }
+        try inputs.withUnsafeBufferPointer {
+            try Network.validate($0, count: count, width: a.inputSize, what: "inputs")
+        }
         var out = [Double](repeating: 0, count: count * a.outputSize)
         inputs.withUnsafeBufferPointer { x in
             out.withUnsafeMutableBufferPointer { y in predict(x.baseAddress!, count: count, into: y.baseAddress!) }

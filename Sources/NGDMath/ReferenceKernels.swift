@@ -7,11 +7,16 @@
 public enum ReferenceKernels {
     /// See ``Kernels/multiplyTransposed(k:m:n:x:ldx:w:ldw:beta:y:ldy:)``.
     public static func multiplyTransposed(
-        k: Int, m: Int, n: Int,
-        x: UnsafePointer<Double>, ldx: Int,
-        w: UnsafePointer<Double>, ldw: Int,
+        k: Int,
+        m: Int,
+        n: Int,
+        x: UnsafePointer<Double>,
+        ldx: Int,
+        w: UnsafePointer<Double>,
+        ldw: Int,
         beta: Double = 0,
-        y: UnsafeMutablePointer<Double>, ldy: Int
+        y: UnsafeMutablePointer<Double>,
+        ldy: Int
     ) {
         for r in 0..<k {
             for i in 0..<m {
@@ -24,11 +29,17 @@ public enum ReferenceKernels {
 
     /// See ``Kernels/multiply(k:m:n:alpha:e:lde:w:ldw:beta:y:ldy:)``.
     public static func multiply(
-        k: Int, m: Int, n: Int, alpha: Double = 1,
-        e: UnsafePointer<Double>, lde: Int,
-        w: UnsafePointer<Double>, ldw: Int,
+        k: Int,
+        m: Int,
+        n: Int,
+        alpha: Double = 1,
+        e: UnsafePointer<Double>,
+        lde: Int,
+        w: UnsafePointer<Double>,
+        ldw: Int,
         beta: Double = 0,
-        y: UnsafeMutablePointer<Double>, ldy: Int
+        y: UnsafeMutablePointer<Double>,
+        ldy: Int
     ) {
         for r in 0..<k {
             for j in 0..<n {
@@ -41,10 +52,16 @@ public enum ReferenceKernels {
 
     /// See ``Kernels/addOuterProducts(k:m:n:alpha:u:ldu:v:ldv:w:ldw:)``.
     public static func addOuterProducts(
-        k: Int, m: Int, n: Int, alpha: Double,
-        u: UnsafePointer<Double>, ldu: Int,
-        v: UnsafePointer<Double>, ldv: Int,
-        w: UnsafeMutablePointer<Double>, ldw: Int
+        k: Int,
+        m: Int,
+        n: Int,
+        alpha: Double,
+        u: UnsafePointer<Double>,
+        ldu: Int,
+        v: UnsafePointer<Double>,
+        ldv: Int,
+        w: UnsafeMutablePointer<Double>,
+        ldw: Int
     ) {
         for i in 0..<m {
             for j in 0..<n {
@@ -63,10 +80,14 @@ public enum ReferenceKernels {
 
     /// See ``Kernels/symmetricMultiply(k:n:alpha:p:v:ldv:u:ldu:)``.
     public static func symmetricMultiply(
-        k: Int, n: Int, alpha: Double,
+        k: Int,
+        n: Int,
+        alpha: Double,
         p: UnsafePointer<Double>,
-        v: UnsafePointer<Double>, ldv: Int,
-        u: UnsafeMutablePointer<Double>, ldu: Int
+        v: UnsafePointer<Double>,
+        ldv: Int,
+        u: UnsafeMutablePointer<Double>,
+        ldu: Int
     ) {
         for r in 0..<k {
             for j in 0..<n {
@@ -79,8 +100,11 @@ public enum ReferenceKernels {
 
     /// See ``Kernels/symmetricRankUpdate(k:n:alpha:v:ldv:p:)``.
     public static func symmetricRankUpdate(
-        k: Int, n: Int, alpha: Double,
-        v: UnsafePointer<Double>, ldv: Int,
+        k: Int,
+        n: Int,
+        alpha: Double,
+        v: UnsafePointer<Double>,
+        ldv: Int,
         p: UnsafeMutablePointer<Double>
     ) {
         for i in 0..<n {
@@ -94,7 +118,11 @@ public enum ReferenceKernels {
 
     /// See ``Kernels/solveLowerTriangular(k:n:l:b:ldb:)``.
     public static func solveLowerTriangular(
-        k: Int, n: Int, l: UnsafePointer<Double>, b: UnsafeMutablePointer<Double>, ldb: Int
+        k: Int,
+        n: Int,
+        l: UnsafePointer<Double>,
+        b: UnsafeMutablePointer<Double>,
+        ldb: Int
     ) {
         for c in 0..<n {
             for i in 0..<k {

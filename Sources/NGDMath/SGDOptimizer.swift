@@ -13,7 +13,11 @@ public struct SGDSettings: Codable, Equatable, Sendable {
     /// - Throws: ``MathError/invalidSetting(name:value:reason:)`` when out of range.
     public func validate() throws {
         guard learningRate > 0, learningRate.isFinite else {
-            throw MathError.invalidSetting(name: "learning-rate", value: "\(learningRate)", reason: "must be a positive number")
+            throw MathError.invalidSetting(
+                name: "learning-rate",
+                value: "\(learningRate)",
+                reason: "must be a positive number"
+            )
         }
         guard blockSize >= 1, blockSize <= 4096 else {
             throw MathError.invalidSetting(name: "block-size", value: "\(blockSize)", reason: "must be in 1...4096")
@@ -45,9 +49,19 @@ public final class SGDOptimizer: Optimizer {
 
     public func trainBlock(inputs: UnsafePointer<Double>, targets: UnsafePointer<Double>, count k: Int) -> TrainReport {
         var report = TrainReport(outputSize: network.architecture.outputSize)
-        report.sumSquaredError = buffers.forwardBackward(network: network, inputs: inputs, targets: targets, count: k, scale: 1)
+        report.sumSquaredError = buffers.forwardBackward(
+            network: network,
+            inputs: inputs,
+            targets: targets,
+            count: k,
+            scale: 1
+        )
         buffers.addGradientOuterProducts(
-            network: network, count: k, alpha: settings.learningRate / Double(k), target: network.parameters.base)
+            network: network,
+            count: k,
+            alpha: settings.learningRate / Double(k),
+            target: network.parameters.base
+        )
         samplesSeen += k
         steps += 1
         report.samples = k

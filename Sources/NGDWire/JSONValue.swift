@@ -99,7 +99,10 @@ struct JSONParser {
             i += 1
             var members: [(String, JSONValue)] = []
             skipSpace()
-            if i < b.count, b[i] == UInt8(ascii: "}") { i += 1; return .object(members) }
+            if i < b.count, b[i] == UInt8(ascii: "}") {
+                i += 1
+                return .object(members)
+            }
             while true {
                 skipSpace()
                 guard i < b.count, b[i] == UInt8(ascii: "\"") else { throw fail("expected a string key") }
@@ -111,7 +114,10 @@ struct JSONParser {
                 members.append((key, try value(depth: depth + 1)))
                 skipSpace()
                 guard i < b.count else { throw fail("expected ',' or '}'") }
-                if b[i] == UInt8(ascii: ",") { i += 1; continue }
+                if b[i] == UInt8(ascii: ",") {
+                    i += 1
+                    continue
+                }
                 try expect(UInt8(ascii: "}"), "',' or '}'")
                 return .object(members)
             }
@@ -119,13 +125,19 @@ struct JSONParser {
             i += 1
             var items: [JSONValue] = []
             skipSpace()
-            if i < b.count, b[i] == UInt8(ascii: "]") { i += 1; return .array(items) }
+            if i < b.count, b[i] == UInt8(ascii: "]") {
+                i += 1
+                return .array(items)
+            }
             while true {
                 skipSpace()
                 items.append(try value(depth: depth + 1))
                 skipSpace()
                 guard i < b.count else { throw fail("expected ',' or ']'") }
-                if b[i] == UInt8(ascii: ",") { i += 1; continue }
+                if b[i] == UInt8(ascii: ",") {
+                    i += 1
+                    continue
+                }
                 try expect(UInt8(ascii: "]"), "',' or ']'")
                 return .array(items)
             }
@@ -146,7 +158,10 @@ struct JSONParser {
             return i - s
         }
         if i < b.count, b[i] == UInt8(ascii: "-") { i += 1 }
-        guard i < b.count, b[i] >= 0x30, b[i] <= 0x39 else { i = start; throw fail("expected a value") }
+        guard i < b.count, b[i] >= 0x30, b[i] <= 0x39 else {
+            i = start
+            throw fail("expected a value")
+        }
         if b[i] == 0x30 { i += 1 } else { _ = digits() }
         if i < b.count, b[i] == UInt8(ascii: ".") {
             i += 1
@@ -177,7 +192,10 @@ struct JSONParser {
             let c = b[i]
             if c == UInt8(ascii: "\"") { break }
             if c < 0x20 { throw fail("control character in a string") }
-            if c != UInt8(ascii: "\\") { i += 1; continue }
+            if c != UInt8(ascii: "\\") {
+                i += 1
+                continue
+            }
             out.append(contentsOf: UnsafeBufferPointer(rebasing: b[start..<i]))
             i += 1
             guard i < b.count else { throw fail("unterminated escape") }

@@ -12,10 +12,24 @@ public struct JSONWriter {
         needsComma[needsComma.count - 1] = true
     }
 
-    public mutating func beginObject() { separator(); bytes.append(UInt8(ascii: "{")); needsComma.append(false) }
-    public mutating func endObject() { needsComma.removeLast(); bytes.append(UInt8(ascii: "}")) }
-    public mutating func beginArray() { separator(); bytes.append(UInt8(ascii: "[")); needsComma.append(false) }
-    public mutating func endArray() { needsComma.removeLast(); bytes.append(UInt8(ascii: "]")) }
+    public mutating func beginObject() {
+        separator()
+        bytes.append(UInt8(ascii: "{"))
+        needsComma.append(false)
+    }
+    public mutating func endObject() {
+        needsComma.removeLast()
+        bytes.append(UInt8(ascii: "}"))
+    }
+    public mutating func beginArray() {
+        separator()
+        bytes.append(UInt8(ascii: "["))
+        needsComma.append(false)
+    }
+    public mutating func endArray() {
+        needsComma.removeLast()
+        bytes.append(UInt8(ascii: "]"))
+    }
 
     /// Writes `"key":` inside an object; the next value call writes its value.
     public mutating func key(_ k: String) {
@@ -34,18 +48,35 @@ public struct JSONWriter {
             bytes.append(contentsOf: "null".utf8)
         }
     }
-    public mutating func value(_ n: Int) { separator(); bytes.append(contentsOf: String(n).utf8) }
-    public mutating func value(_ n: UInt64) { separator(); bytes.append(contentsOf: String(n).utf8) }
-    public mutating func value(_ b: Bool) { separator(); bytes.append(contentsOf: (b ? "true" : "false").utf8) }
-    public mutating func value(_ s: String) { separator(); writeString(s) }
-    public mutating func null() { separator(); bytes.append(contentsOf: "null".utf8) }
+    public mutating func value(_ n: Int) {
+        separator()
+        bytes.append(contentsOf: String(n).utf8)
+    }
+    public mutating func value(_ n: UInt64) {
+        separator()
+        bytes.append(contentsOf: String(n).utf8)
+    }
+    public mutating func value(_ b: Bool) {
+        separator()
+        bytes.append(contentsOf: (b ? "true" : "false").utf8)
+    }
+    public mutating func value(_ s: String) {
+        separator()
+        writeString(s)
+    }
+    public mutating func null() {
+        separator()
+        bytes.append(contentsOf: "null".utf8)
+    }
 
     /// Writes `v` as parsed (numbers keep their original text).
     public mutating func value(_ v: JSONValue) {
         switch v {
         case .null: null()
         case .bool(let b): value(b)
-        case .number(_, let text): separator(); bytes.append(contentsOf: text.utf8)
+        case .number(_, let text):
+            separator()
+            bytes.append(contentsOf: text.utf8)
         case .string(let s): value(s)
         case .array(let items):
             beginArray()
@@ -53,7 +84,10 @@ public struct JSONWriter {
             endArray()
         case .object(let members):
             beginObject()
-            for (k, x) in members { key(k); value(x) }
+            for (k, x) in members {
+                key(k)
+                value(x)
+            }
             endObject()
         }
     }

@@ -37,8 +37,11 @@ public enum NGD1 {
             }
             let flags = raw[5]
             guard flags & ~flagHasY == 0 else {
-                throw WireError.badHeader(flags & flagPrediction != 0
-                    ? "flag bit 1 (prediction) is for output only" : "unknown flag bits 0x\(String(flags, radix: 16))")
+                throw WireError.badHeader(
+                    flags & flagPrediction != 0
+                        ? "flag bit 1 (prediction) is for output only"
+                        : "unknown flag bits 0x\(String(flags, radix: 16))"
+                )
             }
             let reserved = UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 6, as: UInt16.self))
             guard reserved == 0 else { throw WireError.badHeader("reserved bytes 6–7 must be 0, got \(reserved)") }
@@ -61,12 +64,27 @@ public enum NGD1 {
             if hasY {
                 try read(raw, offset: headerSize + k * nx * dtype.size, into: &y!, dtype: dtype, width: ny, field: "y")
             }
-            return SampleMessage(count: k, inputWidth: nx, outputWidth: ny, x: x, y: y, id: .u64(id),
-                                 encoding: .ngd1(dtype), isBatch: k > 1)
+            return SampleMessage(
+                count: k,
+                inputWidth: nx,
+                outputWidth: ny,
+                x: x,
+                y: y,
+                id: .u64(id),
+                encoding: .ngd1(dtype),
+                isBatch: k > 1
+            )
         }
     }
 
-    static func read(_ raw: UnsafeRawBufferPointer, offset: Int, into out: inout [Double], dtype: DType, width: Int, field: String) throws {
+    static func read(
+        _ raw: UnsafeRawBufferPointer,
+        offset: Int,
+        into out: inout [Double],
+        dtype: DType,
+        width: Int,
+        field: String
+    ) throws {
         for j in 0..<out.count {
             let v = load(raw, offset: offset, index: j, dtype: dtype)
             guard v.isFinite else { throw WireError.nonFinite(field: field, sample: j / width, index: j % width) }
@@ -79,16 +97,30 @@ public enum NGD1 {
     static func load(_ raw: UnsafeRawBufferPointer, offset: Int, index j: Int, dtype: DType) -> Double {
         switch dtype {
         case .float32:
-            return Double(Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: offset + 4 * j, as: UInt32.self))))
+            return Double(
+                Float(
+                    bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: offset + 4 * j, as: UInt32.self))
+                )
+            )
         case .float64:
-            return Double(bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: offset + 8 * j, as: UInt64.self)))
+            return Double(
+                bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: offset + 8 * j, as: UInt64.self))
+            )
         }
     }
 
     /// Encodes a header and values. For an input message pass `x` and optionally `y`; for a
     /// prediction pass `prediction: true`, no x (`inputWidth` 0) and the predictions as `y`.
-    public static func encode(dtype: DType, count k: Int, inputWidth nx: Int, outputWidth ny: Int, id: UInt64,
-                              x: [Double], y: [Double]?, prediction: Bool = false) -> [UInt8] {
+    public static func encode(
+        dtype: DType,
+        count k: Int,
+        inputWidth nx: Int,
+        outputWidth ny: Int,
+        id: UInt64,
+        x: [Double],
+        y: [Double]?,
+        prediction: Bool = false
+    ) -> [UInt8] {
         var out = [UInt8]()
         out.reserveCapacity(headerSize + (x.count + (y?.count ?? 0)) * dtype.size)
         out += magic
@@ -114,7 +146,9 @@ public enum NGD1 {
     }
 
     /// Decodes a prediction payload (as a client would): returns k, n_y, id and the k·n_y values.
-    public static func decodePrediction(_ p: [UInt8]) throws -> (count: Int, outputWidth: Int, id: UInt64, values: [Double]) {
+    public static func decodePrediction(
+        _ p: [UInt8]
+    ) throws -> (count: Int, outputWidth: Int, id: UInt64, values: [Double]) {
         guard p.count >= headerSize, Array(p[0..<4]) == magic else { throw WireError.badHeader("not an NGD1 payload") }
         guard let dtype = DType(rawValue: p[4]) else { throw WireError.badHeader("bad dtype \(p[4])") }
         guard p[5] == flagPrediction else { throw WireError.badHeader("flags \(p[5]) are not a prediction's") }

@@ -14,18 +14,34 @@ public enum OutputMessages {
 
     /// The `prediction.<model>` payload, in the request's encoding. `yHat` is `count × width`.
     /// `seq` is the model's count of learned samples after this message.
-    public static func prediction(model: String, seq: Int, request: SampleMessage, yHat: [Double], width: Int) -> [UInt8] {
+    public static func prediction(
+        model: String,
+        seq: Int,
+        request: SampleMessage,
+        yHat: [Double],
+        width: Int
+    ) -> [UInt8] {
         switch request.encoding {
         case .ngd1(let dtype):
             var id: UInt64 = 0
             if case .u64(let n) = request.id { id = n }
-            return NGD1.encode(dtype: dtype, count: request.count, inputWidth: 0, outputWidth: width, id: id,
-                               x: [], y: yHat, prediction: true)
+            return NGD1.encode(
+                dtype: dtype,
+                count: request.count,
+                inputWidth: 0,
+                outputWidth: width,
+                id: id,
+                x: [],
+                y: yHat,
+                prediction: true
+            )
         case .json:
             var w = JSONWriter()
             w.beginObject()
-            w.key("model"); w.value(model)
-            w.key("seq"); w.value(seq)
+            w.key("model")
+            w.value(model)
+            w.key("seq")
+            w.value(seq)
             writeID(request.id, into: &w)
             w.key("y_hat")
             if request.isBatch {
@@ -42,18 +58,33 @@ public enum OutputMessages {
 
     /// The `loss.<model>` payload: `n` samples, their `mse` and `loss` before the update, the
     /// running `loss_ema`, and the model's total `samples` seen (learned or not).
-    public static func loss(model: String, seq: Int, id: MessageID, count: Int, mse: Double, loss: Double,
-                            lossEMA: Double, samples: Int) -> [UInt8] {
+    public static func loss(
+        model: String,
+        seq: Int,
+        id: MessageID,
+        count: Int,
+        mse: Double,
+        loss: Double,
+        lossEMA: Double,
+        samples: Int
+    ) -> [UInt8] {
         var w = JSONWriter()
         w.beginObject()
-        w.key("model"); w.value(model)
-        w.key("seq"); w.value(seq)
+        w.key("model")
+        w.value(model)
+        w.key("seq")
+        w.value(seq)
         writeID(id, into: &w)
-        w.key("n"); w.value(count)
-        w.key("mse"); w.value(mse)
-        w.key("loss"); w.value(loss)
-        w.key("loss_ema"); w.value(lossEMA)
-        w.key("samples"); w.value(samples)
+        w.key("n")
+        w.value(count)
+        w.key("mse")
+        w.value(mse)
+        w.key("loss")
+        w.value(loss)
+        w.key("loss_ema")
+        w.value(lossEMA)
+        w.key("samples")
+        w.value(samples)
         w.endObject()
         return w.bytes
     }
@@ -65,7 +96,8 @@ public enum OutputMessages {
         w.key("model")
         if let model { w.value(model) } else { w.null() }
         writeID(id, into: &w)
-        w.key("reason"); w.value(reason)
+        w.key("reason")
+        w.value(reason)
         w.endObject()
         return w.bytes
     }

@@ -30,8 +30,16 @@ public struct SampleMessage: Equatable, Sendable {
     /// True when x was written as a list of vectors (JSON) — a reply then uses a list too.
     public var isBatch: Bool
 
-    public init(count: Int, inputWidth: Int, outputWidth: Int, x: [Double], y: [Double]?, id: MessageID,
-                encoding: PayloadEncoding, isBatch: Bool) {
+    public init(
+        count: Int,
+        inputWidth: Int,
+        outputWidth: Int,
+        x: [Double],
+        y: [Double]?,
+        id: MessageID,
+        encoding: PayloadEncoding,
+        isBatch: Bool
+    ) {
         self.count = count
         self.inputWidth = inputWidth
         self.outputWidth = outputWidth
@@ -67,8 +75,11 @@ public struct SampleMessage: Equatable, Sendable {
         if let yv = doc["y"], yv != .null {
             let (yy, ky, n, yBatch) = try matrix(yv, field: "y")
             guard yBatch == batch else {
-                throw WireError.badField(batch ? "x is a batch (a list of vectors) but y is a single vector"
-                                                : "x is a single vector but y is a batch (a list of vectors)")
+                throw WireError.badField(
+                    batch
+                        ? "x is a batch (a list of vectors) but y is a single vector"
+                        : "x is a single vector but y is a batch (a list of vectors)"
+                )
             }
             guard ky == k else { throw WireError.badField("x has \(k) samples but y has \(ky)") }
             y = yy
@@ -82,12 +93,23 @@ public struct SampleMessage: Equatable, Sendable {
             default: throw WireError.badField("id must be a string or a number, not \(iv.typeName)")
             }
         }
-        return SampleMessage(count: k, inputWidth: nx, outputWidth: ny, x: x, y: y, id: id, encoding: .json, isBatch: batch)
+        return SampleMessage(
+            count: k,
+            inputWidth: nx,
+            outputWidth: ny,
+            x: x,
+            y: y,
+            id: id,
+            encoding: .json,
+            isBatch: batch
+        )
     }
 
     /// A vector `[..]` (one sample) or a list of equal-length vectors (a batch), flattened.
     public static func matrix(_ v: JSONValue, field: String) throws -> ([Double], Int, Int, Bool) {
-        guard case .array(let items) = v else { throw WireError.badField("\(field) must be an array of numbers, not \(v.typeName)") }
+        guard case .array(let items) = v else {
+            throw WireError.badField("\(field) must be an array of numbers, not \(v.typeName)")
+        }
         guard !items.isEmpty else { throw WireError.badField("\(field) is empty") }
         if case .array = items[0] {
             var flat: [Double] = []
@@ -96,7 +118,10 @@ public struct SampleMessage: Equatable, Sendable {
                 guard case .array(let values) = row else {
                     throw WireError.badField("\(field)[\(r)] must be an array of numbers, not \(row.typeName)")
                 }
-                if width < 0 { width = values.count; flat.reserveCapacity(width * items.count) }
+                if width < 0 {
+                    width = values.count
+                    flat.reserveCapacity(width * items.count)
+                }
                 guard values.count == width else {
                     throw WireError.raggedBatch(field: field, row: r, expected: width, got: values.count)
                 }
@@ -114,7 +139,9 @@ public struct SampleMessage: Equatable, Sendable {
     static func append(_ values: [JSONValue], to flat: inout [Double], field: String, sample: Int) throws {
         for (j, e) in values.enumerated() {
             guard case .number(let d, _) = e else {
-                throw WireError.badField("\(field) must hold only numbers; sample \(sample), index \(j) is \(e.typeName)")
+                throw WireError.badField(
+                    "\(field) must hold only numbers; sample \(sample), index \(j) is \(e.typeName)"
+                )
             }
             // A literal like 1e999 parses to infinity.
             guard d.isFinite else { throw WireError.nonFinite(field: field, sample: sample, index: j) }

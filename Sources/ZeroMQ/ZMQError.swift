@@ -1,7 +1,8 @@
+import CZeroMQ
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import CZeroMQ
 
 /// A failed libzmq call: which call, on which endpoint or option when known, and the errno.
 public struct ZMQError: Error, Equatable, Sendable, CustomStringConvertible {
@@ -23,7 +24,8 @@ public struct ZMQError: Error, Equatable, Sendable, CustomStringConvertible {
 
     public var description: String {
         let what = String(cString: zmq_strerror(code))
-        return context.isEmpty ? "\(call) failed: \(what) (errno \(code))" : "\(call) \(context) failed: \(what) (errno \(code))"
+        return context.isEmpty
+            ? "\(call) failed: \(what) (errno \(code))" : "\(call) \(context) failed: \(what) (errno \(code))"
     }
 }
 
@@ -40,7 +42,11 @@ public enum ZMQIOResult<Value> {
 /// EAGAIN into ``ZMQIOResult/wouldBlock`` and throws a ``ZMQError`` otherwise (ETERM included;
 /// check ``ZMQError/isTerminated``).
 @inline(__always)
-func zmqCall<T: BinaryInteger>(_ call: String, _ context: @autoclosure () -> String = "", _ body: () -> T) throws -> ZMQIOResult<T> {
+func zmqCall<T: BinaryInteger>(
+    _ call: String,
+    _ context: @autoclosure () -> String = "",
+    _ body: () -> T
+) throws -> ZMQIOResult<T> {
     while true {
         let r = body()
         if r != -1 { return .done(r) }
@@ -54,7 +60,8 @@ func zmqCall<T: BinaryInteger>(_ call: String, _ context: @autoclosure () -> Str
 /// ``zmqCall(_:_:_:)`` for calls where EAGAIN cannot happen or is itself an error.
 @inline(__always)
 @discardableResult
-func zmqCheck<T: BinaryInteger>(_ call: String, _ context: @autoclosure () -> String = "", _ body: () -> T) throws -> T {
+func zmqCheck<T: BinaryInteger>(_ call: String, _ context: @autoclosure () -> String = "", _ body: () -> T) throws -> T
+{
     switch try zmqCall(call, context(), body) {
     case .done(let r): return r
     case .wouldBlock: throw ZMQError(call: call, context: context(), code: EAGAIN)

@@ -108,7 +108,9 @@ public final class ZMQSocket {
     /// Messages queued on receipt before the peer is pushed back or dropped (`ZMQ_RCVHWM`).
     public func setReceiveHighWaterMark(_ messages: Int32) throws { try set(ZMQ_RCVHWM, messages, name: "ZMQ_RCVHWM") }
     /// Milliseconds a blocking receive waits before returning ``ZMQIOResult/wouldBlock`` (`ZMQ_RCVTIMEO`); -1 forever.
-    public func setReceiveTimeout(milliseconds: Int32) throws { try set(ZMQ_RCVTIMEO, milliseconds, name: "ZMQ_RCVTIMEO") }
+    public func setReceiveTimeout(milliseconds: Int32) throws {
+        try set(ZMQ_RCVTIMEO, milliseconds, name: "ZMQ_RCVTIMEO")
+    }
     /// Milliseconds a blocking send waits (`ZMQ_SNDTIMEO`); -1 forever.
     public func setSendTimeout(milliseconds: Int32) throws { try set(ZMQ_SNDTIMEO, milliseconds, name: "ZMQ_SNDTIMEO") }
 
@@ -117,7 +119,9 @@ public final class ZMQSocket {
     public func setMaximumMessageSize(bytes: Int64) throws {
         let h = try live("zmq_setsockopt")
         var v = bytes
-        try zmqCheck("zmq_setsockopt", "ZMQ_MAXMSGSIZE") { zmq_setsockopt(h, ZMQ_MAXMSGSIZE, &v, MemoryLayout<Int64>.size) }
+        try zmqCheck("zmq_setsockopt", "ZMQ_MAXMSGSIZE") {
+            zmq_setsockopt(h, ZMQ_MAXMSGSIZE, &v, MemoryLayout<Int64>.size)
+        }
     }
 
     /// SUB only: receive messages whose first frame starts with `prefix` ("" is everything).

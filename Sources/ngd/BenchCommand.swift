@@ -10,14 +10,18 @@ import Glibc
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Benchmarks: learning against SGD and Adam (paper, autoencoder), speed, and end to end through the daemon.",
-        subcommands: [PaperCommand.self, AutoencoderCommand.self, SpeedCommand.self, EndToEndCommand.self, SubscriberCommand.self]
+        abstract:
+            "Benchmarks: learning against SGD and Adam (paper, autoencoder), speed, and end to end through the daemon.",
+        subcommands: [
+            PaperCommand.self, AutoencoderCommand.self, SpeedCommand.self, EndToEndCommand.self, SubscriberCommand.self,
+        ]
     )
 }
 
 /// "paper: x; autoencoder: y", for help texts.
 private func perBench<T>(_ paper: T, _ autoencoder: T, _ show: (T) -> String) -> String {
-    let p = show(paper), a = show(autoencoder)
+    let p = show(paper)
+    let a = show(autoencoder)
     return p == a ? p : "paper \(p); autoencoder \(a)"
 }
 
@@ -27,19 +31,26 @@ private func rates(_ r: [Double]) -> String { r.map { "\($0)" }.joined(separator
 struct NGDOptions: ParsableArguments {
     @Option(
         name: .customLong("ngd-lr"),
-        help: "NGD learning rate η (default: \(perBench(PaperBench.defaultNGD.learningRate, AutoencoderBench.defaultNGD.learningRate) { "\($0)" })).")
+        help:
+            "NGD learning rate η (default: \(perBench(PaperBench.defaultNGD.learningRate, AutoencoderBench.defaultNGD.learningRate) { "\($0)" }))."
+    )
     var learningRate: Double?
     @Option(name: .customLong("ngd-lr-decay"), help: "NGD decay: η_t = η/(1 + decay·t).")
     var learningRateDecay: Double?
     @Option(name: .customLong("ngd-factor-rate"), help: "ε, the moving-average rate of the Fisher factors.")
     var factorRate: Double?
-    @Option(name: .customLong("ngd-factor-interval"), help: "n: update the Fisher factors on one block in n (default 1, every block).")
+    @Option(
+        name: .customLong("ngd-factor-interval"),
+        help: "n: update the Fisher factors on one block in n (default 1, every block)."
+    )
     var factorInterval: Int?
     @Option(name: .customLong("ngd-damping"), help: "λ₀, the initial relative damping.")
     var damping: Double?
     @Option(
         name: .customLong("ngd-min-damping"),
-        help: "λ_min, the floor of the relative damping (default: \(perBench(PaperBench.defaultNGD.minimumDamping, AutoencoderBench.defaultNGD.minimumDamping) { "\($0)" })).")
+        help:
+            "λ_min, the floor of the relative damping (default: \(perBench(PaperBench.defaultNGD.minimumDamping, AutoencoderBench.defaultNGD.minimumDamping) { "\($0)" }))."
+    )
     var minimumDamping: Double?
     @Option(name: .customLong("ngd-block"), help: "k, samples per NGD update (k > 1 uses Woodbury updates).")
     var blockSize: Int?
@@ -67,12 +78,18 @@ struct NGDOptions: ParsableArguments {
 /// Options shared by both benches.
 struct GridOptions: ParsableArguments {
     @Option(
-        name: .customLong("sgd-lr"), parsing: .upToNextOption,
-        help: "SGD learning rates to try (default: \(perBench(PaperBench.defaultSGDRates, AutoencoderBench.defaultSGDRates, rates))).")
+        name: .customLong("sgd-lr"),
+        parsing: .upToNextOption,
+        help:
+            "SGD learning rates to try (default: \(perBench(PaperBench.defaultSGDRates, AutoencoderBench.defaultSGDRates, rates)))."
+    )
     var sgdRates: [Double] = []
     @Option(
-        name: .customLong("adam-lr"), parsing: .upToNextOption,
-        help: "Adam learning rates to try (default: \(perBench(PaperBench.defaultAdamRates, AutoencoderBench.defaultAdamRates, rates))).")
+        name: .customLong("adam-lr"),
+        parsing: .upToNextOption,
+        help:
+            "Adam learning rates to try (default: \(perBench(PaperBench.defaultAdamRates, AutoencoderBench.defaultAdamRates, rates)))."
+    )
     var adamRates: [Double] = []
     @Option(name: .customLong("batch"), help: "SGD and Adam mini-batch size M (default: 1, one update per sample).")
     var batch: Int?
@@ -228,7 +245,11 @@ struct AutoencoderCommand: ParsableCommand {
     func run() throws {
         let progress = Progress()
         if data == FashionMNIST.defaultDirectory {
-            try DebianPackage.ensureInstalled("dataset-fashion-mnist", providing: data + "/" + FashionMNIST.trainImages, log: progress.show)
+            try DebianPackage.ensureInstalled(
+                "dataset-fashion-mnist",
+                providing: data + "/" + FashionMNIST.trainImages,
+                log: progress.show
+            )
         }
         var bench = AutoencoderBench()
         bench.directory = data
@@ -246,13 +267,17 @@ struct AutoencoderCommand: ParsableCommand {
         } catch let e as DatasetError {
             progress.done()
             throw CommandFailure(
-                "\(e)" + (data == FashionMNIST.defaultDirectory
-                    ? "; reinstall it with `sudo apt-get install --reinstall dataset-fashion-mnist`"
-                    : "; --data must name a directory holding \(FashionMNIST.trainImages) and \(FashionMNIST.testImages)"))
+                "\(e)"
+                    + (data == FashionMNIST.defaultDirectory
+                        ? "; reinstall it with `sudo apt-get install --reinstall dataset-fashion-mnist`"
+                        : "; --data must name a directory holding \(FashionMNIST.trainImages) and \(FashionMNIST.testImages)")
+            )
         }
         progress.done()
         if grid.json {
-            for line in BenchReport.jsonLines(runs, extra: [("bench", "\"autoencoder\""), ("seed", "\(seed)")]) { print(line) }
+            for line in BenchReport.jsonLines(runs, extra: [("bench", "\"autoencoder\""), ("seed", "\(seed)")]) {
+                print(line)
+            }
         } else {
             print(bench.table(runs))
         }

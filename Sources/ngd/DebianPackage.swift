@@ -18,7 +18,8 @@ enum DebianPackage {
         }
         guard FileManager.default.fileExists(atPath: file) else {
             throw CommandFailure(
-                "\(file) is missing and installing \(package) failed; run `sudo apt-get install \(package)`, or pass --data DIR")
+                "\(file) is missing and installing \(package) failed; run `sudo apt-get install \(package)`, or pass --data DIR"
+            )
         }
     }
 

@@ -11,7 +11,8 @@ import ZeroMQ
 struct DemoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
-        abstract: "Start a daemon on free loopback ports, stream the paper's Figure 1A teacher to an NGD and an SGD model, and show both learn.",
+        abstract:
+            "Start a daemon on free loopback ports, stream the paper's Figure 1A teacher to an NGD and an SGD model, and show both learn.",
         discussion: """
             Everything runs in this process: a real daemon (the same serve loop as `ngd serve`), a \
             producer that sends every sample to both models' topics in NGD1, and a subscriber that \
@@ -27,7 +28,12 @@ struct DemoCommand: ParsableCommand {
     var rate = 2_000.0
     @Option(help: "Seed of the teacher, the stream and both students' initial weights.")
     var seed: UInt64 = 0
-    @Option(help: ArgumentHelp("The loss target for the verdict, a running mse (default: 2× the noise floor, the paper's Figure 1 criterion).", valueName: "mse"))
+    @Option(
+        help: ArgumentHelp(
+            "The loss target for the verdict, a running mse (default: 2× the noise floor, the paper's Figure 1 criterion).",
+            valueName: "mse"
+        )
+    )
     var target: Double?
     @Option(help: ArgumentHelp("NGD learning rate η (the paper bench's).", valueName: "η"))
     var ngdLr = 0.02
@@ -94,10 +100,16 @@ struct DemoCommand: ParsableCommand {
         }
         guard let (input, output, control) = ready else { throw CommandFailure("the daemon did not start within 5 s") }
         emit("ngd demo: a daemon on \(input) (input), \(output) (output), \(control) (control)")
-        emit("stream: the paper's Figure 1A teacher (16 linear layers of 20, σ² = 1e-6), \(samples) samples, \(rate > 0 ? "\(Int(rate)) samples/s" : "as fast as possible")")
-        emit("models: ngd (online natural gradient, η = \(ngdLr)) and sgd (η = \(sgdLr)), same initial weights, same samples")
+        emit(
+            "stream: the paper's Figure 1A teacher (16 linear layers of 20, σ² = 1e-6), \(samples) samples, \(rate > 0 ? "\(Int(rate)) samples/s" : "as fast as possible")"
+        )
+        emit(
+            "models: ngd (online natural gradient, η = \(ngdLr)) and sgd (η = \(sgdLr)), same initial weights, same samples"
+        )
         let goal = target ?? 2 * problem.floor
-        emit("target: running mse ≤ \(sci(goal))\(target == nil ? " (2× the noise floor \(sci(problem.floor)))" : ""); the running mse averages ~100 samples, each predicted before it is learned\n")
+        emit(
+            "target: running mse ≤ \(sci(goal))\(target == nil ? " (2× the noise floor \(sci(problem.floor)))" : ""); the running mse averages ~100 samples, each predicted before it is learned\n"
+        )
         let client = try DemoClient(input: input, output: output, control: control)
         defer { client.close() }
         try client.sync()
@@ -117,7 +129,8 @@ struct DemoCommand: ParsableCommand {
 
     func stream(_ problem: TeacherProblem, _ client: DemoClient, thresholds: [Double]) throws -> [String: Track] {
         var tracks = ["ngd": Track(), "sgd": Track()]
-        let nx = problem.train.inputSize, ny = problem.train.outputSize
+        let nx = problem.train.inputSize
+        let ny = problem.train.outputSize
         let live = LiveLine()
         let start = Date()
         var lastShow = Date.distantPast
@@ -144,7 +157,15 @@ struct DemoCommand: ParsableCommand {
         for r in 0..<samples {
             let x = Array(problem.train.inputs[(r * nx)..<((r + 1) * nx)])
             let y = Array(problem.train.targets[(r * ny)..<((r + 1) * ny)])
-            let payload = NGD1.encode(dtype: .float64, count: 1, inputWidth: nx, outputWidth: ny, id: UInt64(r), x: x, y: y)
+            let payload = NGD1.encode(
+                dtype: .float64,
+                count: 1,
+                inputWidth: nx,
+                outputWidth: ny,
+                id: UInt64(r),
+                x: x,
+                y: y
+            )
             try client.send("ngd", payload)
             try client.send("sgd", payload)
             try absorb()
@@ -168,7 +189,8 @@ struct DemoCommand: ParsableCommand {
         return tracks
     }
 
-    func report(_ tracks: [String: Track], _ problem: TeacherProblem, _ client: DemoClient, thresholds: [Double]) throws {
+    func report(_ tracks: [String: Track], _ problem: TeacherProblem, _ client: DemoClient, thresholds: [Double]) throws
+    {
         let testMSE = try ["ngd", "sgd"].map { m -> Double in
             let yHat = try client.predict(m, problem.test.inputs, width: problem.test.inputSize)
             var s = 0.0
@@ -179,32 +201,43 @@ struct DemoCommand: ParsableCommand {
         emit("")
         emit("samples until the running mse ≤" + thresholds.map { pad(sci($0), 10) }.joined())
         for m in ["ngd", "sgd"] {
-            emit(m + String(repeating: " ", count: 30 - m.count) + thresholds.map { pad(tracks[m]!.reached[$0].map(String.init) ?? "—", 10) }.joined())
+            emit(
+                m + String(repeating: " ", count: 30 - m.count)
+                    + thresholds.map { pad(tracks[m]!.reached[$0].map(String.init) ?? "—", 10) }.joined()
+            )
         }
         func held(_ v: Double, _ digits: Int) -> String {
             v.isFinite ? "\(sci(v)) (\(String(format: "%.\(digits)f", v / problem.floor))× floor)" : "non-finite"
         }
-        emit("held-out test mse (1000 samples, after the stream): ngd \(held(testMSE[0], 2)), sgd \(held(testMSE[1], 0))")
+        emit(
+            "held-out test mse (1000 samples, after the stream): ngd \(held(testMSE[0], 2)), sgd \(held(testMSE[1], 0))"
+        )
         let goal = thresholds.last!
-        let n = tracks["ngd"]!, s = tracks["sgd"]!
+        let n = tracks["ngd"]!
+        let s = tracks["sgd"]!
         /// Why a model missed the target: it diverged, or where its running mse ended.
         func miss(_ name: String, _ t: Track, lr: Double) -> String {
             let end = t.ema ?? .nan
             if Self.diverged(t) {
-                return "\(name) (η = \(lr)) diverged: its running mse went from \(sci(t.initial ?? .nan)) to \(end.isFinite ? sci(end) : "non-finite")"
+                return
+                    "\(name) (η = \(lr)) diverged: its running mse went from \(sci(t.initial ?? .nan)) to \(end.isFinite ? sci(end) : "non-finite")"
             }
-            return "\(name) did not in \(samples) (its running mse ended at \(sci(end)), \(String(format: "%.0f", end / goal))× the target)"
+            return
+                "\(name) did not in \(samples) (its running mse ended at \(sci(end)), \(String(format: "%.0f", end / goal))× the target)"
         }
         let verdict: String
         switch (n.reached[goal], s.reached[goal]) {
         case let (a?, b?):
-            verdict = "verdict: NGD reached mse ≤ \(sci(goal)) after \(a) samples, SGD after \(b): \(String(format: "%.1f", Double(b) / Double(a)))× fewer samples with NGD"
+            verdict =
+                "verdict: NGD reached mse ≤ \(sci(goal)) after \(a) samples, SGD after \(b): \(String(format: "%.1f", Double(b) / Double(a)))× fewer samples with NGD"
         case let (a?, nil):
             verdict = "verdict: NGD reached mse ≤ \(sci(goal)) after \(a) samples; " + miss("SGD", s, lr: sgdLr)
         case let (nil, b?):
             verdict = "verdict: SGD reached mse ≤ \(sci(goal)) after \(b) samples; " + miss("NGD", n, lr: ngdLr)
         case (nil, nil):
-            verdict = "verdict: neither reached mse ≤ \(sci(goal)) in \(samples) samples; " + miss("NGD", n, lr: ngdLr) + "; " + miss("SGD", s, lr: sgdLr)
+            verdict =
+                "verdict: neither reached mse ≤ \(sci(goal)) in \(samples) samples; " + miss("NGD", n, lr: ngdLr) + "; "
+                + miss("SGD", s, lr: sgdLr)
         }
         emit(verdict)
     }
@@ -260,7 +293,9 @@ final class DemoClient {
     }
 
     func close() {
-        pub.close(); sub.close(); req.close()
+        pub.close()
+        sub.close()
+        req.close()
         ctx.terminate()
     }
 
@@ -268,7 +303,15 @@ final class DemoClient {
 
     /// Waits until both directions are connected (PUB/SUB's slow joiner) with predict-only probes.
     func sync() throws {
-        let probe = NGD1.encode(dtype: .float64, count: 1, inputWidth: 20, outputWidth: 0, id: 0, x: [Double](repeating: 0, count: 20), y: nil)
+        let probe = NGD1.encode(
+            dtype: .float64,
+            count: 1,
+            inputWidth: 20,
+            outputWidth: 0,
+            id: 0,
+            x: [Double](repeating: 0, count: 20),
+            y: nil
+        )
         for _ in 0..<500 {
             try send("ngd", probe)
             Thread.sleep(forTimeInterval: 0.01)
@@ -287,7 +330,9 @@ final class DemoClient {
     /// The next loss message, if one is queued: (model, seq, mse).
     func nextLoss() throws -> (String, Int, Double)? {
         while let f = try sub.receive(wait: false) {
-            guard f.count == 2, f[0].starts(with: Array("loss.".utf8)), let doc = try? JSONValue.parse(f[1]) else { continue }
+            guard f.count == 2, f[0].starts(with: Array("loss.".utf8)), let doc = try? JSONValue.parse(f[1]) else {
+                continue
+            }
             guard case .string(let m)? = doc["model"], case .number(let seq, _)? = doc["seq"] else { continue }
             switch doc["mse"] {
             case .number(let mse, _)?: return (m, Int(seq), mse)
@@ -302,14 +347,19 @@ final class DemoClient {
     func predict(_ model: String, _ inputs: [Double], width: Int) throws -> [Double] {
         var w = JSONWriter()
         w.beginObject()
-        w.key("cmd"); w.value("predict")
-        w.key("model"); w.value(model)
-        w.key("x"); w.beginArray()
+        w.key("cmd")
+        w.value("predict")
+        w.key("model")
+        w.value(model)
+        w.key("x")
+        w.beginArray()
         for r in 0..<(inputs.count / width) { w.value(doubles: inputs[(r * width)..<((r + 1) * width)]) }
         w.endArray()
         w.endObject()
         try req.send([w.bytes])
-        guard let reply = try req.receive(), let doc = try? JSONValue.parse(reply[0]), case .array(let rows)? = doc["y_hat"] else {
+        guard let reply = try req.receive(), let doc = try? JSONValue.parse(reply[0]),
+            case .array(let rows)? = doc["y_hat"]
+        else {
             throw CommandFailure("no prediction from the daemon's control socket")
         }
         return rows.flatMap { row -> [Double] in
@@ -324,5 +374,9 @@ final class Locked<T>: @unchecked Sendable {
     private let lock = NSLock()
     private var value: T
     init(_ v: T) { value = v }
-    func with<R>(_ body: (inout T) -> R) -> R { lock.lock(); defer { lock.unlock() }; return body(&value) }
+    func with<R>(_ body: (inout T) -> R) -> R {
+        lock.lock()
+        defer { lock.unlock() }
+        return body(&value)
+    }
 }

@@ -10,7 +10,8 @@ import ZeroMQ
 struct EndToEndCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "e2e",
-        abstract: "Samples/s learned and published, and sample-to-prediction latency, through `ngd serve` over loopback TCP.",
+        abstract:
+            "Samples/s learned and published, and sample-to-prediction latency, through `ngd serve` over loopback TCP.",
         discussion: """
             Model: the paper's architecture A (16 linear layers of 20), NGD as in `ngd bench paper`. \
             For each payload format, message size k and model block (samples per natural-gradient \
@@ -36,53 +37,95 @@ struct EndToEndCommand: ParsableCommand {
     }
 
     func run() throws {
-        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        let exe =
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         emit("End to end through `ngd serve` (A: 16 × 20 linear, NGD), producer and subscriber in separate processes")
         emit(BLASCore.summary)
         emit("k: samples per message; block: the model's --batch (samples per natural-gradient step);")
         emit("F: its --factor-interval (1 in F blocks updates the Fisher factors; 1 is ALGORITHM.md's method).")
         emit("format  k     block   F   samples sent   received   samples/s learned+published   peak RSS (MiB)")
         var peak = 0.0
-        let runs = [("ngd1", 1, 1, 1), ("ngd1", 16, 1, 1), ("ngd1", 16, 16, 1), ("ngd1", 256, 1, 1), ("ngd1", 256, 16, 1),
-                    ("ngd1", 256, 16, 2), ("json", 1, 1, 1), ("json", 16, 16, 1)]
+        let runs = [
+            ("ngd1", 1, 1, 1), ("ngd1", 16, 1, 1), ("ngd1", 16, 16, 1), ("ngd1", 256, 1, 1), ("ngd1", 256, 16, 1),
+            ("ngd1", 256, 16, 2), ("json", 1, 1, 1), ("json", 16, 16, 1),
+        ]
         for (format, k, block, interval) in runs {
             let n = format == "json" && k == 1 ? min(samples, 20_000) : samples
-            let (r, rss) = try session(exe: exe, format: format, batch: k, block: block, factorInterval: interval, count: n, rate: 0)
+            let (r, rss) = try session(
+                exe: exe,
+                format: format,
+                batch: k,
+                block: block,
+                factorInterval: interval,
+                count: n,
+                rate: 0
+            )
             let rate = Double(r.samples) / ((r.last_receive_ns - r.first_send_ns) / 1e9)
             if format == "ngd1" && k == 1 { peak = rate }
-            emit(format.padding(toLength: 8, withPad: " ", startingAt: 0) + String(k).padding(toLength: 6, withPad: " ", startingAt: 0)
-                 + pad(String(block), 5) + pad(String(interval), 4) + pad(String(n), 15) + pad(String(r.samples), 11)
-                 + pad(String(format: "%.0f", rate), 30) + pad(String(format: "%.1f", rss), 17))
+            emit(
+                format.padding(toLength: 8, withPad: " ", startingAt: 0)
+                    + String(k).padding(toLength: 6, withPad: " ", startingAt: 0)
+                    + pad(String(block), 5) + pad(String(interval), 4) + pad(String(n), 15) + pad(String(r.samples), 11)
+                    + pad(String(format: "%.0f", rate), 30) + pad(String(format: "%.1f", rss), 17)
+            )
         }
         emit("")
         emit("Latency, NGD1 k = 1, sample sent → prediction received (µs)")
         emit("load                     samples/s      p50       p99     p99.9")
         for fraction in [0.1, 0.5] {
             let rate = (peak * fraction).rounded()
-            let (r, _) = try session(exe: exe, format: "ngd1", batch: 1, block: 1, factorInterval: 1, count: Int(rate * latencySeconds), rate: rate)
-            emit("\(Int(fraction * 100))% of peak".padding(toLength: 22, withPad: " ", startingAt: 0) + pad(String(format: "%.0f", rate), 12)
-                 + pad(String(format: "%.0f", r.p50_us), 9) + pad(String(format: "%.0f", r.p99_us), 10) + pad(String(format: "%.0f", r.p999_us), 10))
+            let (r, _) = try session(
+                exe: exe,
+                format: "ngd1",
+                batch: 1,
+                block: 1,
+                factorInterval: 1,
+                count: Int(rate * latencySeconds),
+                rate: rate
+            )
+            emit(
+                "\(Int(fraction * 100))% of peak".padding(toLength: 22, withPad: " ", startingAt: 0)
+                    + pad(String(format: "%.0f", rate), 12)
+                    + pad(String(format: "%.0f", r.p50_us), 9) + pad(String(format: "%.0f", r.p99_us), 10)
+                    + pad(String(format: "%.0f", r.p999_us), 10)
+            )
         }
     }
 
     func pad(_ s: String, _ n: Int) -> String { String(repeating: " ", count: max(0, n - s.count)) + s }
 
     /// One daemon, one subscriber, one producer. Returns the subscriber's result and the daemon's peak RSS.
-    func session(exe: String, format: String, batch: Int, block: Int, factorInterval: Int, count: Int, rate: Double) throws -> (Result, Double) {
+    func session(
+        exe: String,
+        format: String,
+        batch: Int,
+        block: Int,
+        factorInterval: Int,
+        count: Int,
+        rate: Double
+    ) throws -> (Result, Double) {
         let state = NSTemporaryDirectory() + "ngd-e2e-\(getpid())"
         defer { try? FileManager.default.removeItem(atPath: state) }
         let daemon = Process()
         daemon.executableURL = URL(fileURLWithPath: exe)
-        daemon.arguments = ["serve", "--layers", TeacherProblem.Arch.A.sizes.map(String.init).joined(separator: ","),
-                            "--activation", "identity", "--no-bias", "--output-noise", "1e-6", "--learning-rate", "0.02", "--batch", String(block), "--factor-interval", String(factorInterval),
-                            "--state-dir", state, "--checkpoint-interval", "0", "--stats-interval", "0",
-                            "--receive-hwm", "0", "--send-hwm", "0", "--log-level", "warning",
-                            "--input", "tcp://127.0.0.1:*", "--output", "tcp://127.0.0.1:*", "--control", "tcp://127.0.0.1:*",
-                            "--log-level", "notice"]
+        daemon.arguments = [
+            "serve", "--layers", TeacherProblem.Arch.A.sizes.map(String.init).joined(separator: ","),
+            "--activation", "identity", "--no-bias", "--output-noise", "1e-6", "--learning-rate", "0.02", "--batch",
+            String(block), "--factor-interval", String(factorInterval),
+            "--state-dir", state, "--checkpoint-interval", "0", "--stats-interval", "0",
+            "--receive-hwm", "0", "--send-hwm", "0", "--log-level", "warning",
+            "--input", "tcp://127.0.0.1:*", "--output", "tcp://127.0.0.1:*", "--control", "tcp://127.0.0.1:*",
+            "--log-level", "notice",
+        ]
         let err = Pipe()
         daemon.standardError = err
         try daemon.run()
-        defer { if daemon.isRunning { kill(daemon.processIdentifier, SIGKILL); daemon.waitUntilExit() } }
+        defer {
+            if daemon.isRunning {
+                kill(daemon.processIdentifier, SIGKILL)
+                daemon.waitUntilExit()
+            }
+        }
         var line = ""
         let h = err.fileHandleForReading
         while !line.contains("serving") {
@@ -103,15 +146,18 @@ struct EndToEndCommand: ParsableCommand {
         Thread.sleep(forTimeInterval: 0.5)
         let producer = Process()
         producer.executableURL = URL(fileURLWithPath: exe)
-        producer.arguments = ["feed", "--to", field("input"), "--teacher", "A", "--count", String(count), "--batch", String(batch),
-                              "--format", format, "--rate", String(rate), "--stamp-ids", "--connect-delay", "0.5"]
+        producer.arguments = [
+            "feed", "--to", field("input"), "--teacher", "A", "--count", String(count), "--batch", String(batch),
+            "--format", format, "--rate", String(rate), "--stamp-ids", "--connect-delay", "0.5",
+        ]
         producer.standardError = FileHandle.nullDevice
         try producer.run()
         producer.waitUntilExit()
         let text = out.fileHandleForReading.readDataToEndOfFile()
         subscriber.waitUntilExit()
         let status = (try? String(contentsOfFile: "/proc/\(daemon.processIdentifier)/status", encoding: .utf8)) ?? ""
-        let hwm = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") })
+        let hwm =
+            status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") })
             .flatMap { Double($0.split(separator: " ").dropFirst().first ?? "") } ?? .nan
         kill(daemon.processIdentifier, SIGTERM)
         daemon.waitUntilExit()
@@ -137,14 +183,17 @@ struct SubscriberCommand: ParsableCommand {
         try sub.subscribe("prediction.")
         try sub.setReceiveTimeout(milliseconds: Int32(idleSeconds * 1000))
         try sub.connect(from)
-        var samples = 0, messages = 0
-        var firstSend = UInt64.max, lastReceive: UInt64 = 0
+        var samples = 0
+        var messages = 0
+        var firstSend = UInt64.max
+        var lastReceive: UInt64 = 0
         var latencies: [Double] = []
         latencies.reserveCapacity(expect)
         while samples < expect, let f = try sub.receive() {
             let now = monotonicNanoseconds()
             guard f.count == 2 else { continue }
-            var k = 1, id: UInt64 = 0
+            var k = 1
+            var id: UInt64 = 0
             if let p = try? NGD1.decodePrediction(f[1]) {
                 k = p.count
                 id = p.id
@@ -159,7 +208,11 @@ struct SubscriberCommand: ParsableCommand {
             latencies.append(Double(now &- id) / 1000)
         }
         latencies.sort()
-        func pct(_ q: Double) -> Double { latencies.isEmpty ? .nan : latencies[min(latencies.count - 1, Int(q * Double(latencies.count)))] }
-        print(#"{"samples":\#(samples),"messages":\#(messages),"first_send_ns":\#(firstSend),"last_receive_ns":\#(lastReceive),"p50_us":\#(pct(0.5)),"p99_us":\#(pct(0.99)),"p999_us":\#(pct(0.999))}"#)
+        func pct(_ q: Double) -> Double {
+            latencies.isEmpty ? .nan : latencies[min(latencies.count - 1, Int(q * Double(latencies.count)))]
+        }
+        print(
+            #"{"samples":\#(samples),"messages":\#(messages),"first_send_ns":\#(firstSend),"last_receive_ns":\#(lastReceive),"p50_us":\#(pct(0.5)),"p99_us":\#(pct(0.99)),"p999_us":\#(pct(0.999))}"#
+        )
     }
 }

@@ -51,7 +51,12 @@ struct FeedCommand: ParsableCommand {
     var npy: String?
     @Option(help: ArgumentHelp("Input columns of a CSV or NPY file.", valueName: "n"))
     var inputs: Int?
-    @Option(help: ArgumentHelp("Seconds to wait after connecting, so that a PUB's first messages are not lost to the subscription handshake.", valueName: "s"))
+    @Option(
+        help: ArgumentHelp(
+            "Seconds to wait after connecting, so that a PUB's first messages are not lost to the subscription handshake.",
+            valueName: "s"
+        )
+    )
     var connectDelay = 0.5
     @Flag(help: "Set each message's id to the send time (CLOCK_MONOTONIC, ns), for latency measurements.")
     var stampIds = false
@@ -61,7 +66,9 @@ struct FeedCommand: ParsableCommand {
     func validate() throws {
         let sources = [teacher != nil, csv != nil, npy != nil].filter { $0 }.count
         guard sources == 1 else { throw ValidationError("give exactly one of --teacher, --csv or --npy") }
-        if let t = teacher, TeacherProblem.Arch(rawValue: t.uppercased()) == nil { throw ValidationError("--teacher must be A, B or C") }
+        if let t = teacher, TeacherProblem.Arch(rawValue: t.uppercased()) == nil {
+            throw ValidationError("--teacher must be A, B or C")
+        }
         if csv != nil || npy != nil, inputs == nil { throw ValidationError("--inputs is required with --csv or --npy") }
         guard batch >= 1 else { throw ValidationError("--batch must be ≥ 1") }
         guard rate >= 0, rate.isFinite else { throw ValidationError("--rate must be ≥ 0") }
@@ -69,7 +76,9 @@ struct FeedCommand: ParsableCommand {
     }
 
     func source() throws -> SampleSource {
-        if let t = teacher { return .teacher(TeacherProblem.Arch(rawValue: t.uppercased())!, seed: seed, count: count ?? 10_000) }
+        if let t = teacher {
+            return .teacher(TeacherProblem.Arch(rawValue: t.uppercased())!, seed: seed, count: count ?? 10_000)
+        }
         if let path = csv { return try .csv(path: path, inputs: inputs!) }
         return try .npy(path: npy!, inputs: inputs!)
     }
@@ -83,7 +92,8 @@ struct FeedCommand: ParsableCommand {
         try socket.connect(to)
         Thread.sleep(forTimeInterval: connectDelay)
         let start = Date()
-        var sent = 0, messages = 0
+        var sent = 0
+        var messages = 0
         while sent < total {
             let k = min(batch, total - sent)
             let id = stampIds ? Int(monotonicNanoseconds()) : messages
@@ -96,13 +106,16 @@ struct FeedCommand: ParsableCommand {
             }
         }
         let s = Date().timeIntervalSince(start)
-        writeStandardError("ngd feed: sent \(sent) samples in \(messages) messages to \(to) topic \(topic) in \(String(format: "%.2f", s)) s\n")
+        writeStandardError(
+            "ngd feed: sent \(sent) samples in \(messages) messages to \(to) topic \(topic) in \(String(format: "%.2f", s)) s\n"
+        )
         socket.close()
         ctx.terminate()
     }
 
     func payload(_ src: SampleSource, from first: Int, count k: Int, id: Int) -> [UInt8] {
-        var x = [Double](), y = [Double]()
+        var x = [Double]()
+        var y = [Double]()
         for r in first..<(first + k) {
             let s = src.sample(r)
             x += s.x
@@ -111,21 +124,35 @@ struct FeedCommand: ParsableCommand {
         let hasY = src.outputWidth > 0
         switch format {
         case .ngd1:
-            return NGD1.encode(dtype: dtype.dtype, count: k, inputWidth: src.inputWidth, outputWidth: src.outputWidth,
-                               id: UInt64(id), x: x, y: hasY ? y : nil)
+            return NGD1.encode(
+                dtype: dtype.dtype,
+                count: k,
+                inputWidth: src.inputWidth,
+                outputWidth: src.outputWidth,
+                id: UInt64(id),
+                x: x,
+                y: hasY ? y : nil
+            )
         case .json:
             var w = JSONWriter()
             w.beginObject()
             func matrix(_ v: [Double], _ width: Int) {
-                if batch == 1 { w.value(doubles: v) } else {
+                if batch == 1 {
+                    w.value(doubles: v)
+                } else {
                     w.beginArray()
                     for r in 0..<k { w.value(doubles: v[(r * width)..<((r + 1) * width)]) }
                     w.endArray()
                 }
             }
-            w.key("x"); matrix(x, src.inputWidth)
-            if hasY { w.key("y"); matrix(y, src.outputWidth) }
-            w.key("id"); w.value(id)
+            w.key("x")
+            matrix(x, src.inputWidth)
+            if hasY {
+                w.key("y")
+                matrix(y, src.outputWidth)
+            }
+            w.key("id")
+            w.value(id)
             w.endObject()
             return w.bytes
         }

@@ -14,7 +14,8 @@ struct SampleSource {
     /// The paper's Figure 1 teacher stream (`arch` A, B or C): `count` fresh samples.
     static func teacher(_ arch: TeacherProblem.Arch, seed: UInt64, count: Int) -> SampleSource {
         let p = TeacherProblem(arch: arch, seed: seed, trainCount: count, testCount: 1)
-        let nx = p.train.inputSize, ny = p.train.outputSize
+        let nx = p.train.inputSize
+        let ny = p.train.outputSize
         var rows = [Double]()
         rows.reserveCapacity(count * (nx + ny))
         for r in 0..<count {
@@ -31,15 +32,20 @@ struct SampleSource {
         do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
             throw CommandFailure("cannot read \(path): \((error as NSError).localizedDescription)")
         }
-        var rows = [Double](), width = -1
+        var rows = [Double]()
+        var width = -1
         for (n, line) in text.split(whereSeparator: \.isNewline).enumerated() {
             let trimmed = line.trimmingCharacters(in: .whitespaces)
             if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
-            let cells = trimmed.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+            let cells = trimmed.split(separator: ",", omittingEmptySubsequences: false).map {
+                $0.trimmingCharacters(in: .whitespaces)
+            }
             let values = cells.compactMap(Double.init)
             if values.count != cells.count {
                 if width < 0 && rows.isEmpty { continue }  // header
-                throw CommandFailure("\(path) line \(n + 1): not a number in \(cells.filter { Double($0) == nil }.first ?? "")")
+                throw CommandFailure(
+                    "\(path) line \(n + 1): not a number in \(cells.filter { Double($0) == nil }.first ?? "")"
+                )
             }
             if width < 0 { width = values.count }
             guard values.count == width else {
@@ -55,9 +61,12 @@ struct SampleSource {
     static func npy(path: String, inputs: Int) throws -> SampleSource {
         guard let data = FileManager.default.contents(atPath: path) else { throw CommandFailure("cannot read \(path)") }
         let b = [UInt8](data)
-        guard b.count >= 10, Array(b[0..<6]) == [0x93] + Array("NUMPY".utf8) else { throw CommandFailure("\(path) is not a .npy file") }
+        guard b.count >= 10, Array(b[0..<6]) == [0x93] + Array("NUMPY".utf8) else {
+            throw CommandFailure("\(path) is not a .npy file")
+        }
         let major = b[6]
-        let headerLength: Int, start: Int
+        let headerLength: Int
+        let start: Int
         if major == 1 {
             headerLength = Int(b[8]) | Int(b[9]) << 8
             start = 10
@@ -70,15 +79,28 @@ struct SampleSource {
         guard b.count >= start + headerLength else { throw CommandFailure("\(path): truncated header") }
         let header = String(decoding: b[start..<(start + headerLength)], as: UTF8.self)
         let size: Int
-        if header.contains("'<f8'") { size = 8 } else if header.contains("'<f4'") { size = 4 } else {
-            throw CommandFailure("\(path): dtype must be little-endian float64 or float32 ('<f8' or '<f4'); header: \(header)")
+        if header.contains("'<f8'") {
+            size = 8
+        } else if header.contains("'<f4'") {
+            size = 4
+        } else {
+            throw CommandFailure(
+                "\(path): dtype must be little-endian float64 or float32 ('<f8' or '<f4'); header: \(header)"
+            )
         }
-        guard header.contains("'fortran_order': False") else { throw CommandFailure("\(path): Fortran-order arrays are not supported") }
-        guard let open = header.range(of: "'shape': ("), let close = header[open.upperBound...].firstIndex(of: ")") else {
+        guard header.contains("'fortran_order': False") else {
+            throw CommandFailure("\(path): Fortran-order arrays are not supported")
+        }
+        guard let open = header.range(of: "'shape': ("), let close = header[open.upperBound...].firstIndex(of: ")")
+        else {
             throw CommandFailure("\(path): no shape in header")
         }
-        let dims = header[open.upperBound..<close].split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
-        guard dims.count == 2 else { throw CommandFailure("\(path): the array must be 2-D (samples × columns), shape is \(dims)") }
+        let dims = header[open.upperBound..<close].split(separator: ",").compactMap {
+            Int($0.trimmingCharacters(in: .whitespaces))
+        }
+        guard dims.count == 2 else {
+            throw CommandFailure("\(path): the array must be 2-D (samples × columns), shape is \(dims)")
+        }
         let body = start + headerLength
         let n = dims[0] * dims[1]
         guard b.count == body + n * size else {
@@ -86,8 +108,19 @@ struct SampleSource {
         }
         let rows: [Double] = b.withUnsafeBytes { raw in
             (0..<n).map { i in
-                size == 8 ? Double(bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: body + 8 * i, as: UInt64.self)))
-                    : Double(Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: body + 4 * i, as: UInt32.self))))
+                size == 8
+                    ? Double(
+                        bitPattern: UInt64(
+                            littleEndian: raw.loadUnaligned(fromByteOffset: body + 8 * i, as: UInt64.self)
+                        )
+                    )
+                    : Double(
+                        Float(
+                            bitPattern: UInt32(
+                                littleEndian: raw.loadUnaligned(fromByteOffset: body + 4 * i, as: UInt32.self)
+                            )
+                        )
+                    )
             }
         }
         guard rows.allSatisfy(\.isFinite) else { throw CommandFailure("\(path): the array holds non-finite values") }

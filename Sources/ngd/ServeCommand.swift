@@ -7,7 +7,10 @@ import ServiceLifecycle
 
 /// Daemon and socket settings shared by `ngd serve` and `ngd demo`.
 struct DaemonOptions: ParsableArguments {
-    @Option(name: .customLong("config"), help: ArgumentHelp("A TOML configuration file (see deploy/ngd.toml). Flags override it.", valueName: "file"))
+    @Option(
+        name: .customLong("config"),
+        help: ArgumentHelp("A TOML configuration file (see deploy/ngd.toml). Flags override it.", valueName: "file")
+    )
     var configFile: String?
     @Option(help: ArgumentHelp("Input endpoint. (default: tcp://127.0.0.1:5555)", valueName: "endpoint"))
     var input: String?
@@ -15,7 +18,10 @@ struct DaemonOptions: ParsableArguments {
     var inputPattern: InputPattern?
     @Option(help: "bind the input, or connect it to a producer's PUB / a proxy. (default: bind)")
     var inputMode: SocketMode?
-    @Option(help: "SUB input: subscribe to all topics (unknown ones get an error) or only to the models' topics. (default: all)")
+    @Option(
+        help:
+            "SUB input: subscribe to all topics (unknown ones get an error) or only to the models' topics. (default: all)"
+    )
     var subscribe: SubscriptionMode?
     @Option(help: ArgumentHelp("Output PUB endpoint. (default: tcp://127.0.0.1:5556)", valueName: "endpoint"))
     var output: String?
@@ -23,13 +29,23 @@ struct DaemonOptions: ParsableArguments {
     var control: String?
     @Option(help: ArgumentHelp("Checkpoint directory. (default: $STATE_DIRECTORY, else ./ngd-state)", valueName: "dir"))
     var stateDir: String?
-    @Option(help: ArgumentHelp("Seconds between checkpoints; 0 saves only on command and at shutdown. (default: 300)", valueName: "s"))
+    @Option(
+        help: ArgumentHelp(
+            "Seconds between checkpoints; 0 saves only on command and at shutdown. (default: 300)",
+            valueName: "s"
+        )
+    )
     var checkpointInterval: Double?
     @Option(help: ArgumentHelp("Seconds between stats messages; 0 turns them off. (default: 5)", valueName: "s"))
     var statsInterval: Double?
     @Option(help: ArgumentHelp("Publish loss for every Nth labelled message. (default: 1)", valueName: "n"))
     var lossEvery: Int?
-    @Option(help: ArgumentHelp("Largest input message in bytes; libzmq drops a peer that sends more. (default: 16777216)", valueName: "bytes"))
+    @Option(
+        help: ArgumentHelp(
+            "Largest input message in bytes; libzmq drops a peer that sends more. (default: 16777216)",
+            valueName: "bytes"
+        )
+    )
     var maxMessageSize: Int?
     @Option(help: ArgumentHelp("Input queue limit in messages. (default: 10000)", valueName: "n"))
     var receiveHwm: Int?
@@ -84,9 +100,19 @@ struct ModelOptions: ParsableArguments {
     var bias: Bool?
     @Option(help: "Optimizer: ngd, sgd or adam. (default: ngd)")
     var optimizer: OptimizerKind?
-    @Option(help: ArgumentHelp("η. NGD: ALGORITHM.md's η; SGD/Adam: on ½‖y−ŷ‖². (default: ngd 0.01, sgd 0.01, adam 0.001)", valueName: "η"))
+    @Option(
+        help: ArgumentHelp(
+            "η. NGD: ALGORITHM.md's η; SGD/Adam: on ½‖y−ŷ‖². (default: ngd 0.01, sgd 0.01, adam 0.001)",
+            valueName: "η"
+        )
+    )
     var learningRate: Double?
-    @Option(help: ArgumentHelp("Samples per natural-gradient step: 1 is Sherman–Morrison, k > 1 one step per block of k (Woodbury factor updates). (default: 1)", valueName: "k"))
+    @Option(
+        help: ArgumentHelp(
+            "Samples per natural-gradient step: 1 is Sherman–Morrison, k > 1 one step per block of k (Woodbury factor updates). (default: 1)",
+            valueName: "k"
+        )
+    )
     var batch: Int?
     @Option(help: ArgumentHelp("σ² of the output model; the loss is ½‖y−ŷ‖²/σ². (default: 1)", valueName: "σ²"))
     var outputNoise: Double?
@@ -100,20 +126,28 @@ struct ModelOptions: ParsableArguments {
     var damping: Double?
     @Option(help: "NGD: ε, the moving-average rate of the Fisher factors. (default: 0.003)")
     var factorRate: Double?
-    @Option(help: ArgumentHelp("NGD: update the Fisher factors on one block in n, for throughput (ALGORITHM.md's method is 1). (default: 1)", valueName: "n"))
+    @Option(
+        help: ArgumentHelp(
+            "NGD: update the Fisher factors on one block in n, for throughput (ALGORITHM.md's method is 1). (default: 1)",
+            valueName: "n"
+        )
+    )
     var factorInterval: Int?
     @Option(help: ArgumentHelp("NGD: η_t = η/(1 + decay·t), t in samples. (default: 0.0001)", valueName: "decay"))
     var learningRateDecay: Double?
 
     var isEmpty: Bool {
         topic == nil && layers == nil && activation == nil && bias == nil && optimizer == nil && learningRate == nil
-            && batch == nil && outputNoise == nil && seed == nil && minDamping == nil && maxDamping == nil && damping == nil
+            && batch == nil && outputNoise == nil && seed == nil && minDamping == nil && maxDamping == nil
+            && damping == nil
             && factorRate == nil && factorInterval == nil && learningRateDecay == nil
     }
 
     func apply(to m: inout ModelConfig) throws {
         if let v = layers {
-            let parts = v.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+            let parts = v.split(separator: ",", omittingEmptySubsequences: false).map {
+                $0.trimmingCharacters(in: .whitespaces)
+            }
             let sizes = parts.compactMap { Int($0) }
             guard sizes.count == parts.count else {
                 throw ConfigError(key: "--layers", "'\(v)' is not a comma-separated list of integers such as 20,20,20")
@@ -200,10 +234,15 @@ struct ServeCommand: AsyncParsableCommand {
             throw CommandFailure(e.description)
         }
         let loop = ServeLoop(config: config, registry: registry, logger: logger)
-        let group = ServiceGroup(configuration: .init(
-            services: [.init(service: DaemonService(loop: loop), successTerminationBehavior: .gracefullyShutdownGroup)],
-            gracefulShutdownSignals: [.sigterm, .sigint],
-            logger: logger))
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [
+                    .init(service: DaemonService(loop: loop), successTerminationBehavior: .gracefullyShutdownGroup)
+                ],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
+            )
+        )
         do { try await group.run() } catch {
             throw CommandFailure("\(error)")
         }

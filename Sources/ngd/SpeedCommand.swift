@@ -7,7 +7,8 @@ import NGDMath
 struct SpeedCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "speed",
-        abstract: "Speed: factor-update kernels against raw OpenBLAS and naive loops; per-sample cost of NGD against SGD and Adam; time to 2× the floor against the numpy peer.",
+        abstract:
+            "Speed: factor-update kernels against raw OpenBLAS and naive loops; per-sample cost of NGD against SGD and Adam; time to 2× the floor against the numpy peer.",
         discussion: """
             Every ratio compares measurements from this run. Kernels and their BLAS calls, and the \
             optimizers of the step table, are timed in alternating rounds; the target and peer \
@@ -17,7 +18,12 @@ struct SpeedCommand: ParsableCommand {
             """
     )
 
-    @Option(help: ArgumentHelp("Sections to run: kernels, steps, target (ngd's time to 2× the floor on A, B, C), peer (the numpy peer; needs python3, numpy, scipy).", valueName: "list"))
+    @Option(
+        help: ArgumentHelp(
+            "Sections to run: kernels, steps, target (ngd's time to 2× the floor on A, B, C), peer (the numpy peer; needs python3, numpy, scipy).",
+            valueName: "list"
+        )
+    )
     var only = "kernels,steps,target,peer"
     @Option(help: ArgumentHelp("The numpy peer script.", valueName: "path"))
     var peerScript = "bench/numpy_peer.py"
@@ -35,12 +41,19 @@ struct SpeedCommand: ParsableCommand {
     var networks = "A,autoencoder"
     @Option(help: ArgumentHelp("k of the Woodbury rows in the step table.", valueName: "k"))
     var woodburyBlock = 16
-    @Option(help: ArgumentHelp("Rounds of the target and peer sections. In each round ngd and the numpy peer run back to back; ratios are medians of same-round ratios.", valueName: "n"))
+    @Option(
+        help: ArgumentHelp(
+            "Rounds of the target and peer sections. In each round ngd and the numpy peer run back to back; ratios are medians of same-round ratios.",
+            valueName: "n"
+        )
+    )
     var rounds = 3
 
     func ints(_ s: String, _ name: String) throws -> [Int] {
         let v = s.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
-        guard !v.isEmpty, v.allSatisfy({ ($0 ?? 0) >= 1 }) else { throw ValidationError("--\(name) must be a comma-separated list of positive integers") }
+        guard !v.isEmpty, v.allSatisfy({ ($0 ?? 0) >= 1 }) else {
+            throw ValidationError("--\(name) must be a comma-separated list of positive integers")
+        }
         return v.map { $0! }
     }
 
@@ -52,7 +65,11 @@ struct SpeedCommand: ParsableCommand {
         let progress = Progress()
         emit(BLASCore.summary + "\n")
         if sections.contains("kernels") {
-            let rows = SpeedBench.kernels(sizes: try ints(sizes, "sizes"), blocks: try ints(blocks, "blocks"), naiveUpTo: naiveUpTo) {
+            let rows = SpeedBench.kernels(
+                sizes: try ints(sizes, "sizes"),
+                blocks: try ints(blocks, "blocks"),
+                naiveUpTo: naiveUpTo
+            ) {
                 progress.show($0)
             }
             progress.done()
@@ -61,20 +78,32 @@ struct SpeedCommand: ParsableCommand {
         if sections.contains("steps") {
             var rows: [SpeedBench.StepRow] = []
             let nets = Set(networks.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
-            guard nets.isSubset(of: ["A", "autoencoder"]), !nets.isEmpty else { throw ValidationError("--networks takes A and/or autoencoder") }
+            guard nets.isSubset(of: ["A", "autoencoder"]), !nets.isEmpty else {
+                throw ValidationError("--networks takes A and/or autoencoder")
+            }
             if nets.contains("A") {
-            // Figure 1A: 16 linear layers of 20, the paper bench's settings.
-            let a = TeacherProblem(arch: .A, seed: 0, trainCount: 2000, testCount: 1)
-            rows += try SpeedBench.steps(
-                problem: "A 16×20", architecture: TeacherProblem.Arch.A.architecture,
-                specs: specs(ngd: PaperBench.defaultNGD, sgd: 0.01, adam: 3e-4),
-                data: interleave(a.train), warmup: 400, chunk: 208, chunks: chunks) { progress.show($0) }
+                // Figure 1A: 16 linear layers of 20, the paper bench's settings.
+                let a = TeacherProblem(arch: .A, seed: 0, trainCount: 2000, testCount: 1)
+                rows += try SpeedBench.steps(
+                    problem: "A 16×20",
+                    architecture: TeacherProblem.Arch.A.architecture,
+                    specs: specs(ngd: PaperBench.defaultNGD, sgd: 0.01, adam: 3e-4),
+                    data: interleave(a.train),
+                    warmup: 400,
+                    chunk: 208,
+                    chunks: chunks
+                ) { progress.show($0) }
             }
             if nets.contains("autoencoder") {
-            rows += try SpeedBench.steps(
-                problem: "autoencoder", architecture: try Self.autoencoder(),
-                specs: specs(ngd: AutoencoderBench.defaultNGD, sgd: 1e-3, adam: 1e-4),
-                data: Self.autoencoderData(), warmup: 400, chunk: 208, chunks: max(3, chunks / 2)) { progress.show($0) }
+                rows += try SpeedBench.steps(
+                    problem: "autoencoder",
+                    architecture: try Self.autoencoder(),
+                    specs: specs(ngd: AutoencoderBench.defaultNGD, sgd: 1e-3, adam: 1e-4),
+                    data: Self.autoencoderData(),
+                    warmup: 400,
+                    chunk: 208,
+                    chunks: max(3, chunks / 2)
+                ) { progress.show($0) }
             }
             progress.done()
             emit(SpeedBench.stepTable(rows))
@@ -92,17 +121,32 @@ struct SpeedCommand: ParsableCommand {
                 woodbury.blockSize = 16
                 var sparse = woodbury
                 sparse.factorInterval = 2
-                for (label, s) in [(Self.smLabel, PaperBench.defaultNGD), (Self.woodburyLabel, woodbury), (Self.intervalLabel, sparse)] {
+                for (label, s) in [
+                    (Self.smLabel, PaperBench.defaultNGD), (Self.woodburyLabel, woodbury), (Self.intervalLabel, sparse),
+                ] {
                     progress.show("round \(round + 1): \(arch) \(label)")
-                    r.targets.append(try SpeedBench.timeToTarget(problem: problem, label: label, settings: s, maxSamples: 20_000))
+                    r.targets.append(
+                        try SpeedBench.timeToTarget(problem: problem, label: label, settings: s, maxSamples: 20_000)
+                    )
                 }
                 guard withPeer else { continue }
                 for method in ["batch", "online"] {
                     progress.show("round \(round + 1): \(arch) numpy \(method)")
-                    let p = try runPeer(problem: "\(arch)", method: method, samples: method == "batch" ? peerBatchSamples : 20_000, env: env)
-                    r.targets.append(SpeedBench.TargetRow(
-                        problem: p.problem, method: p.method == "batch" ? Self.batchLabel : Self.onlineLabel,
-                        microseconds: p.us_per_sample, samplesToTarget: p.samples_to_2x_floor, secondsToTarget: p.seconds_to_2x_floor))
+                    let p = try runPeer(
+                        problem: "\(arch)",
+                        method: method,
+                        samples: method == "batch" ? peerBatchSamples : 20_000,
+                        env: env
+                    )
+                    r.targets.append(
+                        SpeedBench.TargetRow(
+                            problem: p.problem,
+                            method: p.method == "batch" ? Self.batchLabel : Self.onlineLabel,
+                            microseconds: p.us_per_sample,
+                            samplesToTarget: p.samples_to_2x_floor,
+                            secondsToTarget: p.seconds_to_2x_floor
+                        )
+                    )
                 }
             }
             if withPeer {
@@ -111,14 +155,27 @@ struct SpeedCommand: ParsableCommand {
                 var woodbury = AutoencoderBench.defaultNGD
                 woodbury.blockSize = 16
                 let step = try SpeedBench.steps(
-                    problem: "autoencoder", architecture: try Self.autoencoder(),
-                    specs: [(Self.woodburyLabel, { try NaturalGradientOptimizer(network: $0, settings: woodbury, seed: 1) })],
-                    data: Self.autoencoderData(), warmup: 400, chunk: 192, chunks: 3)
+                    problem: "autoencoder",
+                    architecture: try Self.autoencoder(),
+                    specs: [
+                        (Self.woodburyLabel, { try NaturalGradientOptimizer(network: $0, settings: woodbury, seed: 1) })
+                    ],
+                    data: Self.autoencoderData(),
+                    warmup: 400,
+                    chunk: 192,
+                    chunks: 3
+                )
                 r.autoencoderNGD = step[0].microseconds
-                r.autoencoderBatch = try runPeer(problem: "autoencoder", method: "batch", samples: 5_000, env: env).us_per_sample
+                r.autoencoderBatch = try runPeer(problem: "autoencoder", method: "batch", samples: 5_000, env: env)
+                    .us_per_sample
                 if round == 0 {
                     // Slow (about 36 ms per sample), and no target depends on it: once.
-                    r.autoencoderOnline = try runPeer(problem: "autoencoder", method: "online", samples: 1_000, env: env).us_per_sample
+                    r.autoencoderOnline = try runPeer(
+                        problem: "autoencoder",
+                        method: "online",
+                        samples: 1_000,
+                        env: env
+                    ).us_per_sample
                 }
             }
             results.append(r)
@@ -153,12 +210,16 @@ struct SpeedCommand: ParsableCommand {
     /// meant for ngd's own library (said in the output when present).
     func peerEnvironment() throws -> [String: String] {
         guard FileManager.default.fileExists(atPath: peerScript) else {
-            throw CommandFailure("the numpy peer \(peerScript) is missing; run from the repository root or pass --peer-script")
+            throw CommandFailure(
+                "the numpy peer \(peerScript) is missing; run from the repository root or pass --peer-script"
+            )
         }
         var env = ProcessInfo.processInfo.environment
         let setByNgd = env.removeValue(forKey: BLASCore.priorCoreVariable) != nil
         for key in ["OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"] where env[key] != nil {
-            let origin = key == "OPENBLAS_CORETYPE" && setByNgd ? "was set by ngd for its own OpenBLAS" : "is set on this machine"
+            let origin =
+                key == "OPENBLAS_CORETYPE" && setByNgd
+                ? "was set by ngd for its own OpenBLAS" : "is set on this machine"
             emit("note: \(key)=\(env[key]!) \(origin); unset for the numpy peer, which uses its own OpenBLAS")
             env.removeValue(forKey: key)
         }
@@ -172,9 +233,13 @@ struct SpeedCommand: ParsableCommand {
     func runPeer(problem: String, method: String, samples: Int, env: [String: String]) throws -> PeerResult {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3", peerScript, "--problem", problem, "--method", method, "--samples", String(samples), "--budget", "120"]
+        p.arguments = [
+            "python3", peerScript, "--problem", problem, "--method", method, "--samples", String(samples), "--budget",
+            "120",
+        ]
         p.environment = env
-        let out = Pipe(), err = Pipe()
+        let out = Pipe()
+        let err = Pipe()
         p.standardOutput = out
         p.standardError = err
         try p.run()
@@ -193,18 +258,29 @@ struct SpeedCommand: ParsableCommand {
         for first in rounds[0].targets {
             let all = rounds.compactMap { $0.row(first.problem, first.method) }
             let seconds = all.compactMap(\.secondsToTarget)
-            rows.append(SpeedBench.TargetRow(
-                problem: first.problem, method: first.method, microseconds: median(all.map(\.microseconds)),
-                samplesToTarget: first.samplesToTarget, secondsToTarget: seconds.count == all.count ? median(seconds) : nil))
+            rows.append(
+                SpeedBench.TargetRow(
+                    problem: first.problem,
+                    method: first.method,
+                    microseconds: median(all.map(\.microseconds)),
+                    samplesToTarget: first.samplesToTarget,
+                    secondsToTarget: seconds.count == all.count ? median(seconds) : nil
+                )
+            )
         }
         let table = SpeedBench.targetTable(rows)
-        return rounds.count == 1 ? table : table.replacingOccurrences(
-            of: "training time only)", with: "training time only; medians of \(rounds.count) rounds)")
+        return rounds.count == 1
+            ? table
+            : table.replacingOccurrences(
+                of: "training time only)",
+                with: "training time only; medians of \(rounds.count) rounds)"
+            )
     }
 
     /// Same-round ratios of the numpy peer to ngd, their medians, and the rounds' values.
     static func peerSummary(_ rounds: [Round]) -> String {
-        var out = "ngd against the numpy peer (one BLAS thread each; median of same-round ratios, the rounds' values in brackets)\n"
+        var out =
+            "ngd against the numpy peer (one BLAS thread each; median of same-round ratios, the rounds' values in brackets)\n"
         func summary(_ values: [Double?]) -> String {
             let known = values.compactMap { $0 }
             guard !known.isEmpty else { return "—" }
@@ -221,20 +297,26 @@ struct SpeedCommand: ParsableCommand {
             func toTarget(_ labels: [String]) -> [Double?] {
                 rounds.map { r in
                     guard let batch = r.row(problem, batchLabel)?.secondsToTarget,
-                          let best = labels.compactMap({ r.row(problem, $0)?.secondsToTarget }).min() else { return nil }
+                        let best = labels.compactMap({ r.row(problem, $0)?.secondsToTarget }).min()
+                    else { return nil }
                     return batch / best
                 }
             }
-            out += "  \(problem): per sample, numpy online / ngd = \(summary(perSample(smLabel))) (SM), \(summary(perSample(woodburyLabel))) (blocks of 16)\n"
+            out +=
+                "  \(problem): per sample, numpy online / ngd = \(summary(perSample(smLabel))) (SM), \(summary(perSample(woodburyLabel))) (blocks of 16)\n"
             out += "     time to 2× floor, numpy batch / best ngd = \(summary(toTarget([smLabel, woodburyLabel])))"
             out += "; with factors 1/2: \(summary(toTarget([intervalLabel])))\n"
         }
         let auto = rounds.map { r in r.autoencoderNGD.flatMap { n in r.autoencoderBatch.map { $0 / n } } }
-        let ngd = rounds.compactMap(\.autoencoderNGD), batch = rounds.compactMap(\.autoencoderBatch)
+        let ngd = rounds.compactMap(\.autoencoderNGD)
+        let batch = rounds.compactMap(\.autoencoderBatch)
         if !ngd.isEmpty, !batch.isEmpty {
-            out += "  autoencoder per sample: ngd blocks of 16 \(String(format: "%.0f", median(ngd))) µs, numpy batch NGD "
+            out +=
+                "  autoencoder per sample: ngd blocks of 16 \(String(format: "%.0f", median(ngd))) µs, numpy batch NGD "
             out += "\(String(format: "%.0f", median(batch))) µs (numpy batch / ngd = \(summary(auto)))"
-            if let online = rounds.compactMap(\.autoencoderOnline).first { out += ", numpy online SM-NGD \(String(format: "%.0f", online)) µs" }
+            if let online = rounds.compactMap(\.autoencoderOnline).first {
+                out += ", numpy online SM-NGD \(String(format: "%.0f", online)) µs"
+            }
             out += "\n"
         }
         return out
@@ -250,7 +332,11 @@ struct SpeedCommand: ParsableCommand {
         var rng = RandomSource(seed: 5)
         let images = (0..<(500 * 784)).map { _ in Double(rng.next() % 256) / 255 }
         var data: [Double] = []
-        for r in 0..<500 { let img = images[(r * 784)..<((r + 1) * 784)]; data += img; data += img }
+        for r in 0..<500 {
+            let img = images[(r * 784)..<((r + 1) * 784)]
+            data += img
+            data += img
+        }
         return data
     }
 
@@ -269,17 +355,30 @@ struct SpeedCommand: ParsableCommand {
     static let batchLabel = "numpy batch NGD (M=1000)"
     static let onlineLabel = "numpy online SM-NGD"
 
-    func specs(ngd: NaturalGradientSettings, sgd: Double, adam: Double) -> [(String, (Network) throws -> any Optimizer)] {
+    func specs(ngd: NaturalGradientSettings, sgd: Double, adam: Double) -> [(String, (Network) throws -> any Optimizer)]
+    {
         var woodbury = ngd
         woodbury.blockSize = woodburyBlock
         var sparse = woodbury
         sparse.factorInterval = 2
         return [
             (Self.smLabel, { try NaturalGradientOptimizer(network: $0, settings: ngd, seed: 1) }),
-            ("ngd Woodbury (k=\(woodburyBlock))", { try NaturalGradientOptimizer(network: $0, settings: woodbury, seed: 1) }),
-            ("ngd Woodbury (k=\(woodburyBlock)), factors 1/2", { try NaturalGradientOptimizer(network: $0, settings: sparse, seed: 1) }),
-            ("sgd lr=\(sgd)", { try SGDOptimizer(network: $0, settings: SGDSettings(learningRate: sgd, blockSize: 1)) }),
-            ("adam lr=\(adam)", { try AdamOptimizer(network: $0, settings: AdamSettings(learningRate: adam, blockSize: 1)) }),
+            (
+                "ngd Woodbury (k=\(woodburyBlock))",
+                { try NaturalGradientOptimizer(network: $0, settings: woodbury, seed: 1) }
+            ),
+            (
+                "ngd Woodbury (k=\(woodburyBlock)), factors 1/2",
+                { try NaturalGradientOptimizer(network: $0, settings: sparse, seed: 1) }
+            ),
+            (
+                "sgd lr=\(sgd)",
+                { try SGDOptimizer(network: $0, settings: SGDSettings(learningRate: sgd, blockSize: 1)) }
+            ),
+            (
+                "adam lr=\(adam)",
+                { try AdamOptimizer(network: $0, settings: AdamSettings(learningRate: adam, blockSize: 1)) }
+            ),
         ]
     }
 }

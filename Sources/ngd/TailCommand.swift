@@ -54,7 +54,9 @@ struct TailCommand: ParsableCommand {
                 lastPrint = Date()
                 for name in windows.keys.sorted() where windows[name]!.messages > 0 {
                     let w = windows[name]!
-                    emit("\(timestamp()) loss  \(name)  seq \(w.seq)  mse \(sci(w.sse / Double(max(w.samples, 1))))  loss_ema \(w.lossEMA.map(sci) ?? "-")  (\(w.samples) samples in \(w.messages) messages)")
+                    emit(
+                        "\(timestamp()) loss  \(name)  seq \(w.seq)  mse \(sci(w.sse / Double(max(w.samples, 1))))  loss_ema \(w.lossEMA.map(sci) ?? "-")  (\(w.samples) samples in \(w.messages) messages)"
+                    )
                     windows[name] = Window(seq: w.seq, lossEMA: w.lossEMA)
                 }
             }
@@ -76,7 +78,9 @@ struct TailCommand: ParsableCommand {
             w.lossEMA = num("loss_ema")
             windows[name] = w
         } else if topic.hasPrefix("stats.") {
-            emit("\(timestamp()) stats \(name)  \(String(format: "%.0f", num("samples_per_s") ?? 0)) samples/s  seq \(Int(num("seq") ?? 0))  loss_ema \(num("loss_ema").map(sci) ?? "-")  damping \(num("damping").map(sci) ?? "-")  rejected \(Int(num("rejected") ?? 0))  checkpoint \(num("checkpoint_age_s").map { String(format: "%.0f s ago", $0) } ?? "never")")
+            emit(
+                "\(timestamp()) stats \(name)  \(String(format: "%.0f", num("samples_per_s") ?? 0)) samples/s  seq \(Int(num("seq") ?? 0))  loss_ema \(num("loss_ema").map(sci) ?? "-")  damping \(num("damping").map(sci) ?? "-")  rejected \(Int(num("rejected") ?? 0))  checkpoint \(num("checkpoint_age_s").map { String(format: "%.0f s ago", $0) } ?? "never")"
+            )
         } else {
             let reason: String = { if case .string(let s)? = doc["reason"] { return s } else { return "?" } }()
             emit("\(timestamp()) error \(name)  \(reason)")

@@ -1,6 +1,7 @@
 import CZlib
 import Foundation
 import Testing
+
 @testable import NGDBench
 @testable import NGDMath
 
@@ -47,11 +48,18 @@ import Testing
 }
 
 @Suite struct RunnerTests {
-    static let tiny = Dataset(inputs: (0..<20).map(Double.init), targets: (0..<10).map(Double.init), count: 10, inputSize: 2, outputSize: 1)
+    static let tiny = Dataset(
+        inputs: (0..<20).map(Double.init),
+        targets: (0..<10).map(Double.init),
+        count: 10,
+        inputSize: 2,
+        outputSize: 1
+    )
 
     @Test func streamVisitsEverySampleOncePerPass() {
         var s = SampleStream(Self.tiny, seed: 4)
-        var x = [Double](repeating: 0, count: 2 * 10), y = [Double](repeating: 0, count: 10)
+        var x = [Double](repeating: 0, count: 2 * 10)
+        var y = [Double](repeating: 0, count: 10)
         var orders = [[Double]]()
         for _ in 0..<3 {
             s.next(10, inputs: &x, targets: &y)
@@ -77,7 +85,12 @@ import Testing
         let p = TeacherProblem(arch: .A, seed: 0, trainCount: 200, testCount: 50)
         let net = Network(architecture: p.arch.architecture, seed: 1)
         let run = try BenchRunner.run(
-            .sgd(lr: 1e6, batch: 1), initial: net, stream: SampleStream(p.train, seed: 1), test: p.test, checkpoints: [100, 200])
+            .sgd(lr: 1e6, batch: 1),
+            initial: net,
+            stream: SampleStream(p.train, seed: 1),
+            test: p.test,
+            checkpoints: [100, 200]
+        )
         #expect(run.divergedAt != nil)
         #expect(run.points.allSatisfy { $0.testMSE == .infinity })
         let lines = BenchReport.jsonLines([run], extra: [("arch", "\"A\"")])
@@ -118,7 +131,9 @@ import Testing
 @Suite struct FashionMNISTTests {
     static func writeIDX(_ path: String, magic: UInt32, dims: [UInt32], pixels: [UInt8], gzip: Bool) {
         var bytes = [UInt8]()
-        for w in [magic] + dims { bytes += [UInt8(w >> 24), UInt8(w >> 16 & 0xFF), UInt8(w >> 8 & 0xFF), UInt8(w & 0xFF)] }
+        for w in [magic] + dims {
+            bytes += [UInt8(w >> 24), UInt8(w >> 16 & 0xFF), UInt8(w >> 8 & 0xFF), UInt8(w & 0xFF)]
+        }
         bytes += pixels
         if gzip {
             let f = gzopen(path, "wb")!
@@ -157,8 +172,12 @@ import Testing
         let short = Self.temporaryPath("short")
         defer { unlink(short) }
         Self.writeIDX(short, magic: 0x803, dims: [5, 2, 2], pixels: [1, 2, 3], gzip: false)
-        #expect(throws: DatasetError.truncated(path: short, expected: 20, got: 3)) { try FashionMNIST.loadImages(path: short) }
-        #expect(DatasetError.cannotOpen(path: "/x/y.gz").description == "cannot open /x/y.gz: it is missing or not readable")
+        #expect(throws: DatasetError.truncated(path: short, expected: 20, got: 3)) {
+            try FashionMNIST.loadImages(path: short)
+        }
+        #expect(
+            DatasetError.cannotOpen(path: "/x/y.gz").description == "cannot open /x/y.gz: it is missing or not readable"
+        )
     }
 }
 
@@ -168,7 +187,10 @@ import Testing
         let rows = SpeedBench.kernels(sizes: [5, 40], blocks: [1, 3], naiveUpTo: 5)
         #expect(rows.map { [$0.n, $0.k] } == [[5, 1], [5, 3], [40, 1], [40, 3]])
         #expect(rows.allSatisfy { $0.ngd > 0 && $0.blas > 0 && $0.ngd.isFinite && $0.fraction > 0 })
-        #expect(rows.filter { $0.n == 5 }.allSatisfy { $0.naive > 0 } && rows.filter { $0.n == 40 }.allSatisfy { $0.naive.isNaN })
+        #expect(
+            rows.filter { $0.n == 5 }.allSatisfy { $0.naive > 0 }
+                && rows.filter { $0.n == 40 }.allSatisfy { $0.naive.isNaN }
+        )
         let table = SpeedBench.kernelTable(rows)
         #expect(table.contains("Sherman–Morrison") && table.contains("3 × fused SM") && table.contains("Woodbury 2k=6"))
     }
@@ -178,10 +200,20 @@ import Testing
         var rng = RandomSource(seed: 1)
         let data = (0..<(50 * 5)).map { _ in rng.nextGaussian() }
         let rows = try SpeedBench.steps(
-            problem: "tiny", architecture: arch,
-            specs: [("sgd lr=0.01", { try SGDOptimizer(network: $0, settings: SGDSettings(learningRate: 0.01, blockSize: 1)) }),
-                    ("ngd", { try NaturalGradientOptimizer(network: $0, settings: NaturalGradientSettings(), seed: 1) })],
-            data: data, warmup: 20, chunk: 10, chunks: 3)
+            problem: "tiny",
+            architecture: arch,
+            specs: [
+                (
+                    "sgd lr=0.01",
+                    { try SGDOptimizer(network: $0, settings: SGDSettings(learningRate: 0.01, blockSize: 1)) }
+                ),
+                ("ngd", { try NaturalGradientOptimizer(network: $0, settings: NaturalGradientSettings(), seed: 1) }),
+            ],
+            data: data,
+            warmup: 20,
+            chunk: 10,
+            chunks: 3
+        )
         #expect(rows.map(\.optimizer) == ["sgd lr=0.01", "ngd"] && rows.allSatisfy { $0.microseconds > 0 })
         #expect(SpeedBench.stepTable(rows).contains("1.00"))
     }

@@ -1,12 +1,17 @@
 import Foundation
 import NGDMath
 import Testing
+
 @testable import NGDDaemon
 
 @Suite struct BinaryCoderTests {
     struct Sample: Codable, Equatable {
         enum Kind: String, Codable { case a, b }
-        enum Payload: Codable, Equatable { case none, pair(Int, String), named(x: Double, y: [Double]) }
+        enum Payload: Codable, Equatable {
+            case none
+            case pair(Int, String)
+            case named(x: Double, y: [Double])
+        }
         var flag = true
         var int = -42
         var u64: UInt64 = .max
@@ -30,8 +35,10 @@ import Testing
         let back = try BinaryCoder.decode(Sample.self, from: bytes)
         #expect(back.doubles.map(\.bitPattern) == s.doubles.map(\.bitPattern))
         #expect(back.double.bitPattern == s.double.bitPattern)
-        var a = back, b = s
-        a.doubles = []; b.doubles = []
+        var a = back
+        var b = s
+        a.doubles = []
+        b.doubles = []
         #expect(a == b)
     }
 

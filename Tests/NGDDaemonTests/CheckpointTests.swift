@@ -3,6 +3,7 @@ import Logging
 import NGDMath
 import NGDWire
 import Testing
+
 @testable import NGDDaemon
 
 private func tempDir() -> String {
@@ -21,7 +22,18 @@ private func tempDir() -> String {
         for _ in 0..<200 {
             let x = (0..<6).map { _ in rng.nextGaussian() }
             let y = [x[0] - x[1], x[2], x[3] + x[4], x[5]]
-            _ = try m.process(SampleMessage(count: 2, inputWidth: 3, outputWidth: 2, x: x, y: y, id: .none, encoding: .json, isBatch: true))
+            _ = try m.process(
+                SampleMessage(
+                    count: 2,
+                    inputWidth: 3,
+                    outputWidth: 2,
+                    x: x,
+                    y: y,
+                    id: .none,
+                    encoding: .json,
+                    isBatch: true
+                )
+            )
         }
         return m
     }
@@ -38,8 +50,20 @@ private func tempDir() -> String {
         let probe = [0.1, -0.2, 0.3, 1, 2, 3]
         #expect(try r.network.predict(probe, count: 2) == m.network.predict(probe, count: 2))
         // Both continue the same way, bit for bit (optimizer and RNG state restored).
-        let msg = SampleMessage(count: 2, inputWidth: 3, outputWidth: 2, x: probe, y: [1, 2, 3, 4], id: .none, encoding: .json, isBatch: true)
-        for _ in 0..<5 { _ = try m.process(msg); _ = try r.process(msg) }
+        let msg = SampleMessage(
+            count: 2,
+            inputWidth: 3,
+            outputWidth: 2,
+            x: probe,
+            y: [1, 2, 3, 4],
+            id: .none,
+            encoding: .json,
+            isBatch: true
+        )
+        for _ in 0..<5 {
+            _ = try m.process(msg)
+            _ = try r.process(msg)
+        }
         #expect(r.network.parameters.array == m.network.parameters.array)
     }
 
@@ -111,8 +135,15 @@ private func tempDir() -> String {
 @Suite struct LogFormatTests {
     @Test func journalLinesCarryPriorityPrefixesAndOtherLinesATimestamp() {
         let j = JournalLogHandler(label: "ngd", journal: true)
-        let event = LogEvent(level: .warning, message: "rejected message", metadata: ["reason": "bad\nthing", "model": "m"],
-                             source: "s", file: "f", function: "g", line: 1)
+        let event = LogEvent(
+            level: .warning,
+            message: "rejected message",
+            metadata: ["reason": "bad\nthing", "model": "m"],
+            source: "s",
+            file: "f",
+            function: "g",
+            line: 1
+        )
         #expect(j.format(event) == "<4>ngd: rejected message model=m reason=bad thing")
         let e = LogEvent(level: .error, message: "x", metadata: nil, source: "s", file: "f", function: "g", line: 1)
         #expect(j.format(e) == "<3>ngd: x")

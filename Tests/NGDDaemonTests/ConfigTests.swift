@@ -1,10 +1,12 @@
-import Testing
-@testable import NGDDaemon
 import NGDMath
+import Testing
+
+@testable import NGDDaemon
 
 @Suite struct TOMLTests {
     @Test func parsesTheSubsetNgdUses() throws {
-        let t = try TOMLParser.parse("""
+        let t = try TOMLParser.parse(
+            """
             # comment
             top = "a\\tb\\u00e9"   # trailing comment
             lit = 'C:\\path'
@@ -19,24 +21,41 @@ import NGDMath
             inline = { a = 1, b.c = "x" }
             [models."my-model"]
             layers = [20, 20]
-            """)
+            """
+        )
         #expect(t["top"] == .string("a\tbé") && t["lit"] == .string("C:\\path"))
-        guard case .table(let d)? = t["daemon"] else { Issue.record("daemon"); return }
-        #expect(d["n"] == .integer(1000) && d["hex"] == .integer(255) && d["f"] == .float(-2.5e-3) && d["yes"] == .bool(true))
+        guard case .table(let d)? = t["daemon"] else {
+            Issue.record("daemon")
+            return
+        }
+        #expect(
+            d["n"] == .integer(1000) && d["hex"] == .integer(255) && d["f"] == .float(-2.5e-3)
+                && d["yes"] == .bool(true)
+        )
         #expect(d["list"] == .array([.integer(1), .integer(2), .integer(3)]))
-        guard case .table(let inline)? = d["inline"], case .table(let b)? = inline["b"] else { Issue.record("inline"); return }
+        guard case .table(let inline)? = d["inline"], case .table(let b)? = inline["b"] else {
+            Issue.record("inline")
+            return
+        }
         #expect(inline["a"] == .integer(1) && b["c"] == .string("x"))
-        guard case .table(let models)? = t["models"], case .table(let m)? = models["my-model"] else { Issue.record("models"); return }
+        guard case .table(let models)? = t["models"], case .table(let m)? = models["my-model"] else {
+            Issue.record("models")
+            return
+        }
         #expect(m["layers"] == .array([.integer(20), .integer(20)]))
     }
 
     @Test(arguments: [
         ("a = ", "line 1: expected a value"), ("a = 1\na = 2", "line 2: key a is defined twice"),
-        ("[x]\n[x]", "line 2: table [x] is defined twice"), ("a = hello", "line 1: invalid value hello (strings need quotes)"),
-        ("a = \"open", "line 1: unterminated string"), ("[[t]]", "line 1: arrays of tables ([[...]]) are not supported"),
+        ("[x]\n[x]", "line 2: table [x] is defined twice"),
+        ("a = hello", "line 1: invalid value hello (strings need quotes)"),
+        ("a = \"open", "line 1: unterminated string"),
+        ("[[t]]", "line 1: arrays of tables ([[...]]) are not supported"),
         ("a = [1, 2", "line 1: unterminated array"), ("a = 1 b = 2", "line 1: expected the end of the line"),
-        ("a = 007", "line 1: leading zeros in 007"), ("a = 1979-05-27", "line 1: dates and times are not supported (1979-05-27)"),
-        ("a = \"\"\"x\"\"\"", "line 1: multi-line strings are not supported"), ("a = 1__0", "line 1: invalid number 1__0"),
+        ("a = 007", "line 1: leading zeros in 007"),
+        ("a = 1979-05-27", "line 1: dates and times are not supported (1979-05-27)"),
+        ("a = \"\"\"x\"\"\"", "line 1: multi-line strings are not supported"),
+        ("a = 1__0", "line 1: invalid number 1__0"),
     ])
     func syntaxErrorsNameTheLine(text: String, message: String) {
         #expect(throws: TOMLError.self) { try TOMLParser.parse(text) }
@@ -46,55 +65,74 @@ import NGDMath
 
 @Suite struct DaemonConfigTests {
     @Test func theExampleConfigIsValidAndComplete() throws {
-        let text = try String(contentsOfFile: #filePath.replacingOccurrences(of: "Tests/NGDDaemonTests/ConfigTests.swift", with: "deploy/ngd.toml"), encoding: .utf8)
+        let text = try String(
+            contentsOfFile: #filePath.replacingOccurrences(
+                of: "Tests/NGDDaemonTests/ConfigTests.swift",
+                with: "deploy/ngd.toml"
+            ),
+            encoding: .utf8
+        )
         let c = try DaemonConfig.parse(toml: text)
         try c.validate()
         #expect(c.models.map(\.name) == ["default"])
-        #expect(c.input == "tcp://127.0.0.1:5555" && c.output == "tcp://127.0.0.1:5556" && c.control == "tcp://127.0.0.1:5557")
+        #expect(
+            c.input == "tcp://127.0.0.1:5555" && c.output == "tcp://127.0.0.1:5556"
+                && c.control == "tcp://127.0.0.1:5557"
+        )
     }
 
     @Test func everyKeyIsRead() throws {
-        let c = try DaemonConfig.parse(toml: """
-            [daemon]
-            input = "tcp://10.0.0.1:6000"
-            input_pattern = "pull"
-            input_mode = "connect"
-            subscribe = "models"
-            output = "ipc:///run/ngd/out"
-            control = "tcp://127.0.0.1:7000"
-            state_dir = "/var/lib/x"
-            checkpoint_interval = 60
-            stats_interval = 2.5
-            loss_every = 10
-            receive_hwm = 5
-            send_hwm = 6
-            max_message_size = 1024
-            linger_ms = 250
-            [models.m]
-            topic = "t"
-            layers = [3, 5, 1]
-            activation = "relu"
-            bias = false
-            output_noise = 0.5
-            optimizer = "adam"
-            learning_rate = 0.002
-            batch = 8
-            seed = 42
-            learning_rate_decay = 0.0
-            factor_rate = 0.01
-            factor_interval = 4
-            damping = 0.1
-            min_damping = 0.001
-            max_damping = 100.0
-            """)
+        let c = try DaemonConfig.parse(
+            toml: """
+                [daemon]
+                input = "tcp://10.0.0.1:6000"
+                input_pattern = "pull"
+                input_mode = "connect"
+                subscribe = "models"
+                output = "ipc:///run/ngd/out"
+                control = "tcp://127.0.0.1:7000"
+                state_dir = "/var/lib/x"
+                checkpoint_interval = 60
+                stats_interval = 2.5
+                loss_every = 10
+                receive_hwm = 5
+                send_hwm = 6
+                max_message_size = 1024
+                linger_ms = 250
+                [models.m]
+                topic = "t"
+                layers = [3, 5, 1]
+                activation = "relu"
+                bias = false
+                output_noise = 0.5
+                optimizer = "adam"
+                learning_rate = 0.002
+                batch = 8
+                seed = 42
+                learning_rate_decay = 0.0
+                factor_rate = 0.01
+                factor_interval = 4
+                damping = 0.1
+                min_damping = 0.001
+                max_damping = 100.0
+                """
+        )
         try c.validate()
-        #expect(c.inputPattern == .pull && c.inputMode == .connect && c.subscribe == .models && c.stateDirectory == "/var/lib/x")
-        #expect(c.checkpointInterval == 60 && c.statsInterval == 2.5 && c.lossEvery == 10 && c.receiveHighWaterMark == 5)
+        #expect(
+            c.inputPattern == .pull && c.inputMode == .connect && c.subscribe == .models
+                && c.stateDirectory == "/var/lib/x"
+        )
+        #expect(
+            c.checkpointInterval == 60 && c.statsInterval == 2.5 && c.lossEvery == 10 && c.receiveHighWaterMark == 5
+        )
         #expect(c.sendHighWaterMark == 6 && c.maxMessageSize == 1024 && c.lingerMilliseconds == 250)
         let m = c.models[0]
         #expect(m.topic == "t" && m.layers == [3, 5, 1] && m.activation == .relu && !m.bias && m.outputNoise == 0.5)
         #expect(m.optimizer == .adam && m.learningRate == 0.002 && m.batch == 8 && m.seed == 42)
-        #expect(m.learningRateDecay == 0 && m.factorRate == 0.01 && m.damping == 0.1 && m.minimumDamping == 0.001 && m.maximumDamping == 100)
+        #expect(
+            m.learningRateDecay == 0 && m.factorRate == 0.01 && m.damping == 0.1 && m.minimumDamping == 0.001
+                && m.maximumDamping == 100
+        )
         #expect(m.factorInterval == 4 && m.naturalGradientSettings.factorInterval == 4)
     }
 
@@ -103,16 +141,31 @@ import NGDMath
         ("[models.a]\nlayers = [2, 2]\nlerning_rate = 1", "models.a.lerning_rate: unknown key"),
         ("[models.a]\nlayers = \"2,2\"", "models.a.layers: must be an array of integers"),
         ("[models.a]\nlayers = [2, 2]\nactivation = \"gelu\"", "models.a.activation: unknown activation 'gelu'"),
-        ("[models.a]\nlayers = [2, 2]\noptimizer = \"lbfgs\"", "models.a.optimizer: 'lbfgs' is not one of ngd, sgd, adam"),
+        (
+            "[models.a]\nlayers = [2, 2]\noptimizer = \"lbfgs\"",
+            "models.a.optimizer: 'lbfgs' is not one of ngd, sgd, adam"
+        ),
         ("[models.a]\nlayers = [2, 0]", "models.a.layers"),
         ("[models.a]\nlayers = [2, 2]\nfactor_rate = 2", "models.a.factor_rate"),
-        ("[models.a]\nlayers = [2, 2]\nfactor_interval = 0", "models.a.factor_interval: invalid setting factor-interval = 0: must be in 1...1024"),
+        (
+            "[models.a]\nlayers = [2, 2]\nfactor_interval = 0",
+            "models.a.factor_interval: invalid setting factor-interval = 0: must be in 1...1024"
+        ),
         ("[models.a]\nlayers = [2, 2]\nfactor_interval = 1.5", "models.a.factor_interval: must be an integer"),
         ("[models.a]\nlayers = [2, 2]\nmin_damping = 1.0\ndamping = 0.1", "models.a.damping"),
-        ("[models.a]\nlayers = [2, 2]\n[models.b]\nlayers = [2, 2]\ntopic = \"a\"", "models.b.topic: 'a' is already the topic of model a"),
+        (
+            "[models.a]\nlayers = [2, 2]\n[models.b]\nlayers = [2, 2]\ntopic = \"a\"",
+            "models.b.topic: 'a' is already the topic of model a"
+        ),
         ("[models.\"a.b\"]\nlayers = [2, 2]", "models.a.b: a model name must be"),
-        ("[daemon]\ninput = \"localhost:5\"\n[models.a]\nlayers = [2, 2]", "daemon.input: 'localhost:5' is not a ZeroMQ endpoint"),
-        ("[daemon]\noutput = \"tcp://127.0.0.1:5555\"\n[models.a]\nlayers = [2, 2]", "daemon.output: 'tcp://127.0.0.1:5555' is already used by daemon.input"),
+        (
+            "[daemon]\ninput = \"localhost:5\"\n[models.a]\nlayers = [2, 2]",
+            "daemon.input: 'localhost:5' is not a ZeroMQ endpoint"
+        ),
+        (
+            "[daemon]\noutput = \"tcp://127.0.0.1:5555\"\n[models.a]\nlayers = [2, 2]",
+            "daemon.output: 'tcp://127.0.0.1:5555' is already used by daemon.input"
+        ),
         ("[daemon]\nlinger_ms = -1\n[models.a]\nlayers = [2, 2]", "daemon.linger_ms"),
         ("[daemon]\nloss_every = 0\n[models.a]\nlayers = [2, 2]", "daemon.loss_every"),
         ("[daemon]\ncheckpoint_interval = \"1m\"", "daemon.checkpoint_interval: must be a number, not a string"),

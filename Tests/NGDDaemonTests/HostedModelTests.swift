@@ -1,6 +1,7 @@
 import NGDMath
 import NGDWire
 import Testing
+
 @testable import NGDDaemon
 
 /// Test-then-train: every prediction a labelled message gets is the model's prediction before it
@@ -12,7 +13,16 @@ import Testing
         var rng = RandomSource(seed: seed)
         let x = (0..<(3 * k)).map { _ in rng.nextGaussian() }
         let y = (0..<(2 * k)).map { _ in rng.nextGaussian() }
-        return SampleMessage(count: k, inputWidth: 3, outputWidth: 2, x: x, y: y, id: .none, encoding: .json, isBatch: true)
+        return SampleMessage(
+            count: k,
+            inputWidth: 3,
+            outputWidth: 2,
+            x: x,
+            y: y,
+            id: .none,
+            encoding: .json,
+            isBatch: true
+        )
     }
 
     @Test(arguments: OptimizerKind.allCases)

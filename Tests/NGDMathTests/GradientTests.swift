@@ -1,4 +1,5 @@
 import Testing
+
 @testable import NGDMath
 
 /// Backward and forward-mode passes against central finite differences of the loss.
@@ -20,7 +21,9 @@ import Testing
         // Non-zero biases, so their gradients are exercised too.
         var r = RandomSource(seed: 22)
         for s in net.shapes {
-            for row in 0..<s.outputs { net.weights(layer: s.index)[row * s.columns + s.inputs] = 0.3 * r.nextGaussian() }
+            for row in 0..<s.outputs {
+                net.weights(layer: s.index)[row * s.columns + s.inputs] = 0.3 * r.nextGaussian()
+            }
         }
         return net
     }
@@ -40,7 +43,12 @@ import Testing
         x.withUnsafeBufferPointer { xb in
             y.withUnsafeBufferPointer { yb in
                 _ = buffers.forwardBackward(
-                    network: net, inputs: xb.baseAddress!, targets: yb.baseAddress!, count: k, scale: 1 / Self.variance)
+                    network: net,
+                    inputs: xb.baseAddress!,
+                    targets: yb.baseAddress!,
+                    count: k,
+                    scale: 1 / Self.variance
+                )
             }
         }
         buffers.addGradientOuterProducts(network: net, count: k, alpha: -1, target: gradient.base)
@@ -71,8 +79,13 @@ import Testing
         s.factorRate = 0.05
         let opt = try NaturalGradientOptimizer(network: net, settings: s, seed: 5)
         let a = net.architecture
-        try opt.train(inputs: gaussianArray(60 * a.inputSize, seed: 30), targets: gaussianArray(60 * a.outputSize, seed: 31), count: 60)
-        let x = gaussianArray(k * a.inputSize, seed: 32), y = gaussianArray(k * a.outputSize, seed: 33)
+        try opt.train(
+            inputs: gaussianArray(60 * a.inputSize, seed: 30),
+            targets: gaussianArray(60 * a.outputSize, seed: 31),
+            count: 60
+        )
+        let x = gaussianArray(k * a.inputSize, seed: 32)
+        let y = gaussianArray(k * a.outputSize, seed: 33)
         let directions = try opt.directions(inputs: x, targets: y, count: k)
         return (opt, x, y, directions)
     }

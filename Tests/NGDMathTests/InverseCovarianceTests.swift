@@ -1,4 +1,5 @@
 import Testing
+
 @testable import NGDMath
 
 /// The estimator against its definition: C tracked naively, term by term, and inverted directly.
@@ -23,7 +24,13 @@ import Testing
     /// The definition, updated one vector at a time:
     /// T ← (1−ε)T + ε‖v‖², C ← (1−ε)C + ε vvᵀ, C_cc += ε·√λ·T, c ← c + 1 mod n.
     /// C starts at γI, γ = the mean of ‖v‖²/n over the first block.
-    static func reference(_ v: [Double], n: Int, firstBlock: Int, schedule: FactorSchedule, sqrtDamping: Double) -> [Double] {
+    static func reference(
+        _ v: [Double],
+        n: Int,
+        firstBlock: Int,
+        schedule: FactorSchedule,
+        sqrtDamping: Double
+    ) -> [Double] {
         let count = v.count / n
         var gamma = 0.0
         for t in 0..<firstBlock { for i in 0..<n { gamma += v[t * n + i] * v[t * n + i] } }
@@ -45,14 +52,27 @@ import Testing
         return c
     }
 
-    static func absorbAll(_ e: InverseCovariance, _ v: [Double], block: Int, schedule: FactorSchedule, sqrtDamping: Double) {
+    static func absorbAll(
+        _ e: InverseCovariance,
+        _ v: [Double],
+        block: Int,
+        schedule: FactorSchedule,
+        sqrtDamping: Double
+    ) {
         let n = e.dimension
         let count = v.count / n
         v.withUnsafeBufferPointer { p in
             var t = 0
             while t < count {
                 let k = min(block, count - t)
-                e.absorb(p.baseAddress! + t * n, count: k, stride: n, firstSample: t, schedule: schedule, sqrtDamping: sqrtDamping)
+                e.absorb(
+                    p.baseAddress! + t * n,
+                    count: k,
+                    stride: n,
+                    firstSample: t,
+                    schedule: schedule,
+                    sqrtDamping: sqrtDamping
+                )
                 t += k
             }
         }
@@ -94,12 +114,26 @@ import Testing
             one.absorb(p.baseAddress!, count: 1, stride: n, firstSample: 0, schedule: schedule, sqrtDamping: 0.1)
             block.absorb(p.baseAddress!, count: 1, stride: n, firstSample: 0, schedule: schedule, sqrtDamping: 0.1)
             for t in 1..<64 {
-                one.absorb(p.baseAddress! + t * n, count: 1, stride: n, firstSample: t, schedule: schedule, sqrtDamping: 0.1)
+                one.absorb(
+                    p.baseAddress! + t * n,
+                    count: 1,
+                    stride: n,
+                    firstSample: t,
+                    schedule: schedule,
+                    sqrtDamping: 0.1
+                )
             }
             var t = 1
             while t < 64 {
                 let k = min(blockSize, 64 - t)
-                block.absorb(p.baseAddress! + t * n, count: k, stride: n, firstSample: t, schedule: schedule, sqrtDamping: 0.1)
+                block.absorb(
+                    p.baseAddress! + t * n,
+                    count: k,
+                    stride: n,
+                    firstSample: t,
+                    schedule: schedule,
+                    sqrtDamping: 0.1
+                )
                 t += k
             }
         }
@@ -119,8 +153,10 @@ import Testing
         let fused = InverseCovariance(dimension: n, health: health)
         let plain = InverseCovariance(dimension: n, health: health)
         let schedule = FactorSchedule(rate: 0.01, warmup: 20)
-        let v = Self.stream(n: n, rank: n, count: 200, seed: 41), w = Self.stream(n: n, rank: n, count: 200, seed: 42)
-        var u = [Double](repeating: 0, count: n), uRef = u
+        let v = Self.stream(n: n, rank: n, count: 200, seed: 41)
+        let w = Self.stream(n: n, rank: n, count: 200, seed: 42)
+        var u = [Double](repeating: 0, count: n)
+        var uRef = u
         var worst = 0.0
         v.withUnsafeBufferPointer { vp in
             w.withUnsafeBufferPointer { wp in
@@ -145,7 +181,8 @@ import Testing
         let v = Self.stream(n: n, rank: 6, count: 2_000, seed: 5)
         let big = v.map { $0 * 1e3 }
         let schedule = FactorSchedule(rate: 1e-2, warmup: 100)
-        let a = InverseCovariance(dimension: n), b = InverseCovariance(dimension: n)
+        let a = InverseCovariance(dimension: n)
+        let b = InverseCovariance(dimension: n)
         Self.absorbAll(a, v, block: 1, schedule: schedule, sqrtDamping: 0.1)
         Self.absorbAll(b, big, block: 1, schedule: schedule, sqrtDamping: 0.1)
         #expect(frobeniusRelativeError(b.inverse.map { $0 * 1e6 }, a.inverse) < 1e-10)
@@ -173,7 +210,14 @@ import Testing
         let more = Self.stream(n: n, rank: 4, count: 500, seed: 10)
         more.withUnsafeBufferPointer { p in
             for t in 0..<500 {
-                e.absorb(p.baseAddress! + t * n, count: 1, stride: n, firstSample: 3_000 + t, schedule: schedule, sqrtDamping: 1e-4)
+                e.absorb(
+                    p.baseAddress! + t * n,
+                    count: 1,
+                    stride: n,
+                    firstSample: 3_000 + t,
+                    schedule: schedule,
+                    sqrtDamping: 1e-4
+                )
             }
         }
         #expect(e.refreshCount == 1)
@@ -243,7 +287,14 @@ import Testing
             Array(v[(200 * n)...]).withUnsafeBufferPointer { p in
                 var t = 0
                 while t < 200 {
-                    e.absorb(p.baseAddress! + t * n, count: 4, stride: n, firstSample: 200 + t, schedule: schedule, sqrtDamping: 0.1)
+                    e.absorb(
+                        p.baseAddress! + t * n,
+                        count: 4,
+                        stride: n,
+                        firstSample: 200 + t,
+                        schedule: schedule,
+                        sqrtDamping: 0.1
+                    )
                     t += 4
                 }
             }

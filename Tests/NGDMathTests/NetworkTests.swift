@@ -1,4 +1,5 @@
 import Testing
+
 @testable import NGDMath
 
 @Suite struct NetworkTests {
@@ -7,7 +8,9 @@ import Testing
         #expect(throws: MathError.self) { try Architecture(sizes: [3, 0, 2], hidden: .tanh, bias: true) }
         #expect(throws: MathError.self) { try Architecture(sizes: [3, 1 << 17], hidden: .tanh, bias: true) }
         #expect(throws: MathError.self) { try Architecture(sizes: [3, 4, 2], activations: [.tanh], bias: true) }
-        #expect(throws: MathError.self) { try Architecture(sizes: [3, 4, 2], activations: [.tanh, .tanh], bias: true) }
+        #expect(throws: MathError.self) {
+            try Architecture(sizes: [3, 4, 2], activations: [.tanh, .tanh], bias: true)
+        }
         let a = try Architecture(sizes: [3, 4, 2], hidden: .relu, bias: true)
         #expect(a.activations == [.relu, .identity])
         #expect(a.parameterCount == 4 * 4 + 2 * 5)
@@ -45,7 +48,8 @@ import Testing
     @Test func gaussianInitialisationHasTheRequestedVariance() throws {
         let a = try Architecture(sizes: [400, 300], hidden: .identity, bias: true)
         let net = Network(architecture: a, initialization: .gaussian(gain: 2), seed: 3)
-        var s = 0.0, biases = 0.0
+        var s = 0.0
+        var biases = 0.0
         for r in 0..<300 {
             for c in 0..<400 { s += net.parameters[r * 401 + c] * net.parameters[r * 401 + c] }
             biases += abs(net.parameters[r * 401 + 400])
@@ -61,21 +65,30 @@ import Testing
         let net = Network(architecture: a, initialization: .orthogonal(gain: 1), seed: 4)
         let w = net.parameters.array
         let wt = Dense.transpose(w, rows, columns)
-        let gram = rows <= columns ? Dense.multiply(w, wt, rows, columns, rows) : Dense.multiply(wt, w, columns, rows, columns)
+        let gram =
+            rows <= columns ? Dense.multiply(w, wt, rows, columns, rows) : Dense.multiply(wt, w, columns, rows, columns)
         #expect(relativeError(gram, Dense.identity(min(rows, columns))) < 1e-13)
     }
 
     @Test func sameSeedSameWeights() throws {
         let a = try Architecture(sizes: [7, 5, 3], hidden: .tanh, bias: true)
-        #expect(Network(architecture: a, seed: 9).parameters.array == Network(architecture: a, seed: 9).parameters.array)
-        #expect(Network(architecture: a, seed: 9).parameters.array != Network(architecture: a, seed: 10).parameters.array)
+        #expect(
+            Network(architecture: a, seed: 9).parameters.array == Network(architecture: a, seed: 9).parameters.array
+        )
+        #expect(
+            Network(architecture: a, seed: 9).parameters.array != Network(architecture: a, seed: 10).parameters.array
+        )
     }
 
     @Test func predictRejectsBadInput() throws {
         let net = Network(architecture: try Architecture(sizes: [2, 1], hidden: .identity, bias: false), seed: 1)
-        #expect(throws: MathError.dimensionMismatch(what: "inputs", expected: 4, got: 3)) { try net.predict([1, 2, 3], count: 2) }
+        #expect(throws: MathError.dimensionMismatch(what: "inputs", expected: 4, got: 3)) {
+            try net.predict([1, 2, 3], count: 2)
+        }
         #expect(throws: MathError.nonFiniteValue(what: "inputs", index: 1)) { try net.predict([1, .nan], count: 1) }
-        #expect(throws: MathError.self) { try Network(state: NetworkState(architecture: net.architecture, parameters: [1])) }
+        #expect(throws: MathError.self) {
+            try Network(state: NetworkState(architecture: net.architecture, parameters: [1]))
+        }
     }
 
     @Test func xoshiroAndSplitMixKnownAnswers() throws {
@@ -92,7 +105,9 @@ import Testing
     @Test func gaussianDrawsHaveUnitVariance() {
         var r = RandomSource(seed: 5)
         let n = 200_000
-        var sum = 0.0, sq = 0.0, fourth = 0.0
+        var sum = 0.0
+        var sq = 0.0
+        var fourth = 0.0
         for _ in 0..<n {
             let g = r.nextGaussian()
             sum += g

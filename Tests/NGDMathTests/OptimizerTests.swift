@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import NGDMath
 
 @Suite struct OptimizerTests {
@@ -31,7 +32,11 @@ import Testing
         return [
             try NaturalGradientOptimizer(network: net(), settings: ngdSettings(), seed: seed),
             try NaturalGradientOptimizer(network: net(), settings: ngdSettings(block: 4), seed: seed),
-            try NaturalGradientOptimizer(network: net(), settings: ngdSettings(block: 4, factorInterval: 3), seed: seed),
+            try NaturalGradientOptimizer(
+                network: net(),
+                settings: ngdSettings(block: 4, factorInterval: 3),
+                seed: seed
+            ),
             try SGDOptimizer(network: net(), settings: SGDSettings(learningRate: 0.05, blockSize: 2)),
             try AdamOptimizer(network: net(), settings: AdamSettings(learningRate: 0.01, blockSize: 3)),
         ]
@@ -46,7 +51,11 @@ import Testing
             #expect(a.state == b.state)
         }
         // A different seed changes NGD's sampled targets, and so its weights.
-        let c = try NaturalGradientOptimizer(network: Network(architecture: Self.arch, seed: 77), settings: Self.ngdSettings(), seed: 4)
+        let c = try NaturalGradientOptimizer(
+            network: Network(architecture: Self.arch, seed: 77),
+            settings: Self.ngdSettings(),
+            seed: 4
+        )
         let d = try Self.everyOptimizer()[0]
         try c.train(inputs: x, targets: y, count: 500)
         try d.train(inputs: x, targets: y, count: 500)
@@ -55,8 +64,10 @@ import Testing
 
     @Test func snapshotThroughJSONResumesBitForBit() throws {
         let (x, y) = Self.samples(600, seed: 2)
-        let firstX = Array(x[0..<(300 * 4)]), firstY = Array(y[0..<(300 * 3)])
-        let restX = Array(x[(300 * 4)...]), restY = Array(y[(300 * 3)...])
+        let firstX = Array(x[0..<(300 * 4)])
+        let firstY = Array(y[0..<(300 * 3)])
+        let restX = Array(x[(300 * 4)...])
+        let restY = Array(y[(300 * 3)...])
         for original in try Self.everyOptimizer() {
             try original.train(inputs: firstX, targets: firstY, count: 300)
             let data = try JSONEncoder().encode(original.state)
@@ -116,7 +127,10 @@ import Testing
         with("output-variance") { $0.outputVariance = .nan }
         with("factor-interval") { $0.factorInterval = 0 }
         with("factor-interval") { $0.factorInterval = 1025 }
-        with("factor-interval") { $0.factorRate = 0.3; $0.factorInterval = 4 }  // an absorbed sample's rate ≥ 1
+        with("factor-interval") {
+            $0.factorRate = 0.3
+            $0.factorInterval = 4
+        }  // an absorbed sample's rate ≥ 1
         with("drift-tolerance") { $0.health.driftTolerance = 0 }
         for (name, s) in cases {
             do {
@@ -211,7 +225,9 @@ import Testing
         #expect(try JSONDecoder().decode(NaturalGradientSettings.self, from: plain).factorInterval == 1)
         var s = NaturalGradientSettings()
         s.factorInterval = 4
-        #expect(try JSONDecoder().decode(NaturalGradientSettings.self, from: JSONEncoder().encode(s)).factorInterval == 4)
+        #expect(
+            try JSONDecoder().decode(NaturalGradientSettings.self, from: JSONEncoder().encode(s)).factorInterval == 4
+        )
     }
 
     @Test func rejectedStepsLeaveWeightsAloneAndRaiseDamping() throws {
@@ -228,7 +244,11 @@ import Testing
         for j in 20..<60 {
             let before = opt.network.parameters.array
             let damping = opt.damping
-            let r = try opt.train(inputs: Array(x[(j * 4)..<(j * 4 + 4)]), targets: Array(y[(j * 3)..<(j * 3 + 3)]), count: 1)
+            let r = try opt.train(
+                inputs: Array(x[(j * 4)..<(j * 4 + 4)]),
+                targets: Array(y[(j * 3)..<(j * 3 + 3)]),
+                count: 1
+            )
             if r.rejected == 1 {
                 rejected += 1
                 #expect(opt.network.parameters.array == before)
@@ -242,7 +262,11 @@ import Testing
     @Test func clippedStepsNeverRaiseTheModelPrediction() throws {
         // With clipping, η_t ≤ lin/q, so predicted decrease ηlin − ½η²q ≥ ½η·lin > 0, and on a
         // linear-output network most steps are accepted.
-        let opt = try NaturalGradientOptimizer(network: Network(architecture: Self.arch, seed: 10), settings: Self.ngdSettings(), seed: 2)
+        let opt = try NaturalGradientOptimizer(
+            network: Network(architecture: Self.arch, seed: 10),
+            settings: Self.ngdSettings(),
+            seed: 2
+        )
         let (x, y) = Self.samples(2_000, seed: 8)
         let r = try opt.train(inputs: x, targets: y, count: 2_000)
         #expect(r.steps > 1_500)
@@ -262,12 +286,19 @@ import Testing
         var s = Self.ngdSettings(block: block, factorInterval: factorInterval)
         s.learningRate = 0.1
         s.modelSamples = block == 1 ? 1 : 2
-        let ngd = try NaturalGradientOptimizer(network: Network(architecture: Self.arch, seed: 11), settings: s, seed: 3)
+        let ngd = try NaturalGradientOptimizer(
+            network: Network(architecture: Self.arch, seed: 11),
+            settings: s,
+            seed: 3
+        )
         try ngd.train(inputs: x, targets: y, count: 20_000)
         let ngdError = try ngd.network.meanSquaredError(inputs: tx, targets: ty, count: 500)
         // SGD from the same start at its best rate on this stream: of 0.01, 0.02, 0.05, 0.1 and
         // 0.2, it reached 9.5e-3, 3.1e-3, 1.6e-4, 1.44e-4 and 1.0e-2.
-        let sgd = try SGDOptimizer(network: Network(architecture: Self.arch, seed: 11), settings: SGDSettings(learningRate: 0.1))
+        let sgd = try SGDOptimizer(
+            network: Network(architecture: Self.arch, seed: 11),
+            settings: SGDSettings(learningRate: 0.1)
+        )
         try sgd.train(inputs: x, targets: y, count: 20_000)
         let sgdError = try sgd.network.meanSquaredError(inputs: tx, targets: ty, count: 500)
         #expect(ngdError < 1.5e-4, "ngd \(ngdError), sgd \(sgdError)")
@@ -275,8 +306,15 @@ import Testing
     }
 
     @Test func restoringAMismatchedStateFails() throws {
-        let opt = try NaturalGradientOptimizer(network: Network(architecture: Self.arch, seed: 1), settings: Self.ngdSettings(), seed: 1)
-        guard case .naturalGradient(var s) = opt.state else { Issue.record("wrong state kind"); return }
+        let opt = try NaturalGradientOptimizer(
+            network: Network(architecture: Self.arch, seed: 1),
+            settings: Self.ngdSettings(),
+            seed: 1
+        )
+        guard case .naturalGradient(var s) = opt.state else {
+            Issue.record("wrong state kind")
+            return
+        }
         s.factors.removeLast()
         #expect(throws: MathError.self) { try NaturalGradientOptimizer(state: s) }
         guard case .naturalGradient(var t) = opt.state else { return }
@@ -292,7 +330,10 @@ import Testing
     /// A snapshot edited as JSON, the way a damaged checkpoint file would arrive.
     static func decode(_ edit: (inout [String: Any]) -> Void) throws -> OptimizerState {
         let opt = try NaturalGradientOptimizer(
-            network: Network(architecture: OptimizerTests.arch, seed: 1), settings: OptimizerTests.ngdSettings(), seed: 1)
+            network: Network(architecture: OptimizerTests.arch, seed: 1),
+            settings: OptimizerTests.ngdSettings(),
+            seed: 1
+        )
         let (x, y) = OptimizerTests.samples(50, seed: 1)
         try opt.train(inputs: x, targets: y, count: 50)
         var root = try JSONSerialization.jsonObject(with: JSONEncoder().encode(opt.state)) as! [String: Any]

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import NGDMath
 
 /// The paper's exact result (Section 3, Eq. 16–18): in a deep linear network with square
@@ -36,9 +37,12 @@ import Testing
         for i in 1...layers {
             let a = i > 1 ? product(1...(i - 1)) : Dense.identity(n)
             let b = i < layers ? product((i + 1)...layers) : Dense.identity(n)
-            try opt.factors[i - 1].reset(covariance: Dense.multiply(Dense.multiply(a, sigma, n, n, n), Dense.transpose(a, n, n), n, n, n))
+            try opt.factors[i - 1].reset(
+                covariance: Dense.multiply(Dense.multiply(a, sigma, n, n, n), Dense.transpose(a, n, n), n, n, n)
+            )
             try opt.errorFactors[i - 1].reset(
-                covariance: Dense.multiply(Dense.transpose(b, n, n), b, n, n, n).map { $0 / variance })
+                covariance: Dense.multiply(Dense.transpose(b, n, n), b, n, n, n).map { $0 / variance }
+            )
         }
 
         let delta = try opt.directions(inputs: inputs, targets: targets, count: n)

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import NGDMath
 
 /// Random test data.
@@ -21,7 +22,8 @@ func relativeError(_ a: [Double], _ b: [Double]) -> Double {
 
 /// ‖a − b‖_F / ‖b‖_F.
 func frobeniusRelativeError(_ a: [Double], _ b: [Double]) -> Double {
-    var num = 0.0, den = 0.0
+    var num = 0.0
+    var den = 0.0
     for i in 0..<a.count {
         num += (a[i] - b[i]) * (a[i] - b[i])
         den += b[i] * b[i]

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import NGDWire
 
 private func bytes(_ s: String) -> [UInt8] { Array(s.utf8) }
@@ -8,12 +9,20 @@ private func bytes(_ s: String) -> [UInt8] { Array(s.utf8) }
     @Test func doublesRoundTripBitForBitThroughWriterAndParser() throws {
         var g = SystemRandomNumberGenerator()
         var values: [Double] = [0, -0.0, 1, -1, 0.1, 1e-300, 5e-324, .greatestFiniteMagnitude, 1e16, 123456789.125]
-        for _ in 0..<2000 { values.append(Double(bitPattern: g.next() & 0x7FEF_FFFF_FFFF_FFFF | (g.next() & (1 << 63)))) }
+        for _ in 0..<2000 {
+            values.append(Double(bitPattern: g.next() & 0x7FEF_FFFF_FFFF_FFFF | (g.next() & (1 << 63))))
+        }
         var w = JSONWriter()
         w.value(doubles: values)
-        guard case .array(let items) = try JSONValue.parse(w.bytes) else { Issue.record("not an array"); return }
+        guard case .array(let items) = try JSONValue.parse(w.bytes) else {
+            Issue.record("not an array")
+            return
+        }
         for (a, b) in zip(values, items) {
-            guard case .number(let d, _) = b else { Issue.record("not a number"); return }
+            guard case .number(let d, _) = b else {
+                Issue.record("not a number")
+                return
+            }
             #expect(d.bitPattern == a.bitPattern)
         }
         // The standard library's own parser reads the written text as the same values.
@@ -22,11 +31,15 @@ private func bytes(_ s: String) -> [UInt8] { Array(s.utf8) }
     }
 
     @Test func parsesTheJSONGrammarLikeFoundation() throws {
-        let doc = #" { "a" : [1, -2.5e3, 0.0, true, false, null, "x\"\\\/\b\f\n\r\t\u00e9\ud83d\ude00"], "b": {} , "c": [] } "#
+        let doc =
+            #" { "a" : [1, -2.5e3, 0.0, true, false, null, "x\"\\\/\b\f\n\r\t\u00e9\ud83d\ude00"], "b": {} , "c": [] } "#
         let v = try JSONValue.parse(bytes(doc))
         let f = try JSONSerialization.jsonObject(with: Data(doc.utf8)) as! [String: Any]
         let a = f["a"] as! [Any]
-        guard case .array(let items)? = v["a"] else { Issue.record("a"); return }
+        guard case .array(let items)? = v["a"] else {
+            Issue.record("a")
+            return
+        }
         #expect(items[0] == .number(1, text: "1") && items[1] == .number(-2500, text: ""))
         #expect(items[3] == .bool(true) && items[4] == .bool(false) && items[5] == .null)
         #expect(items[6] == .string(a[6] as! String))
@@ -61,7 +74,9 @@ private func bytes(_ s: String) -> [UInt8] { Array(s.utf8) }
         let s = try SampleMessage.decode(bytes(#"  {"x": [1, 2], "y": [3], "id": "abc"}"#))
         #expect(s.count == 1 && s.inputWidth == 2 && s.outputWidth == 1 && s.x == [1, 2] && s.y == [3] && !s.isBatch)
         #expect(s.id == .json(.string("abc")) && s.encoding == .json)
-        let b = try SampleMessage.decode(bytes(#"{"x": [[1, 2], [3, 4], [5, 6]], "y": [[1], [2], [3]], "id": 18446744073709551615}"#))
+        let b = try SampleMessage.decode(
+            bytes(#"{"x": [[1, 2], [3, 4], [5, 6]], "y": [[1], [2], [3]], "id": 18446744073709551615}"#)
+        )
         #expect(b.count == 3 && b.x == [1, 2, 3, 4, 5, 6] && b.y == [1, 2, 3] && b.isBatch)
         // A u64-sized id is echoed with its original digits.
         let echoed = OutputMessages.error(model: "m", id: b.id, reason: "r")
@@ -84,10 +99,16 @@ private func bytes(_ s: String) -> [UInt8] { Array(s.utf8) }
         (#"{"x": [1e999]}"#, "non-finite value in x (sample 0, index 0)"),
         (#"{"x": [1], "y": [-1e400]}"#, "non-finite value in y (sample 0, index 0)"),
         (#"{"x": [1], "id": [1]}"#, "id must be a string or a number, not an array"),
-        (#"[1, 2]"#, "payload is neither JSON (first non-space byte '{') nor NGD1 (magic 'NGD1'); it starts with '[1, 2]'"),
+        (
+            #"[1, 2]"#,
+            "payload is neither JSON (first non-space byte '{') nor NGD1 (magic 'NGD1'); it starts with '[1, 2]'"
+        ),
         (#"{"x": [1]"#, "malformed JSON: expected ',' or '}' at the end of the payload"),
         ("hello", "payload is neither JSON (first non-space byte '{') nor NGD1 (magic 'NGD1'); it starts with 'hello'"),
-        ("", "payload is neither JSON (first non-space byte '{') nor NGD1 (magic 'NGD1'); it starts with nothing (empty payload)"),
+        (
+            "",
+            "payload is neither JSON (first non-space byte '{') nor NGD1 (magic 'NGD1'); it starts with nothing (empty payload)"
+        ),
     ])
     func badJSONMessagesGetAReason(payload: String, reason: String) {
         do {
@@ -112,14 +133,24 @@ private func bytes(_ s: String) -> [UInt8] { Array(s.utf8) }
             #expect(try SampleMessage.decode(q).y == nil)
         }
         // Header bytes laid out as the table says (little-endian).
-        let p = NGD1.encode(dtype: .float64, count: 2, inputWidth: 3, outputWidth: 1, id: 0x0102030405060708, x: x, y: y)
+        let p = NGD1.encode(
+            dtype: .float64,
+            count: 2,
+            inputWidth: 3,
+            outputWidth: 1,
+            id: 0x0102_0304_0506_0708,
+            x: x,
+            y: y
+        )
         #expect(Array(p[0..<8]) == [0x4E, 0x47, 0x44, 0x31, 2, 1, 0, 0])
         #expect(Array(p[8..<28]) == [2, 0, 0, 0, 3, 0, 0, 0, 1, 0, 0, 0, 8, 7, 6, 5, 4, 3, 2, 1])
         #expect(Array(p[28..<36]) == withUnsafeBytes(of: 1.5.bitPattern.littleEndian) { Array($0) })
     }
 
     @Test func ngd1PredictionEncodesAndDecodes() throws {
-        let req = try SampleMessage.decode(NGD1.encode(dtype: .float32, count: 2, inputWidth: 1, outputWidth: 0, id: 9, x: [1, 2], y: nil))
+        let req = try SampleMessage.decode(
+            NGD1.encode(dtype: .float32, count: 2, inputWidth: 1, outputWidth: 0, id: 9, x: [1, 2], y: nil)
+        )
         let out = OutputMessages.prediction(model: "m", seq: 3, request: req, yHat: [0.5, 0.25, 1, 2], width: 2)
         #expect(out[4] == 1 && out[5] == NGD1.flagPrediction)
         let d = try NGD1.decodePrediction(out)
@@ -128,7 +159,11 @@ private func bytes(_ s: String) -> [UInt8] { Array(s.utf8) }
 
     @Test func badNGD1HeadersAndLengths() {
         let good = NGD1.encode(dtype: .float64, count: 1, inputWidth: 2, outputWidth: 1, id: 1, x: [1, 2], y: [3])
-        func mutate(_ at: Int, _ v: UInt8) -> [UInt8] { var p = good; p[at] = v; return p }
+        func mutate(_ at: Int, _ v: UInt8) -> [UInt8] {
+            var p = good
+            p[at] = v
+            return p
+        }
         let cases: [([UInt8], String)] = [
             (Array(good[0..<20]), "bad NGD1 header: the payload has 20 bytes, shorter than the 28-byte header"),
             (mutate(4, 3), "bad NGD1 header: dtype 3 is not 1 (float32) or 2 (float64)"),
@@ -142,10 +177,22 @@ private func bytes(_ s: String) -> [UInt8] { Array(s.utf8) }
             (Array(good.dropLast()), "NGD1 payload length mismatch: the header implies 52 bytes, the payload has 51"),
             (good + [0], "NGD1 payload length mismatch: the header implies 52 bytes, the payload has 53"),
             (mutate(8, 255), "NGD1 payload length mismatch: the header implies 6148 bytes, the payload has 52"),
-            (NGD1.encode(dtype: .float64, count: 1, inputWidth: 2, outputWidth: 1, id: 1, x: [1, .nan], y: [3]),
-             "non-finite value in x (sample 0, index 1)"),
-            (NGD1.encode(dtype: .float32, count: 2, inputWidth: 1, outputWidth: 1, id: 1, x: [1, 2], y: [3, .infinity]),
-             "non-finite value in y (sample 1, index 0)"),
+            (
+                NGD1.encode(dtype: .float64, count: 1, inputWidth: 2, outputWidth: 1, id: 1, x: [1, .nan], y: [3]),
+                "non-finite value in x (sample 0, index 1)"
+            ),
+            (
+                NGD1.encode(
+                    dtype: .float32,
+                    count: 2,
+                    inputWidth: 1,
+                    outputWidth: 1,
+                    id: 1,
+                    x: [1, 2],
+                    y: [3, .infinity]
+                ),
+                "non-finite value in y (sample 1, index 0)"
+            ),
         ]
         for (p, reason) in cases {
             do {
@@ -161,8 +208,19 @@ private func bytes(_ s: String) -> [UInt8] { Array(s.utf8) }
         let req = try SampleMessage.decode(bytes(#"{"x": [[1], [2]], "id": 5}"#))
         let p = OutputMessages.prediction(model: "m", seq: 10, request: req, yHat: [0.1, 0.2, 0.3, 0.4], width: 2)
         #expect(String(decoding: p, as: UTF8.self) == #"{"model":"m","seq":10,"id":5,"y_hat":[[0.1,0.2],[0.3,0.4]]}"#)
-        let l = OutputMessages.loss(model: "m", seq: 10, id: .none, count: 2, mse: 0.5, loss: 1e-7, lossEMA: .nan, samples: 12)
-        #expect(String(decoding: l, as: UTF8.self)
-                == #"{"model":"m","seq":10,"id":null,"n":2,"mse":0.5,"loss":1e-07,"loss_ema":null,"samples":12}"#)
+        let l = OutputMessages.loss(
+            model: "m",
+            seq: 10,
+            id: .none,
+            count: 2,
+            mse: 0.5,
+            loss: 1e-7,
+            lossEMA: .nan,
+            samples: 12
+        )
+        #expect(
+            String(decoding: l, as: UTF8.self)
+                == #"{"model":"m","seq":10,"id":null,"n":2,"mse":0.5,"loss":1e-07,"loss_ema":null,"samples":12}"#
+        )
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import ZeroMQ
 
 @Suite struct ZeroMQTests {
@@ -10,8 +11,10 @@ import Testing
         let push = try ZMQSocket(ctx, type: .push, lingerMilliseconds: 0)
         try push.connect("inproc://pp")
         // Frames of 0, 1, 33 (the in-struct limit), 34 and 100 000 bytes.
-        let frames: [[UInt8]] = [[], [7], (0..<33).map { UInt8($0) }, (0..<34).map { UInt8($0 * 3 & 255) },
-                                 (0..<100_000).map { UInt8($0 % 251) }]
+        let frames: [[UInt8]] = [
+            [], [7], (0..<33).map { UInt8($0) }, (0..<34).map { UInt8($0 * 3 & 255) },
+            (0..<100_000).map { UInt8($0 % 251) },
+        ]
         try push.send(frames)
         #expect(try pull.receive() == frames)
         #expect(try pull.receive(wait: false) == nil)
@@ -111,6 +114,14 @@ final class LockedBox<T>: @unchecked Sendable {
     private let lock = NSLock()
     private var value: T
     init(_ v: T) { value = v }
-    func set(_ v: T) { lock.lock(); value = v; lock.unlock() }
-    func get() -> T { lock.lock(); defer { lock.unlock() }; return value }
+    func set(_ v: T) {
+        lock.lock()
+        value = v
+        lock.unlock()
+    }
+    func get() -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return value
+    }
 }

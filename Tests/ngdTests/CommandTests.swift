@@ -3,6 +3,7 @@ import Foundation
 import NGDBench
 import NGDMath
 import Testing
+
 @testable import ngd
 
 @Suite struct CommandTests {
@@ -13,7 +14,9 @@ import Testing
     }
 
     @Test func paperOptions() throws {
-        let c = try PaperCommand.parse(["--arch", "c", "--seed", "1", "--seed", "2", "--json", "--only", "ngd, sgd", "--sgd-lr", "0.1", "0.2"])
+        let c = try PaperCommand.parse([
+            "--arch", "c", "--seed", "1", "--seed", "2", "--json", "--only", "ngd, sgd", "--sgd-lr", "0.1", "0.2",
+        ])
         #expect(c.arch == "c" && c.seeds == [1, 2] && c.grid.json && c.grid.sgdRates == [0.1, 0.2])
         #expect(try c.grid.optimizers() == ["ngd", "sgd"])
     }
@@ -60,27 +63,48 @@ import Testing
     @Test func everyDefaultModelSettingIsAFlag() throws {
         let c = try ServeCommand.parse([
             "--layers", "3,5,2", "--topic", "t", "--activation", "relu", "--no-bias", "--optimizer", "adam",
-            "--learning-rate", "0.002", "--batch", "8", "--output-noise", "0.5", "--seed", "9", "--min-damping", "0.001",
-            "--max-damping", "50", "--damping", "0.1", "--factor-rate", "0.01", "--factor-interval", "2", "--learning-rate-decay", "0",
-            "--input", "tcp://127.0.0.1:6000", "--input-pattern", "pull", "--input-mode", "connect", "--subscribe", "models",
+            "--learning-rate", "0.002", "--batch", "8", "--output-noise", "0.5", "--seed", "9", "--min-damping",
+            "0.001",
+            "--max-damping", "50", "--damping", "0.1", "--factor-rate", "0.01", "--factor-interval", "2",
+            "--learning-rate-decay", "0",
+            "--input", "tcp://127.0.0.1:6000", "--input-pattern", "pull", "--input-mode", "connect", "--subscribe",
+            "models",
             "--output", "tcp://127.0.0.1:6001", "--control", "tcp://127.0.0.1:6002", "--state-dir", "/tmp/s",
             "--checkpoint-interval", "7", "--stats-interval", "2", "--loss-every", "3", "--max-message-size", "4096",
             "--receive-hwm", "11", "--send-hwm", "12", "--linger", "13",
         ]).resolvedConfig()
         let m = try #require(c.models.first)
-        #expect(c.models.count == 1 && m.name == "default" && m.topic == "t" && m.layers == [3, 5, 2] && m.activation == .relu)
-        #expect(!m.bias && m.optimizer == .adam && m.learningRate == 0.002 && m.batch == 8 && m.outputNoise == 0.5 && m.seed == 9)
-        #expect(m.minimumDamping == 0.001 && m.maximumDamping == 50 && m.damping == 0.1 && m.factorRate == 0.01 && m.learningRateDecay == 0)
+        #expect(
+            c.models.count == 1 && m.name == "default" && m.topic == "t" && m.layers == [3, 5, 2]
+                && m.activation == .relu
+        )
+        #expect(
+            !m.bias && m.optimizer == .adam && m.learningRate == 0.002 && m.batch == 8 && m.outputNoise == 0.5
+                && m.seed == 9
+        )
+        #expect(
+            m.minimumDamping == 0.001 && m.maximumDamping == 50 && m.damping == 0.1 && m.factorRate == 0.01
+                && m.learningRateDecay == 0
+        )
         #expect(m.factorInterval == 2)
-        #expect(c.input == "tcp://127.0.0.1:6000" && c.inputPattern == .pull && c.inputMode == .connect && c.subscribe == .models)
-        #expect(c.output == "tcp://127.0.0.1:6001" && c.control == "tcp://127.0.0.1:6002" && c.stateDirectory == "/tmp/s")
+        #expect(
+            c.input == "tcp://127.0.0.1:6000" && c.inputPattern == .pull && c.inputMode == .connect
+                && c.subscribe == .models
+        )
+        #expect(
+            c.output == "tcp://127.0.0.1:6001" && c.control == "tcp://127.0.0.1:6002" && c.stateDirectory == "/tmp/s"
+        )
         #expect(c.checkpointInterval == 7 && c.statsInterval == 2 && c.lossEvery == 3 && c.maxMessageSize == 4096)
         #expect(c.receiveHighWaterMark == 11 && c.sendHighWaterMark == 12 && c.lingerMilliseconds == 13)
     }
 
     @Test func flagsOverrideTheFileForTheDefaultModelOnly() throws {
         let path = NSTemporaryDirectory() + "ngd-flags-\(getpid()).toml"
-        try "[models.default]\nlayers = [4, 4]\nbatch = 2\n[models.other]\nlayers = [2, 2]\n".write(toFile: path, atomically: true, encoding: .utf8)
+        try "[models.default]\nlayers = [4, 4]\nbatch = 2\n[models.other]\nlayers = [2, 2]\n".write(
+            toFile: path,
+            atomically: true,
+            encoding: .utf8
+        )
         let c = try ServeCommand.parse(["--config", path, "--batch", "5"]).resolvedConfig()
         #expect(c.models.map(\.name) == ["default", "other"])
         #expect(c.models[0].batch == 5 && c.models[0].layers == [4, 4] && c.models[1].batch == 1)
@@ -102,7 +126,13 @@ import Testing
     /// each round's value in brackets; rows missing from a round count as missing, not as zero.
     @Test func peerSummaryTakesTheMedianOfSameRoundRatios() {
         func row(_ method: String, µs: Double, seconds: Double?) -> SpeedBench.TargetRow {
-            SpeedBench.TargetRow(problem: "A", method: method, microseconds: µs, samplesToTarget: seconds == nil ? nil : 1000, secondsToTarget: seconds)
+            SpeedBench.TargetRow(
+                problem: "A",
+                method: method,
+                microseconds: µs,
+                samplesToTarget: seconds == nil ? nil : 1000,
+                secondsToTarget: seconds
+            )
         }
         let rounds = [(0.5, 1.0), (0.25, 1.0), (0.4, 1.0)].map { ngd, batch in
             var r = SpeedCommand.Round()
@@ -116,7 +146,12 @@ import Testing
         }
         let text = SpeedCommand.peerSummary(rounds)
         #expect(text.contains("numpy batch / best ngd = 2.5× [2.0, 4.0, 2.5]"), "\(text)")
-        #expect(text.contains("numpy online / ngd = 25.0× [25.0, 25.0, 25.0] (SM), 50.0× [50.0, 50.0, 50.0] (blocks of 16)"), "\(text)")
+        #expect(
+            text.contains(
+                "numpy online / ngd = 25.0× [25.0, 25.0, 25.0] (SM), 50.0× [50.0, 50.0, 50.0] (blocks of 16)"
+            ),
+            "\(text)"
+        )
         #expect(text.contains("with factors 1/2: —"), "\(text)")
         let table = SpeedCommand.targetTable(rounds)
         #expect(table.contains("medians of 3 rounds") && table.contains("0.400"), "\(table)")

@@ -2,6 +2,7 @@ import Foundation
 import NGDWire
 import Testing
 import ZeroMQ
+
 @testable import ngd  // Locked
 
 /// The `ngd` binary that `swift build` put next to this test bundle.
@@ -13,7 +14,8 @@ func ngdExecutable() -> String {
         if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
         dir = dir.deletingLastPathComponent()
     }
-    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
     return root.appendingPathComponent(".build/debug/ngd").path
 }
 
@@ -47,7 +49,12 @@ final class DaemonProcess {
 
     /// Starts `ngd serve args…` with `--state-dir` and ephemeral endpoints unless `args` sets them,
     /// and waits for its "serving" line. `expectStart: false` returns once it exits instead.
-    init(_ args: [String], stateDir: String? = nil, environment: [String: String] = [:], expectStart: Bool = true) throws {
+    init(
+        _ args: [String],
+        stateDir: String? = nil,
+        environment: [String: String] = [:],
+        expectStart: Bool = true
+    ) throws {
         self.stateDir = stateDir ?? temporaryDirectory("state")
         var full = ["serve", "--state-dir", self.stateDir, "--log-level", "debug"]
         for flag in ["--input", "--output", "--control"] where !args.contains(flag) {
@@ -66,11 +73,18 @@ final class DaemonProcess {
         let text = stderrText
         pipe.fileHandleForReading.readabilityHandler = { h in
             let d = h.availableData
-            if d.isEmpty { h.readabilityHandler = nil; return }
+            if d.isEmpty {
+                h.readabilityHandler = nil
+                return
+            }
             text.with { $0 += String(decoding: d, as: UTF8.self) }
         }
         try process.run()
-        guard expectStart else { process.waitUntilExit(); Thread.sleep(forTimeInterval: 0.1); return }
+        guard expectStart else {
+            process.waitUntilExit()
+            Thread.sleep(forTimeInterval: 0.1)
+            return
+        }
         guard waitForLog("serving", timeout: 30) else {
             process.terminate()
             throw HarnessError("daemon did not start: \(log)")
@@ -113,11 +127,19 @@ final class DaemonProcess {
     private func waitForExit(_ timeout: Double) {
         let end = Date().addingTimeInterval(timeout)
         while process.isRunning && Date() < end { Thread.sleep(forTimeInterval: 0.01) }
-        if process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() }
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
         process.waitUntilExit()
     }
 
-    deinit { if process.isRunning { kill(process.processIdentifier, SIGKILL); process.waitUntilExit() } }
+    deinit {
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+    }
 }
 
 struct HarnessError: Error, CustomStringConvertible {
@@ -210,9 +232,14 @@ final class DaemonClient {
     func predict(_ model: String, _ probe: [[Double]]) throws -> [[Double]] {
         var w = JSONWriter()
         w.beginObject()
-        w.key("cmd"); w.value("predict")
-        w.key("model"); w.value(model)
-        w.key("x"); w.beginArray(); for r in probe { w.value(doubles: r) }; w.endArray()
+        w.key("cmd")
+        w.value("predict")
+        w.key("model")
+        w.value(model)
+        w.key("x")
+        w.beginArray()
+        for r in probe { w.value(doubles: r) }
+        w.endArray()
         w.endObject()
         let reply = try request(w.string)
         guard case .array(let rows)? = reply["y_hat"] else { throw HarnessError("bad predict reply \(reply)") }
@@ -245,9 +272,14 @@ struct LinearTeacher {
     func json(_ x: [Double], _ y: [Double]?, id: Int) -> String {
         var w = JSONWriter()
         w.beginObject()
-        w.key("x"); w.value(doubles: x)
-        if let y { w.key("y"); w.value(doubles: y) }
-        w.key("id"); w.value(id)
+        w.key("x")
+        w.value(doubles: x)
+        if let y {
+            w.key("y")
+            w.value(doubles: y)
+        }
+        w.key("id")
+        w.value(id)
         w.endObject()
         return w.string
     }

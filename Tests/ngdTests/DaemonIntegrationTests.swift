@@ -1,8 +1,9 @@
 import Foundation
 import NGDWire
 import Testing
-@testable import NGDDaemon
 import ZeroMQ
+
+@testable import NGDDaemon
 
 /// Drives a real `ngd serve` over loopback TCP with real ZeroMQ sockets.
 @Suite(.serialized) struct DaemonIntegrationTests {
@@ -19,13 +20,15 @@ import ZeroMQ
     }
 
     @Test func learnsFromJSONSamplesAndNGD1Batches() throws {
-        let config = writeConfig("""
+        let config = writeConfig(
+            """
             [models.j]
             layers = [4, 16, 2]
             [models.b]
             layers = [4, 16, 2]
             batch = 16
-            """)
+            """
+        )
         let d = try DaemonProcess(["--config", config])
         let c = try DaemonClient(d)
         try c.sync(topic: "j", inputWidth: 4)
@@ -38,24 +41,37 @@ import ZeroMQ
             if let l = try c.nextJSON("loss.j"), let m = l["mse"]?.double { mse.append(m) }
         }
         #expect(mse.count == 2000)
-        let first = mse.prefix(200).reduce(0, +) / 200, last = mse.suffix(200).reduce(0, +) / 200
+        let first = mse.prefix(200).reduce(0, +) / 200
+        let last = mse.suffix(200).reduce(0, +) / 200
         #expect(last < 0.1 * first, "JSON: mse \(first) → \(last)")
         #expect(try seq(c, "j") == 2000)
         // NGD1, 16 samples per message, float64 then float32.
         var batchMSE: [Double] = []
         for i in 0..<150 {
-            var x: [Double] = [], y: [Double] = []
-            for _ in 0..<16 { let (a, b) = teacher.sample(); x += a; y += b }
+            var x: [Double] = []
+            var y: [Double] = []
+            for _ in 0..<16 {
+                let (a, b) = teacher.sample()
+                x += a
+                y += b
+            }
             let dtype: NGD1.DType = i % 2 == 0 ? .float64 : .float32
-            try c.send("b", NGD1.encode(dtype: dtype, count: 16, inputWidth: 4, outputWidth: 2, id: UInt64(1000 + i), x: x, y: y))
+            try c.send(
+                "b",
+                NGD1.encode(dtype: dtype, count: 16, inputWidth: 4, outputWidth: 2, id: UInt64(1000 + i), x: x, y: y)
+            )
             let p = try #require(try c.next("prediction.b"))
             let decoded = try NGD1.decodePrediction(p.payload)
-            #expect(decoded.count == 16 && decoded.outputWidth == 2 && decoded.id == UInt64(1000 + i) && p.payload[4] == dtype.rawValue)
+            #expect(
+                decoded.count == 16 && decoded.outputWidth == 2 && decoded.id == UInt64(1000 + i)
+                    && p.payload[4] == dtype.rawValue
+            )
             let l = try #require(try c.nextJSON("loss.b"))
             #expect(l["n"]?.int == 16 && l["seq"]?.int == 16 * (i + 1) && l["id"]?.int == 1000 + i)
             batchMSE.append(l["mse"]?.double ?? .nan)
         }
-        let bf = batchMSE.prefix(20).reduce(0, +) / 20, bl = batchMSE.suffix(20).reduce(0, +) / 20
+        let bf = batchMSE.prefix(20).reduce(0, +) / 20
+        let bl = batchMSE.suffix(20).reduce(0, +) / 20
         #expect(bl < 0.1 * bf, "NGD1: mse \(bf) → \(bl)")
         #expect(try seq(c, "b") == 2400)
         #expect(d.terminate().status == 0)
@@ -69,13 +85,19 @@ import ZeroMQ
         try c.send("default", json: #"{"x": [[0.1, 0.2, 0.3, 0.4], [-1, 0.5, 0, 1]], "id": "p1"}"#)
         let p = try #require(try c.nextJSON("prediction.default"))
         #expect(p["id"]?.text == "p1" && p["seq"]?.int == 0 && p["model"]?.text == "default")
-        guard case .array(let rows)? = p["y_hat"] else { Issue.record("y_hat"); return }
+        guard case .array(let rows)? = p["y_hat"] else {
+            Issue.record("y_hat")
+            return
+        }
         #expect(rows.count == 2)
         for (r, row) in rows.enumerated() {
             guard case .array(let v) = row else { continue }
             #expect(v.map { $0.double! } == expected[r])  // bit-identical through JSON
         }
-        try c.send("default", NGD1.encode(dtype: .float64, count: 1, inputWidth: 4, outputWidth: 0, id: 5, x: probe[2], y: nil))
+        try c.send(
+            "default",
+            NGD1.encode(dtype: .float64, count: 1, inputWidth: 4, outputWidth: 0, id: 5, x: probe[2], y: nil)
+        )
         let q = try NGD1.decodePrediction(try #require(try c.next("prediction.default")).payload)
         #expect(q.values == expected[2] && q.id == 5)
         // No loss message for either, and nothing learned.
@@ -94,20 +116,46 @@ import ZeroMQ
         while try c.next("", timeout: 0.3) != nil {}
         let seq0 = try seq(c, "default")
         let before = try c.predict("default", probe)
-        let good = NGD1.encode(dtype: .float64, count: 2, inputWidth: 4, outputWidth: 2, id: 1, x: [1, 2, 3, 4, 5, 6, 7, 8], y: [1, 2, 3, 4])
+        let good = NGD1.encode(
+            dtype: .float64,
+            count: 2,
+            inputWidth: 4,
+            outputWidth: 2,
+            id: 1,
+            x: [1, 2, 3, 4, 5, 6, 7, 8],
+            y: [1, 2, 3, 4]
+        )
         var badNaN = good
         badNaN.replaceSubrange(28..<36, with: withUnsafeBytes(of: Double.nan.bitPattern.littleEndian) { Array($0) })
         let cases: [(frames: [[UInt8]], topic: String, reason: String)] = [
             ([Array("nosuch".utf8), Array(#"{"x":[1,2,3,4]}"#.utf8)], "error.", "unknown topic 'nosuch'"),
             ([Array("default".utf8)], "error.default", "expected 2 frames [topic, payload], got 1"),
-            ([Array("default".utf8), Array("{}".utf8), Array("{}".utf8)], "error.default", "expected 2 frames [topic, payload], got 3"),
+            (
+                [Array("default".utf8), Array("{}".utf8), Array("{}".utf8)], "error.default",
+                "expected 2 frames [topic, payload], got 3"
+            ),
             ([Array("default".utf8), Array(#"{"x": [1, 2,"#.utf8)], "error.default", "malformed JSON"),
             ([Array("default".utf8), Array("NGD2 hello".utf8)], "error.default", "payload is neither JSON"),
-            ([Array("default".utf8), Array(good.dropLast(3))], "error.default", "NGD1 payload length mismatch: the header implies 124 bytes, the payload has 121"),
-            ([Array("default".utf8), Array(#"{"x": [1, 2, 3], "y": [1, 2]}"#.utf8)], "error.default", "x has 3 values per sample; model default expects 4"),
-            ([Array("default".utf8), Array(#"{"x": [1, 2, 3, 4], "y": [1, 2, 3]}"#.utf8)], "error.default", "y has 3 values per sample; model default expects 2"),
-            ([Array("default".utf8), Array(#"{"x": [[1, 2, 3, 4], [1, 2, 3]]}"#.utf8)], "error.default", "ragged batch: x[1] has 3 values, x[0] has 4"),
-            ([Array("default".utf8), Array(#"{"x": [1, 2, 3, 1e999], "y": [1, 2]}"#.utf8)], "error.default", "non-finite value in x (sample 0, index 3)"),
+            (
+                [Array("default".utf8), Array(good.dropLast(3))], "error.default",
+                "NGD1 payload length mismatch: the header implies 124 bytes, the payload has 121"
+            ),
+            (
+                [Array("default".utf8), Array(#"{"x": [1, 2, 3], "y": [1, 2]}"#.utf8)], "error.default",
+                "x has 3 values per sample; model default expects 4"
+            ),
+            (
+                [Array("default".utf8), Array(#"{"x": [1, 2, 3, 4], "y": [1, 2, 3]}"#.utf8)], "error.default",
+                "y has 3 values per sample; model default expects 2"
+            ),
+            (
+                [Array("default".utf8), Array(#"{"x": [[1, 2, 3, 4], [1, 2, 3]]}"#.utf8)], "error.default",
+                "ragged batch: x[1] has 3 values, x[0] has 4"
+            ),
+            (
+                [Array("default".utf8), Array(#"{"x": [1, 2, 3, 1e999], "y": [1, 2]}"#.utf8)], "error.default",
+                "non-finite value in x (sample 0, index 3)"
+            ),
             ([Array("default".utf8), badNaN], "error.default", "non-finite value in x (sample 0, index 0)"),
             ([Array("default".utf8), Array(#"{"y": [1, 2], "id": 9}"#.utf8)], "error.default", "missing x"),
         ]
@@ -137,7 +185,8 @@ import ZeroMQ
     }
 
     @Test func twoModelsOnTwoTopicsLearnIndependently() throws {
-        let config = writeConfig("""
+        let config = writeConfig(
+            """
             [models.a]
             layers = [4, 8, 2]
             [models.b]
@@ -145,11 +194,13 @@ import ZeroMQ
             layers = [4, 8, 2]
             optimizer = "sgd"
             seed = 7
-            """)
+            """
+        )
         let d = try DaemonProcess(["--config", config])
         let c = try DaemonClient(d)
         try c.sync(topic: "a", inputWidth: 4)
-        let a0 = try c.predict("a", probe), b0 = try c.predict("b", probe)
+        let a0 = try c.predict("a", probe)
+        let b0 = try c.predict("b", probe)
         var teacher = LinearTeacher()
         try c.feed("a", 600, &teacher)
         #expect(try seq(c, "a") == 600 && seq(c, "b") == 0)
@@ -172,10 +223,15 @@ import ZeroMQ
         #expect(s["uptime_s"]?.double != nil)
         #expect(m["layers"] == .array([.number(4, text: ""), .number(8, text: ""), .number(2, text: "")]))
         #expect(m["activation"]?.text == "tanh" && m["optimizer"]?.text == "sgd" && m["paused"] == .bool(false))
-        for key in ["seq", "loss_ema", "damping", "samples_per_s", "checkpoint_age_s"] { #expect(m[key] != nil, "\(key)") }
+        for key in ["seq", "loss_ema", "damping", "samples_per_s", "checkpoint_age_s"] {
+            #expect(m[key] != nil, "\(key)")
+        }
         let ck = try c.request(#"{"cmd":"checkpoint"}"#)
         #expect(ck["ok"] == .bool(true))
-        guard case .array(let paths)? = ck["paths"], let path = paths.first?.text else { Issue.record("paths"); return }
+        guard case .array(let paths)? = ck["paths"], let path = paths.first?.text else {
+            Issue.record("paths")
+            return
+        }
         #expect(path == d.stateDir + "/default.ngdckpt" && FileManager.default.fileExists(atPath: path))
         // Paused: predicted and scored, not learned.
         #expect(try c.request(#"{"cmd":"pause","model":"default"}"#)["paused"] == .bool(true))
@@ -201,7 +257,10 @@ import ZeroMQ
             #expect(try c.request(req)["error"]?.text?.contains(reason) == true, "\(req)")
         }
         try c.controlSocket.send(["{}", "{}"])
-        #expect(try JSONValue.parse(try #require(try c.controlSocket.receive())[0])["error"]?.text?.contains("2 frames") == true)
+        #expect(
+            try JSONValue.parse(try #require(try c.controlSocket.receive())[0])["error"]?.text?.contains("2 frames")
+                == true
+        )
         #expect(try c.predict("default", [probe[0]]).count == 1)
         #expect(d.terminate().status == 0)
     }
@@ -241,7 +300,11 @@ import ZeroMQ
         #expect(e.log.contains("was saved with architecture 4→8→2") || e.log.contains("architecture"), "\(e.log)")
         #expect(!e.log.contains("serving"))
         #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == saved)
-        let f = try DaemonProcess(["--layers", "4,8,2", "--optimizer", "adam"], stateDir: d.stateDir, expectStart: false)
+        let f = try DaemonProcess(
+            ["--layers", "4,8,2", "--optimizer", "adam"],
+            stateDir: d.stateDir,
+            expectStart: false
+        )
         #expect(f.process.terminationStatus != 0 && f.log.contains("optimizer ngd"))
         #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == saved)
     }

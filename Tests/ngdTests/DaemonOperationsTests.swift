@@ -1,14 +1,17 @@
 import Foundation
 import NGDWire
 import Testing
-@testable import NGDDaemon
 import ZeroMQ
+
+@testable import NGDDaemon
 
 @Suite(.serialized) struct DaemonOperationsTests {
     @Test func systemdNotifyReadyWatchdogWhileIdleAndStopping() throws {
         let listener = try UnixDatagramListener()
         let d = try DaemonProcess(
-            ["--layers", "4,8,2"], environment: ["NOTIFY_SOCKET": listener.path, "WATCHDOG_USEC": "200000"])
+            ["--layers", "4,8,2"],
+            environment: ["NOTIFY_SOCKET": listener.path, "WATCHDOG_USEC": "200000"]
+        )
         let ready = try #require(listener.receive(timeout: 10))
         #expect(ready.hasPrefix("READY=1\n") && ready.contains("MAINPID=\(d.process.processIdentifier)"))
         // READY comes after every socket is bound: the control socket answers at once.
@@ -83,6 +86,8 @@ import ZeroMQ
         }
         #expect(restored == 9 && lastSeq > 0)
         #expect(killedMidSave >= 3, "only \(killedMidSave) of 10 kills landed during a write")
-        print("crash test: \(killedMidSave) of 10 kills landed while a checkpoint was being written; final seq \(lastSeq)")
+        print(
+            "crash test: \(killedMidSave) of 10 kills landed while a checkpoint was being written; final seq \(lastSeq)"
+        )
     }
 }

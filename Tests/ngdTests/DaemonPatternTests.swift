@@ -21,7 +21,9 @@ import ZeroMQ
         let producer = try ZMQSocket(ctx, type: .pub, lingerMilliseconds: 0)
         try producer.bind("tcp://127.0.0.1:*")
         let endpoint = try producer.lastEndpoint()
-        let d = try DaemonProcess(["--layers", "4,8,2", "--input", endpoint, "--input-mode", "connect", "--subscribe", "models"])
+        let d = try DaemonProcess([
+            "--layers", "4,8,2", "--input", endpoint, "--input-mode", "connect", "--subscribe", "models",
+        ])
         let c = try DaemonClient(d)
         // Probe until the daemon's subscription reaches the producer and outputs flow back.
         var synced = false
@@ -61,7 +63,10 @@ import ZeroMQ
         }
         #expect(losses == [2, 5, 8])
         let s = try #require(stats)
-        for key in ["samples_per_s", "samples", "seq", "loss_ema", "damping", "rejected", "optimizer", "uptime_s", "checkpoint_age_s"] {
+        for key in [
+            "samples_per_s", "samples", "seq", "loss_ema", "damping", "rejected", "optimizer", "uptime_s",
+            "checkpoint_age_s",
+        ] {
             #expect(s[key] != nil, "stats lack \(key)")
         }
         #expect(s["optimizer"]?.text == "ngd" && s["model"]?.text == "default")
@@ -76,7 +81,10 @@ import ZeroMQ
         FileManager.default.createFile(atPath: d.stateDir, contents: Data("not a directory".utf8))
         let reply = try c.request(#"{"cmd":"checkpoint"}"#)
         #expect(reply["ok"] == .bool(false))
-        #expect(reply["error"]?.text?.contains("cannot save checkpoint \(d.stateDir)/default.ngdckpt: creating") == true, "\(reply)")
+        #expect(
+            reply["error"]?.text?.contains("cannot save checkpoint \(d.stateDir)/default.ngdckpt: creating") == true,
+            "\(reply)"
+        )
         #expect(try c.request(#"{"cmd":"status"}"#)["models"]?["default"] != nil)
         try c.sync(topic: "default", inputWidth: 4)
         // The shutdown save fails too: the daemon still stops promptly, and says so with exit 1.
@@ -128,11 +136,16 @@ import ZeroMQ
     }
 
     @Test func demoShowsNGDReachingTheTargetInFewerSamplesThanSGD() throws {
-        let (status, text) = try runProcess(ngdExecutable(), ["demo", "--samples", "4000", "--rate", "0", "--target", "1e-3"])
+        let (status, text) = try runProcess(
+            ngdExecutable(),
+            ["demo", "--samples", "4000", "--rate", "0", "--target", "1e-3"]
+        )
         #expect(status == 0, "\(text)")
         // "verdict: NGD reached mse ≤ 0.001 after 1358 samples, SGD after 2889: 2.1× fewer samples with NGD"
         let verdict = try #require(text.split(separator: "\n").first(where: { $0.hasPrefix("verdict:") }), "\(text)")
-        let numbers = verdict.split(separator: " ").compactMap { Int($0.trimmingCharacters(in: CharacterSet(charactersIn: ":,"))) }
+        let numbers = verdict.split(separator: " ").compactMap {
+            Int($0.trimmingCharacters(in: CharacterSet(charactersIn: ":,")))
+        }
         #expect(verdict.contains("NGD reached"), "\(verdict)")
         if numbers.count >= 2 { #expect(numbers[0] < numbers[1], "\(verdict)") }
     }
@@ -140,7 +153,10 @@ import ZeroMQ
     /// SGD at η = 0.2 diverges on problem A (the paper grid's 0.02 already does); the verdict
     /// says so instead of quoting a ratio to the target.
     @Test func demoSaysWhenSGDDiverges() throws {
-        let (status, text) = try runProcess(ngdExecutable(), ["demo", "--samples", "2000", "--rate", "0", "--target", "1e-2", "--sgd-lr", "0.2"])
+        let (status, text) = try runProcess(
+            ngdExecutable(),
+            ["demo", "--samples", "2000", "--rate", "0", "--target", "1e-2", "--sgd-lr", "0.2"]
+        )
         #expect(status == 0, "\(text)")
         let verdict = try #require(text.split(separator: "\n").first(where: { $0.hasPrefix("verdict:") }), "\(text)")
         #expect(verdict.contains("NGD reached") && verdict.contains("SGD (η = 0.2) diverged"), "\(verdict)")

@@ -1,6 +1,7 @@
 import Foundation
 import NGDWire
 import Testing
+
 @testable import ngd
 
 /// `ngd feed`'s sources (CSV, NPY, teacher) and its run against a real daemon.
@@ -15,10 +16,13 @@ import Testing
         var header = "{'descr': '\(dtype)', 'fortran_order': \(order), 'shape': \(shape), }"
         while (10 + header.utf8.count + 1) % 64 != 0 { header += " " }
         header += "\n"
-        var b: [UInt8] = [0x93] + Array("NUMPY".utf8) + [1, 0, UInt8(header.utf8.count & 255), UInt8(header.utf8.count >> 8)]
+        var b: [UInt8] =
+            [0x93] + Array("NUMPY".utf8) + [1, 0, UInt8(header.utf8.count & 255), UInt8(header.utf8.count >> 8)]
         b += Array(header.utf8)
         for v in values {
-            if dtype == "<f8" { withUnsafeBytes(of: v.bitPattern.littleEndian) { b += $0 } } else {
+            if dtype == "<f8" {
+                withUnsafeBytes(of: v.bitPattern.littleEndian) { b += $0 }
+            } else {
                 withUnsafeBytes(of: Float(v).bitPattern.littleEndian) { b += $0 }
             }
         }
@@ -50,7 +54,10 @@ import Testing
         let v: [Double] = [1, 2, 3, 4, 5, 6]
         let a = try SampleSource.npy(path: write("a.npy", npy("<f8", shape: "(2, 3)", values: v)), inputs: 2)
         #expect(a.rows == v && a.count == 2 && a.outputWidth == 1)
-        let b = try SampleSource.npy(path: write("b.npy", npy("<f4", shape: "(3, 2)", values: [0.1, 2, 3, 4, 5, 6])), inputs: 1)
+        let b = try SampleSource.npy(
+            path: write("b.npy", npy("<f4", shape: "(3, 2)", values: [0.1, 2, 3, 4, 5, 6])),
+            inputs: 1
+        )
         #expect(b.rows[0] == Double(Float(0.1)) && b.count == 3)
     }
 
@@ -84,10 +91,13 @@ import Testing
         let path = write("feed.csv", Array(text.utf8))
         let d = try DaemonProcess(["--layers", "2,4,1"])
         let c = try DaemonClient(d)
-        let (status, output) = try runProcess(ngdExecutable(), [
-            "feed", "--to", d.input, "--csv", path, "--inputs", "2", "--format", "ngd1", "--dtype", "f32",
-            "--batch", "8", "--rate", "0", "--connect-delay", "1",
-        ])
+        let (status, output) = try runProcess(
+            ngdExecutable(),
+            [
+                "feed", "--to", d.input, "--csv", path, "--inputs", "2", "--format", "ngd1", "--dtype", "f32",
+                "--batch", "8", "--rate", "0", "--connect-delay", "1",
+            ]
+        )
         #expect(status == 0 && output.contains("sent 50 samples in 7 messages"), "\(output)")
         var seq = -1
         for _ in 0..<50 where seq != 50 {

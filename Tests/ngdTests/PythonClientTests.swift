@@ -3,7 +3,8 @@ import Testing
 
 /// The README's Python producer and subscriber (examples/*.py, pyzmq) against a real daemon.
 @Suite(.serialized) struct PythonClientTests {
-    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
 
     func python(_ args: [String]) throws -> (Process, Pipe) {
         let p = Process()
@@ -25,9 +26,14 @@ import Testing
         let d = try DaemonProcess(["--layers", "4,16,2"])
         let (sub, subOut) = try python([root.appendingPathComponent("examples/subscriber.py").path, d.output, "4000"])
         Thread.sleep(forTimeInterval: 1.0)  // the subscriber connects before anything is published
-        let (producer, producerOut) = try python([root.appendingPathComponent("examples/producer.py").path, d.input, "5000"])
+        let (producer, producerOut) = try python([
+            root.appendingPathComponent("examples/producer.py").path, d.input, "5000",
+        ])
         producer.waitUntilExit()
-        #expect(producer.terminationStatus == 0, "\(String(decoding: producerOut.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))")
+        #expect(
+            producer.terminationStatus == 0,
+            "\(String(decoding: producerOut.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))"
+        )
         let deadline = Date().addingTimeInterval(60)
         while sub.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
         if sub.isRunning { sub.terminate() }
@@ -39,7 +45,9 @@ import Testing
             return Double(line[r.upperBound...].trimmingCharacters(in: .whitespaces))
         }
         #expect(emas.count >= 6, "\(text)")
-        if let first = emas.first, let last = emas.last { #expect(last < 0.1 * first, "loss_ema \(first) → \(last)\n\(text)") }
+        if let first = emas.first, let last = emas.last {
+            #expect(last < 0.1 * first, "loss_ema \(first) → \(last)\n\(text)")
+        }
         #expect(d.terminate().status == 0)
     }
 }
