@@ -58,7 +58,7 @@ let package = Package(
         .testTarget(
             name: "ngdTests",
             dependencies: [
-                "ngd", "NGDMath", "NGDWire", "ZeroMQ",
+                "ngd", "NGDMath", "NGDWire", "NGDDaemon", "NGDBench", "ZeroMQ",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -28,7 +28,47 @@ public enum SubscriptionMode: String, CaseIterable, Sendable {
     case models
 }
 
+/// The name of a setting of the `[daemon]` table, spelled once for files and once for flags.
+public enum DaemonSettingName: String, CaseIterable, SettingName {
+    case input
+    case inputPattern = "input_pattern"
+    case inputMode = "input_mode"
+    case subscribe
+    case output
+    case control
+    case stateDirectory = "state_dir"
+    case checkpointInterval = "checkpoint_interval"
+    case statsInterval = "stats_interval"
+    case lossEvery = "loss_every"
+    case receiveHighWaterMark = "receive_hwm"
+    case sendHighWaterMark = "send_hwm"
+    case maxMessageSize = "max_message_size"
+    case linger = "linger_ms"
+
+    public var configKey: String { rawValue }
+
+    public var flag: String {
+        switch self {
+        case .input: "--input"
+        case .inputPattern: "--input-pattern"
+        case .inputMode: "--input-mode"
+        case .subscribe: "--subscribe"
+        case .output: "--output"
+        case .control: "--control"
+        case .stateDirectory: "--state-dir"
+        case .checkpointInterval: "--checkpoint-interval"
+        case .statsInterval: "--stats-interval"
+        case .lossEvery: "--loss-every"
+        case .receiveHighWaterMark: "--receive-hwm"
+        case .sendHighWaterMark: "--send-hwm"
+        case .maxMessageSize: "--max-message-size"
+        case .linger: "--linger"
+        }
+    }
+}
+
 /// The whole daemon configuration: the `[daemon]` table and one `[models.NAME]` table per model.
+/// Each setting is declared once, with its default, and listed once in ``settings``.
 public struct DaemonConfig: Equatable, Sendable {
     public var input = "tcp://127.0.0.1:5555"
     public var inputPattern = InputPattern.sub
@@ -56,6 +96,74 @@ public struct DaemonConfig: Equatable, Sendable {
 
     public init() {}
 
+    /// Every `[daemon]` setting, once, with its help line.
+    public static var settings: [Setting<DaemonConfig, DaemonSettingName>] {
+        [
+            .text(.input, \.input, "endpoint", "Input endpoint: producers send [topic, payload] messages here."),
+            .choice(
+                .inputPattern,
+                \.inputPattern,
+                "sub: topics are routed to models; pull: load-balanced PUSH producers."
+            ),
+            .choice(.inputMode, \.inputMode, "bind the input, or connect it to a producer's PUB or a proxy."),
+            .choice(
+                .subscribe,
+                \.subscribe,
+                "SUB input: all topics (unknown ones get an error) or only the models' topics."
+            ),
+            .text(.output, \.output, "endpoint", "Output PUB endpoint: predictions, loss, stats and errors."),
+            .text(
+                .control,
+                \.control,
+                "endpoint",
+                "Control endpoint (REQ/REP JSON): status, predict, checkpoint, pause, resume."
+            ),
+            .text(
+                .stateDirectory,
+                \.stateDirectory,
+                "dir",
+                "Checkpoint directory; $STATE_DIRECTORY (systemd's StateDirectory=) when set."
+            ),
+            .real(
+                .checkpointInterval,
+                \.checkpointInterval,
+                "s",
+                "Seconds between checkpoints; 0 saves only on command and at shutdown."
+            ),
+            .real(.statsInterval, \.statsInterval, "s", "Seconds between stats messages; 0 turns them off."),
+            .integer(.lossEvery, \.lossEvery, "n", "Publish loss for every nth labelled message."),
+            .integer(
+                .receiveHighWaterMark,
+                \.receiveHighWaterMark,
+                "n",
+                "Input queue limit in messages (0: unlimited)."
+            ),
+            .integer(
+                .sendHighWaterMark,
+                \.sendHighWaterMark,
+                "n",
+                "Output queue limit per subscriber in messages (0: unlimited)."
+            ),
+            .integer(
+                .maxMessageSize,
+                \.maxMessageSize,
+                "bytes",
+                "Largest input message; libzmq drops a peer that sends more."
+            ),
+            .integer(.linger, \.lingerMilliseconds, "ms", "Milliseconds unsent output may delay shutdown."),
+        ]
+    }
+
+    /// Sets one `[daemon]` setting.
+    /// - Throws: ``ConfigError`` when the value has the wrong type.
+    public mutating func set(_ name: DaemonSettingName, _ value: SettingValue) throws(ConfigError) {
+        // Every name has exactly one row (a test checks it).
+        guard let row = Self.settings.first(where: { $0.name == name }) else {
+            throw ConfigError(.daemon(name), "is not settable")
+        }
+        do { try row.set(value, in: &self) } catch { throw ConfigError(.daemon(name), error.problem) }
+    }
+
     public static func defaultStateDirectory() -> String {
         if let s = getenv("STATE_DIRECTORY") {
             // systemd may pass several, separated by ':'; the first is ours.
@@ -65,49 +173,52 @@ public struct DaemonConfig: Equatable, Sendable {
         return "ngd-state"
     }
 
-    /// Checks everything before anything is bound; the error names the key.
-    public func validate() throws {
-        for (key, endpoint) in [("daemon.input", input), ("daemon.output", output), ("daemon.control", control)] {
+    /// Checks everything before anything is bound; the error names the setting.
+    public func validate() throws(ConfigError) {
+        for (key, endpoint) in [(DaemonSettingName.input, input), (.output, output), (.control, control)] {
             guard let r = endpoint.range(of: "://"), !endpoint[r.upperBound...].isEmpty,
                 ["tcp", "ipc", "inproc", "pgm", "epgm", "ws", "wss", "vmci"].contains(String(endpoint[..<r.lowerBound]))
             else {
-                throw ConfigError(key: key, "'\(endpoint)' is not a ZeroMQ endpoint such as tcp://127.0.0.1:5555")
+                throw ConfigError(.daemon(key), "'\(endpoint)' is not a ZeroMQ endpoint such as tcp://127.0.0.1:5555")
             }
         }
         if inputMode == .bind {
-            let endpoints = [("daemon.input", input), ("daemon.output", output), ("daemon.control", control)]
+            let endpoints = [(DaemonSettingName.input, input), (.output, output), (.control, control)]
             for a in 0..<3 {
                 for b in (a + 1)..<3 where endpoints[a].1 == endpoints[b].1 && !endpoints[a].1.hasSuffix(":*") {
-                    throw ConfigError(key: endpoints[b].0, "'\(endpoints[b].1)' is already used by \(endpoints[a].0)")
+                    throw ConfigError(
+                        .daemon(endpoints[b].0),
+                        "'\(endpoints[b].1)' is already used by daemon.\(endpoints[a].0.configKey)"
+                    )
                 }
             }
         }
-        guard !stateDirectory.isEmpty else { throw ConfigError(key: "daemon.state_dir", "must not be empty") }
+        guard !stateDirectory.isEmpty else { throw ConfigError(.daemon(.stateDirectory), "must not be empty") }
         guard checkpointInterval >= 0, checkpointInterval.isFinite else {
-            throw ConfigError(key: "daemon.checkpoint_interval", "must be ≥ 0 seconds, got \(checkpointInterval)")
+            throw ConfigError(.daemon(.checkpointInterval), "must be ≥ 0 seconds, got \(checkpointInterval)")
         }
         guard statsInterval >= 0, statsInterval.isFinite else {
-            throw ConfigError(key: "daemon.stats_interval", "must be ≥ 0 seconds, got \(statsInterval)")
+            throw ConfigError(.daemon(.statsInterval), "must be ≥ 0 seconds, got \(statsInterval)")
         }
-        guard lossEvery >= 1 else { throw ConfigError(key: "daemon.loss_every", "must be ≥ 1, got \(lossEvery)") }
+        guard lossEvery >= 1 else { throw ConfigError(.daemon(.lossEvery), "must be ≥ 1, got \(lossEvery)") }
         guard receiveHighWaterMark >= 0, receiveHighWaterMark <= Int(Int32.max) else {
-            throw ConfigError(key: "daemon.receive_hwm", "must be in 0...\(Int32.max) messages (0 is unlimited)")
+            throw ConfigError(.daemon(.receiveHighWaterMark), "must be in 0...\(Int32.max) messages (0 is unlimited)")
         }
         guard sendHighWaterMark >= 0, sendHighWaterMark <= Int(Int32.max) else {
-            throw ConfigError(key: "daemon.send_hwm", "must be in 0...\(Int32.max) messages (0 is unlimited)")
+            throw ConfigError(.daemon(.sendHighWaterMark), "must be in 0...\(Int32.max) messages (0 is unlimited)")
         }
         guard maxMessageSize >= 64 else {
-            throw ConfigError(key: "daemon.max_message_size", "must be at least 64 bytes, got \(maxMessageSize)")
+            throw ConfigError(.daemon(.maxMessageSize), "must be at least 64 bytes, got \(maxMessageSize)")
         }
         guard lingerMilliseconds >= 0, lingerMilliseconds <= 60_000 else {
             throw ConfigError(
-                key: "daemon.linger_ms",
+                .daemon(.linger),
                 "must be in 0...60000 ms (a finite linger keeps shutdown prompt)"
             )
         }
         guard !models.isEmpty else {
             throw ConfigError(
-                key: "models",
+                .models,
                 "no model is configured: give --layers (e.g. --layers 20,20,20) or a [models.NAME] table in --config"
             )
         }
@@ -115,21 +226,26 @@ public struct DaemonConfig: Equatable, Sendable {
         var topics = [String: String]()
         for m in models {
             try m.validate()
-            guard names.insert(m.name).inserted else { throw ConfigError(key: "models.\(m.name)", "is defined twice") }
+            guard names.insert(m.name).inserted else { throw ConfigError(.model(m.name, nil), "is defined twice") }
             if let other = topics[m.topic] {
-                throw ConfigError(key: "models.\(m.name).topic", "'\(m.topic)' is already the topic of model \(other)")
+                throw ConfigError(.model(m.name, .topic), "'\(m.topic)' is already the topic of model \(other)")
             }
             topics[m.topic] = m.name
         }
     }
 
-    /// The model named `name`, created with empty layers when absent (flags fill it in).
-    public mutating func withModel(_ name: String, _ body: (inout ModelConfig) -> Void) {
+    /// Changes the model named `name`, created with empty layers when absent (flags fill it in).
+    public mutating func withModel(
+        _ name: String,
+        _ body: (inout ModelConfig) throws(ConfigError) -> Void
+    )
+        throws(ConfigError)
+    {
         if let i = models.firstIndex(where: { $0.name == name }) {
-            body(&models[i])
+            try body(&models[i])
         } else {
             var m = ModelConfig(name: name, layers: [])
-            body(&m)
+            try body(&m)
             models.append(m)
         }
     }

@@ -8,18 +8,54 @@ public enum OptimizerKind: String, CaseIterable, Codable, Sendable {
     case sgd
     /// Adam on ½‖y − ŷ‖², for comparison.
     case adam
+}
 
-    /// The learning rate used when none is configured.
-    public var defaultLearningRate: Double {
+/// The name of a model setting: the model's own (topic, network, optimizer, seed) or one of its
+/// optimizer's training settings.
+public enum ModelSettingName: SettingName {
+    case topic
+    case layers
+    case activation
+    case bias
+    case optimizer
+    case seed
+    case training(TrainingSetting)
+
+    public var configKey: String {
         switch self {
-        case .ngd: return NaturalGradientSettings().learningRate
-        case .sgd: return 0.01
-        case .adam: return 1e-3
+        case .topic: "topic"
+        case .layers: "layers"
+        case .activation: "activation"
+        case .bias: "bias"
+        case .optimizer: "optimizer"
+        case .seed: "seed"
+        case .training(let t): t.configKey
+        }
+    }
+
+    public var flag: String {
+        switch self {
+        case .topic: "--topic"
+        case .layers: "--layers"
+        case .activation: "--activation"
+        case .bias: "--bias"
+        case .optimizer: "--optimizer"
+        case .seed: "--seed"
+        case .training(let t): t.flag
         }
     }
 }
 
-/// One hosted model: its topic, network and optimizer settings (a `[models.NAME]` table).
+/// One row of ``ModelConfig/settings``: a setting, and the optimizer it belongs to.
+public struct ModelSetting {
+    public let setting: Setting<ModelConfig, ModelSettingName>
+    /// The optimizer whose setting this is; nil for a setting of every model.
+    public let optimizer: OptimizerKind?
+}
+
+/// One hosted model: its topic, network, optimizer and that optimizer's settings (a
+/// `[models.NAME]` table). Each setting is declared once, in ``settings``, with its default
+/// where it is stored.
 public struct ModelConfig: Equatable, Sendable {
     /// The model's name: used in output topics (`loss.NAME`) and checkpoint file names.
     public var name: String
@@ -31,28 +67,18 @@ public struct ModelConfig: Equatable, Sendable {
     public var activation: Activation = .tanh
     /// Whether each layer has a bias.
     public var bias = true
+    public var optimizer: OptimizerKind = .ngd
+    /// Seeds the initial weights and the optimizer's random numbers.
+    public var seed: UInt64 = 0
     /// σ² of the Gaussian output model: the loss is ½(y − ŷ)ᵀ(σ²I)⁻¹(y − ŷ). NGD uses it in its
     /// Fisher; SGD and Adam ignore it (their rate applies to ½‖y − ŷ‖²).
     public var outputNoise = 1.0
-    public var optimizer: OptimizerKind = .ngd
-    /// η; nil uses ``OptimizerKind/defaultLearningRate``.
-    public var learningRate: Double?
-    /// Samples per weight update: 1 is Sherman–Morrison, k > 1 one Woodbury block of k.
-    public var batch = 1
-    /// Seeds the initial weights and the optimizer's random numbers.
-    public var seed: UInt64 = 0
-    /// NGD only: η_t = η/(1 + decay·t).
-    public var learningRateDecay = NaturalGradientSettings().learningRateDecay
-    /// NGD only: ε, the Fisher factors' moving-average rate.
-    public var factorRate = NaturalGradientSettings().factorRate
-    /// NGD only: update the Fisher factors on one block in this many (1: every block).
-    public var factorInterval = 1
-    /// NGD only: λ₀, the initial damping.
-    public var damping = NaturalGradientSettings().initialDamping
-    /// NGD only: λ_min.
-    public var minimumDamping = NaturalGradientSettings().minimumDamping
-    /// NGD only: λ_max.
-    public var maximumDamping = NaturalGradientSettings().maximumDamping
+    /// The settings used when ``optimizer`` is `ngd`.
+    public var ngd = NaturalGradientSettings()
+    /// The settings used when ``optimizer`` is `sgd`.
+    public var sgd = SGDSettings()
+    /// The settings used when ``optimizer`` is `adam`.
+    public var adam = AdamSettings()
 
     public init(name: String, layers: [Int]) {
         self.name = name
@@ -60,25 +86,107 @@ public struct ModelConfig: Equatable, Sendable {
         self.layers = layers
     }
 
+    /// Every model setting, once: the model's own, then each optimizer's table.
+    public static var settings: [ModelSetting] {
+        let own: [Setting<ModelConfig, ModelSettingName>] = [
+            .text(.topic, \.topic, "topic", "Input topic routed to the model; its name unless set."),
+            Setting(
+                .layers,
+                "sizes",
+                "Layer sizes n0,n1,…,nL, e.g. 20,20,20.",
+                kind: .integers,
+                read: { .integers($0.layers) },
+                write: { m, v in
+                    guard case .integers(let l) = v else { return false }
+                    m.layers = l
+                    return true
+                }
+            ),
+            .choice(.activation, \.activation, "Hidden activation; the output layer is linear."),
+            .boolean(.bias, \.bias, "A bias in every layer."),
+            .choice(.optimizer, \.optimizer, "The optimizer; the settings below marked for another one do not apply."),
+            Setting(
+                .seed,
+                "n",
+                "Seed of the initial weights and of the optimizer's sampling.",
+                kind: .integer,
+                read: { .integer(Int(truncatingIfNeeded: $0.seed)) },
+                write: { m, v in
+                    guard let n = v.integerValue, n >= 0 else { return false }
+                    m.seed = UInt64(n)
+                    return true
+                }
+            ),
+            .real(.training(.outputVariance), \.outputNoise, "σ²", "σ² of the output model; the loss is ½‖y − ŷ‖²/σ²."),
+        ]
+        func lift<S>(
+            _ table: [Setting<S, TrainingSetting>],
+            _ path: WritableKeyPath<ModelConfig, S>,
+            _ kind: OptimizerKind
+        )
+            -> [ModelSetting]
+        {
+            table.map { ModelSetting(setting: $0.lifted(path, as: ModelSettingName.training), optimizer: kind) }
+        }
+        return own.map { ModelSetting(setting: $0, optimizer: nil) }
+            + lift(NaturalGradientSettings.settings, \.ngd, .ngd)
+            + lift(SGDSettings.settings, \.sgd, .sgd)
+            + lift(AdamSettings.settings, \.adam, .adam)
+    }
+
+    /// The setting a configuration key names, if any.
+    public static func settingName(configKey: String) -> ModelSettingName? {
+        settings.first { $0.setting.name.configKey == configKey }?.setting.name
+    }
+
+    /// Sets one setting. A training setting goes to this model's optimizer, so set ``optimizer``
+    /// first.
+    /// - Throws: ``ConfigError`` when the value has the wrong type, or the setting belongs to
+    ///   another optimizer (it would be silently ignored otherwise).
+    public mutating func set(_ name: ModelSettingName, _ value: SettingValue) throws(ConfigError) {
+        let rows = Self.settings.filter { $0.setting.name == name }
+        guard let row = rows.first(where: { $0.optimizer == nil || $0.optimizer == optimizer }) else {
+            let owners = rows.compactMap { $0.optimizer?.rawValue }.joined(separator: ", ")
+            throw ConfigError(
+                .model(self.name, name),
+                "is a setting of optimizer \(owners); this model's optimizer is \(optimizer.rawValue)"
+            )
+        }
+        do { try row.setting.set(value, in: &self) } catch { throw ConfigError(.model(self.name, name), error.problem) }
+    }
+
+    /// The value of a setting for this model's optimizer (nil when unset or not its setting).
+    public func value(of name: ModelSettingName) -> SettingValue? {
+        Self.settings.first { $0.setting.name == name && ($0.optimizer == nil || $0.optimizer == optimizer) }?
+            .setting.value(in: self)
+    }
+
     /// The network's architecture (hidden φ, linear output).
     public func architecture() throws -> Architecture {
         try Architecture(sizes: layers, hidden: activation, bias: bias)
     }
 
-    /// η as used.
-    public var effectiveLearningRate: Double { learningRate ?? optimizer.defaultLearningRate }
+    /// η of this model's optimizer.
+    public var learningRate: Double {
+        switch optimizer {
+        case .ngd: ngd.learningRate
+        case .sgd: sgd.learningRate
+        case .adam: adam.learningRate
+        }
+    }
 
-    /// The NGD settings this configuration asks for.
+    /// Samples per update of this model's optimizer.
+    public var blockSize: Int {
+        switch optimizer {
+        case .ngd: ngd.blockSize
+        case .sgd: sgd.blockSize
+        case .adam: adam.blockSize
+        }
+    }
+
+    /// The NGD settings as used: ``ngd`` with the model's output noise.
     public var naturalGradientSettings: NaturalGradientSettings {
-        var s = NaturalGradientSettings()
-        s.learningRate = effectiveLearningRate
-        s.learningRateDecay = learningRateDecay
-        s.factorRate = factorRate
-        s.factorInterval = factorInterval
-        s.initialDamping = damping
-        s.minimumDamping = minimumDamping
-        s.maximumDamping = maximumDamping
-        s.blockSize = batch
+        var s = ngd
         s.outputVariance = outputNoise
         return s
     }
@@ -89,16 +197,8 @@ public struct ModelConfig: Equatable, Sendable {
         switch optimizer {
         case .ngd:
             return try NaturalGradientOptimizer(network: network, settings: naturalGradientSettings, seed: seed &+ 1)
-        case .sgd:
-            return try SGDOptimizer(
-                network: network,
-                settings: SGDSettings(learningRate: effectiveLearningRate, blockSize: batch)
-            )
-        case .adam:
-            return try AdamOptimizer(
-                network: network,
-                settings: AdamSettings(learningRate: effectiveLearningRate, blockSize: batch)
-            )
+        case .sgd: return try SGDOptimizer(network: network, settings: sgd)
+        case .adam: return try AdamOptimizer(network: network, settings: adam)
         }
     }
 
@@ -110,59 +210,40 @@ public struct ModelConfig: Equatable, Sendable {
             s.settings = naturalGradientSettings
             return .naturalGradient(s)
         case .sgd(var s):
-            s.settings = SGDSettings(learningRate: effectiveLearningRate, blockSize: batch)
+            s.settings = sgd
             return .sgd(s)
         case .adam(var s):
-            s.settings.learningRate = effectiveLearningRate
-            s.settings.blockSize = batch
+            s.settings = adam
             return .adam(s)
         }
     }
 
-    /// Checks every setting; the error names the key as `models.NAME.key`.
-    public func validate() throws {
-        let p = "models.\(name)."
+    /// Checks every setting.
+    /// - Throws: ``ConfigError`` naming the model and the setting.
+    public func validate() throws(ConfigError) {
         guard Self.isValidName(name) else {
-            throw ConfigError(key: "models.\(name)", "a model name must be 1–64 characters of A–Z a–z 0–9 _ -")
+            throw ConfigError(.model(name, nil), "a model name must be 1–64 characters of A–Z a–z 0–9 _ -")
         }
         guard !topic.isEmpty, topic.utf8.count <= 255 else {
-            throw ConfigError(key: p + "topic", "must be 1–255 bytes")
+            throw ConfigError(.model(name, .topic), "must be 1–255 bytes")
         }
         guard layers.count >= 2 else {
-            throw ConfigError(key: p + "layers", "needs at least two sizes (inputs and outputs), got \(layers)")
+            throw ConfigError(.model(name, .layers), "needs at least two sizes (inputs and outputs), got \(layers)")
         }
-        do { _ = try architecture() } catch let e as MathError { throw ConfigError(key: p + "layers", "\(e)") }
-        guard outputNoise > 0, outputNoise.isFinite else {
-            throw ConfigError(key: p + "output_noise", "must be a positive number, got \(outputNoise)")
-        }
-        guard batch >= 1, batch <= 1024 else {
-            throw ConfigError(key: p + "batch", "must be in 1...1024, got \(batch)")
-        }
-        if let lr = learningRate, !(lr > 0 && lr.isFinite) {
-            throw ConfigError(key: p + "learning_rate", "must be a positive number, got \(lr)")
-        }
-        do {
+        do { _ = try architecture() } catch { throw ConfigError(.model(name, .layers), "\(error)") }
+        do throws(MathError) {
             switch optimizer {
             case .ngd: try naturalGradientSettings.validate()
-            case .sgd: try SGDSettings(learningRate: effectiveLearningRate, blockSize: batch).validate()
-            case .adam: try AdamSettings(learningRate: effectiveLearningRate, blockSize: batch).validate()
+            case .sgd: try sgd.validate()
+            case .adam: try adam.validate()
             }
-        } catch let e as MathError {
-            if case .invalidSetting(let name, _, _) = e {
-                let key = name.replacingDashes()
-                throw ConfigError(key: p + (Self.settingKeys[key] ?? key), "\(e)")
+        } catch {
+            guard case .invalidSetting(let setting, let value, let reason) = error else {
+                throw ConfigError(.model(name, nil), "\(error)")
             }
-            throw ConfigError(key: "models.\(name)", "\(e)")
+            throw ConfigError(.model(name, .training(setting)), "\(reason), got \(value)")
         }
     }
-
-    /// NGDMath setting names → the config keys that set them.
-    static let settingKeys = [
-        "learning_rate_decay": "learning_rate_decay", "factor_rate": "factor_rate",
-        "factor_interval": "factor_interval", "initial_damping": "damping",
-        "minimum_damping": "min_damping", "maximum_damping": "max_damping", "block_size": "batch",
-        "output_variance": "output_noise", "learning_rate": "learning_rate",
-    ]
 
     static func isValidName(_ s: String) -> Bool {
         !s.isEmpty && s.utf8.count <= 64
@@ -171,8 +252,4 @@ public struct ModelConfig: Equatable, Sendable {
                     || $0 == 0x2D
             }
     }
-}
-
-extension String {
-    func replacingDashes() -> String { String(map { $0 == "-" ? "_" : $0 }) }
 }

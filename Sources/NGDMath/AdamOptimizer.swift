@@ -31,15 +31,23 @@ public struct AdamSettings: Codable, Equatable, Sendable {
         self.blockSize = blockSize
     }
 
-    /// - Throws: ``MathError/invalidSetting(name:value:reason:)`` when out of range.
-    public func validate() throws {
+    /// Every setting, once (see ``NaturalGradientSettings/settings``).
+    public static var settings: [Setting<Self, TrainingSetting>] {
+        [
+            .real(.learningRate, \.learningRate, "α", "Step size α on ½‖y − ŷ‖²."),
+            .integer(.blockSize, \.blockSize, "M", "Samples per step (mini-batch size)."),
+            .real(.beta1, \.beta1, "β₁", "Decay of Adam's first-moment average."),
+            .real(.beta2, \.beta2, "β₂", "Decay of Adam's second-moment average."),
+            .real(.epsilon, \.epsilon, "ε", "Added to √v̂ in Adam's step."),
+        ]
+    }
+
+    /// - Throws: ``MathError/invalidSetting(_:value:reason:)`` when out of range.
+    public func validate() throws(MathError) {
         try SGDSettings(learningRate: learningRate, blockSize: blockSize).validate()
-        for (name, b) in [("beta1", beta1), ("beta2", beta2)] where !(b >= 0 && b < 1) {
-            throw MathError.invalidSetting(name: name, value: "\(b)", reason: "must be in [0, 1)")
-        }
-        guard epsilon > 0, epsilon.isFinite else {
-            throw MathError.invalidSetting(name: "epsilon", value: "\(epsilon)", reason: "must be a positive number")
-        }
+        try require(beta1 >= 0 && beta1 < 1, .beta1, beta1, "must be in [0, 1)")
+        try require(beta2 >= 0 && beta2 < 1, .beta2, beta2, "must be in [0, 1)")
+        try require(epsilon > 0 && epsilon.isFinite, .epsilon, epsilon, "must be a positive number")
     }
 }
 

@@ -33,21 +33,17 @@ public struct HealthSettings: Codable, Equatable, Sendable {
         self.refreshInterval = refreshInterval
     }
 
-    /// Checks the ranges. - Throws: ``MathError/invalidSetting(name:value:reason:)``.
-    public func validate() throws {
-        guard interval >= 0 else {
-            throw MathError.invalidSetting(name: "health-interval", value: "\(interval)", reason: "must be ≥ 0")
-        }
-        guard driftTolerance > 0, driftTolerance.isFinite else {
-            throw MathError.invalidSetting(
-                name: "drift-tolerance",
-                value: "\(driftTolerance)",
-                reason: "must be a positive number"
-            )
-        }
-        guard refreshInterval >= 0 else {
-            throw MathError.invalidSetting(name: "refresh-interval", value: "\(refreshInterval)", reason: "must be ≥ 0")
-        }
+    /// Checks the ranges.
+    /// - Throws: ``MathError/invalidSetting(_:value:reason:)``.
+    public func validate() throws(MathError) {
+        try require(interval >= 0, .healthInterval, interval, "must be ≥ 0")
+        try require(
+            driftTolerance > 0 && driftTolerance.isFinite,
+            .driftTolerance,
+            driftTolerance,
+            "must be a positive number"
+        )
+        try require(refreshInterval >= 0, .refreshInterval, refreshInterval, "must be ≥ 0")
     }
 }
 

@@ -6,7 +6,7 @@ public enum MathError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The layer sizes or activations do not describe a network ngd can build.
     case invalidArchitecture(String)
     /// A setting is out of its allowed range.
-    case invalidSetting(name: String, value: String, reason: String)
+    case invalidSetting(TrainingSetting, value: String, reason: String)
     /// A vector or block has the wrong length.
     case dimensionMismatch(what: String, expected: Int, got: Int)
     /// An input or target contains NaN or ±infinity.
@@ -18,8 +18,8 @@ public enum MathError: Error, Equatable, Sendable, CustomStringConvertible {
         switch self {
         case .invalidArchitecture(let why):
             return "invalid network architecture: \(why)"
-        case .invalidSetting(let name, let value, let reason):
-            return "invalid setting \(name) = \(value): \(reason)"
+        case .invalidSetting(let setting, let value, let reason):
+            return "invalid setting \(setting.configKey) = \(value): \(reason)"
         case .dimensionMismatch(let what, let expected, let got):
             return "\(what) has \(got) values, expected \(expected)"
         case .nonFiniteValue(let what, let index):

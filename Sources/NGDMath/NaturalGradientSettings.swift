@@ -56,87 +56,155 @@ public struct NaturalGradientSettings: Codable, Equatable, Sendable {
 
     public init() {}
 
+    /// Every setting, once: its name, its placeholder and its one line of help. Configuration
+    /// files, flags, `--help` and the docs read this table.
+    public static var settings: [Setting<Self, TrainingSetting>] {
+        [
+            .real(.learningRate, \.learningRate, "η", "Step size η (NGD: ΔW_i = (η_t/L)(P̃_i e_i)(P_i x_{i-1})ᵀ)."),
+            .real(.learningRateDecay, \.learningRateDecay, "decay", "η_t = η/(1 + decay·t), t in samples."),
+            .integer(
+                .blockSize,
+                \.blockSize,
+                "k",
+                "Samples per step: 1 is Sherman–Morrison, k > 1 one Woodbury block of k."
+            ),
+            .real(.factorRate, \.factorRate, "ε", "Moving-average rate of the Fisher factors (memory ≈ 1/ε samples)."),
+            .integer(
+                .factorInterval,
+                \.factorInterval,
+                "n",
+                "Update the Fisher factors on one block in n, at rate nε (a throughput setting; 1 updates every block)."
+            ),
+            .optionalInteger(
+                .warmup,
+                \.warmup,
+                "n",
+                "Samples that only update the factors, at rate 1/(t+2) (default ⌈1/ε⌉)."
+            ),
+            .real(.initialDamping, \.initialDamping, "λ₀", "Initial relative damping λ₀ (dimensionless)."),
+            .real(.minimumDamping, \.minimumDamping, "λ", "Floor of the relative damping."),
+            .real(.maximumDamping, \.maximumDamping, "λ", "Ceiling of the relative damping."),
+            .integer(
+                .modelSamples,
+                \.modelSamples,
+                "K",
+                "Targets sampled from the model per input, for the error factors."
+            ),
+            .integer(
+                .dampingWindow,
+                \.dampingWindow,
+                "n",
+                "Samples per adaptive-damping window (ρ = actual/predicted decrease)."
+            ),
+            .real(
+                .dampingIncrease,
+                \.dampingIncrease,
+                "×",
+                "λ ← λ·this when ρ is below damping_low_ratio, and on a rejected step."
+            ),
+            .real(.dampingDecrease, \.dampingDecrease, "×", "λ ← λ·this when ρ is above damping_high_ratio."),
+            .real(.lowRatio, \.lowRatio, "ρ", "ρ below which damping increases (paper Eq. 21: 1/4)."),
+            .real(.highRatio, \.highRatio, "ρ", "ρ above which damping decreases (paper Eq. 21: 3/4)."),
+            .boolean(
+                .clipToModelMinimum,
+                \.clipToModelMinimum,
+                "Clip η_t to the minimiser of the block's own quadratic model."
+            ),
+            .boolean(
+                .rejectWorseSteps,
+                \.rejectWorseSteps,
+                "Undo a step that raised its own block's loss, and raise λ."
+            ),
+            .integer(
+                .healthInterval,
+                \.health.interval,
+                "n",
+                "Check each inverse factor's drift every n updates (0: never)."
+            ),
+            .real(
+                .driftTolerance,
+                \.health.driftTolerance,
+                "tol",
+                "Largest drift ‖PC − I‖/√n before P is re-inverted from C."
+            ),
+            .integer(
+                .refreshInterval,
+                \.health.refreshInterval,
+                "n",
+                "Also re-invert every n updates (0: only when unhealthy)."
+            ),
+        ]
+    }
+
     /// The warm-up length in samples.
     public var warmupSamples: Int { warmup ?? Int((1 / factorRate).rounded(.up)) }
 
-    /// - Throws: ``MathError/invalidSetting(name:value:reason:)`` naming the first bad setting.
-    public func validate() throws {
-        func positive(_ name: String, _ v: Double) throws {
-            guard v > 0, v.isFinite else {
-                throw MathError.invalidSetting(name: name, value: "\(v)", reason: "must be a positive number")
-            }
-        }
-        try positive("learning-rate", learningRate)
-        guard learningRateDecay >= 0, learningRateDecay.isFinite else {
-            throw MathError.invalidSetting(
-                name: "learning-rate-decay",
-                value: "\(learningRateDecay)",
-                reason: "must be ≥ 0"
-            )
-        }
-        guard factorRate > 0, factorRate < 1 else {
-            throw MathError.invalidSetting(name: "factor-rate", value: "\(factorRate)", reason: "must be in (0, 1)")
-        }
-        if let w = warmup, w < 0 {
-            throw MathError.invalidSetting(name: "warmup", value: "\(w)", reason: "must be ≥ 0")
-        }
-        try positive("minimum-damping", minimumDamping)
-        try positive("maximum-damping", maximumDamping)
-        guard minimumDamping <= maximumDamping else {
-            throw MathError.invalidSetting(
-                name: "minimum-damping",
-                value: "\(minimumDamping)",
-                reason: "must not exceed maximum-damping \(maximumDamping)"
-            )
-        }
-        guard initialDamping >= minimumDamping, initialDamping <= maximumDamping else {
-            throw MathError.invalidSetting(
-                name: "initial-damping",
-                value: "\(initialDamping)",
-                reason: "must be within [\(minimumDamping), \(maximumDamping)]"
-            )
-        }
-        guard dampingWindow >= 1 else {
-            throw MathError.invalidSetting(name: "damping-window", value: "\(dampingWindow)", reason: "must be ≥ 1")
-        }
-        guard dampingIncrease > 1, dampingIncrease.isFinite else {
-            throw MathError.invalidSetting(name: "damping-increase", value: "\(dampingIncrease)", reason: "must be > 1")
-        }
-        guard dampingDecrease > 0, dampingDecrease < 1 else {
-            throw MathError.invalidSetting(
-                name: "damping-decrease",
-                value: "\(dampingDecrease)",
-                reason: "must be in (0, 1)"
-            )
-        }
-        guard lowRatio < highRatio else {
-            throw MathError.invalidSetting(
-                name: "low-ratio",
-                value: "\(lowRatio)",
-                reason: "must be below high-ratio \(highRatio)"
-            )
-        }
-        guard modelSamples >= 1, modelSamples <= 64 else {
-            throw MathError.invalidSetting(name: "model-samples", value: "\(modelSamples)", reason: "must be in 1...64")
-        }
-        guard blockSize >= 1, blockSize <= 1024 else {
-            throw MathError.invalidSetting(name: "block-size", value: "\(blockSize)", reason: "must be in 1...1024")
-        }
-        guard factorInterval >= 1, factorInterval <= 1024 else {
-            throw MathError.invalidSetting(
-                name: "factor-interval",
-                value: "\(factorInterval)",
-                reason: "must be in 1...1024"
-            )
-        }
-        guard factorRate * Double(factorInterval) < 1 else {
-            throw MathError.invalidSetting(
-                name: "factor-interval",
-                value: "\(factorInterval)",
-                reason: "times factor-rate \(factorRate) must be below 1"
-            )
-        }
-        try positive("output-variance", outputVariance)
+    /// Checks every range, and the settings that constrain each other.
+    /// - Throws: ``MathError/invalidSetting(_:value:reason:)`` naming the first bad setting.
+    public func validate() throws(MathError) {
+        try require(learningRate > 0 && learningRate.isFinite, .learningRate, learningRate, "must be a positive number")
+        try require(
+            learningRateDecay >= 0 && learningRateDecay.isFinite,
+            .learningRateDecay,
+            learningRateDecay,
+            "must be ≥ 0"
+        )
+        try require(factorRate > 0 && factorRate < 1, .factorRate, factorRate, "must be in (0, 1)")
+        if let w = warmup { try require(w >= 0, .warmup, w, "must be ≥ 0") }
+        try require(
+            minimumDamping > 0 && minimumDamping.isFinite,
+            .minimumDamping,
+            minimumDamping,
+            "must be a positive number"
+        )
+        try require(
+            maximumDamping > 0 && maximumDamping.isFinite,
+            .maximumDamping,
+            maximumDamping,
+            "must be a positive number"
+        )
+        try require(
+            minimumDamping <= maximumDamping,
+            .minimumDamping,
+            minimumDamping,
+            "must not exceed \(TrainingSetting.maximumDamping.configKey) \(maximumDamping)"
+        )
+        try require(
+            initialDamping >= minimumDamping && initialDamping <= maximumDamping,
+            .initialDamping,
+            initialDamping,
+            "must be within [\(minimumDamping), \(maximumDamping)] (\(TrainingSetting.minimumDamping.configKey), "
+                + "\(TrainingSetting.maximumDamping.configKey))"
+        )
+        try require(dampingWindow >= 1, .dampingWindow, dampingWindow, "must be ≥ 1")
+        try require(dampingIncrease > 1 && dampingIncrease.isFinite, .dampingIncrease, dampingIncrease, "must be > 1")
+        try require(dampingDecrease > 0 && dampingDecrease < 1, .dampingDecrease, dampingDecrease, "must be in (0, 1)")
+        try require(
+            lowRatio < highRatio,
+            .lowRatio,
+            lowRatio,
+            "must be below \(TrainingSetting.highRatio.configKey) \(highRatio)"
+        )
+        try require((1...64).contains(modelSamples), .modelSamples, modelSamples, "must be in 1...64")
+        try require((1...1024).contains(blockSize), .blockSize, blockSize, "must be in 1...1024")
+        try require((1...1024).contains(factorInterval), .factorInterval, factorInterval, "must be in 1...1024")
+        try require(
+            factorRate * Double(factorInterval) < 1,
+            .factorInterval,
+            factorInterval,
+            "times \(TrainingSetting.factorRate.configKey) \(factorRate) must be below 1"
+        )
+        try require(
+            outputVariance > 0 && outputVariance.isFinite,
+            .outputVariance,
+            outputVariance,
+            "must be a positive number"
+        )
         try health.validate()
     }
+}
+
+/// Throws ``MathError/invalidSetting(_:value:reason:)`` for `setting` unless `condition` holds.
+func require(_ condition: Bool, _ setting: TrainingSetting, _ value: some Any, _ reason: String) throws(MathError) {
+    guard condition else { throw .invalidSetting(setting, value: "\(value)", reason: reason) }
 }

@@ -10,18 +10,18 @@ public struct SGDSettings: Codable, Equatable, Sendable {
         self.blockSize = blockSize
     }
 
-    /// - Throws: ``MathError/invalidSetting(name:value:reason:)`` when out of range.
-    public func validate() throws {
-        guard learningRate > 0, learningRate.isFinite else {
-            throw MathError.invalidSetting(
-                name: "learning-rate",
-                value: "\(learningRate)",
-                reason: "must be a positive number"
-            )
-        }
-        guard blockSize >= 1, blockSize <= 4096 else {
-            throw MathError.invalidSetting(name: "block-size", value: "\(blockSize)", reason: "must be in 1...4096")
-        }
+    /// Every setting, once (see ``NaturalGradientSettings/settings``).
+    public static var settings: [Setting<Self, TrainingSetting>] {
+        [
+            .real(.learningRate, \.learningRate, "α", "Step size α on ½‖y − ŷ‖² (the mean gradient over the block)."),
+            .integer(.blockSize, \.blockSize, "M", "Samples per step (mini-batch size)."),
+        ]
+    }
+
+    /// - Throws: ``MathError/invalidSetting(_:value:reason:)`` when out of range.
+    public func validate() throws(MathError) {
+        try require(learningRate > 0 && learningRate.isFinite, .learningRate, learningRate, "must be a positive number")
+        try require((1...4096).contains(blockSize), .blockSize, blockSize, "must be in 1...4096")
     }
 }
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import NGDBench
 import NGDMath
 
@@ -27,52 +28,40 @@ private func perBench<T>(_ paper: T, _ autoencoder: T, _ show: (T) -> String) ->
 
 private func rates(_ r: [Double]) -> String { r.map { "\($0)" }.joined(separator: " ") }
 
-/// NGD settings a user can override on any bench.
-struct NGDOptions: ParsableArguments {
-    @Option(
-        name: .customLong("ngd-lr"),
-        help:
-            "NGD learning rate η (default: \(perBench(PaperBench.defaultNGD.learningRate, AutoencoderBench.defaultNGD.learningRate) { "\($0)" }))."
-    )
-    var learningRate: Double?
-    @Option(name: .customLong("ngd-lr-decay"), help: "NGD decay: η_t = η/(1 + decay·t).")
-    var learningRateDecay: Double?
-    @Option(name: .customLong("ngd-factor-rate"), help: "ε, the moving-average rate of the Fisher factors.")
-    var factorRate: Double?
-    @Option(
-        name: .customLong("ngd-factor-interval"),
-        help: "n: update the Fisher factors on one block in n (default 1, every block)."
-    )
-    var factorInterval: Int?
-    @Option(name: .customLong("ngd-damping"), help: "λ₀, the initial relative damping.")
-    var damping: Double?
-    @Option(
-        name: .customLong("ngd-min-damping"),
-        help:
-            "λ_min, the floor of the relative damping (default: \(perBench(PaperBench.defaultNGD.minimumDamping, AutoencoderBench.defaultNGD.minimumDamping) { "\($0)" }))."
-    )
-    var minimumDamping: Double?
-    @Option(name: .customLong("ngd-block"), help: "k, samples per NGD update (k > 1 uses Woodbury updates).")
-    var blockSize: Int?
-    @Option(name: .customLong("ngd-model-samples"), help: "K, targets sampled from the model per input.")
-    var modelSamples: Int?
-    @Option(name: .customLong("ngd-warmup"), help: "Samples that only update the factors (default ⌈1/ε⌉).")
-    var warmup: Int?
-
-    func apply(to s: inout NaturalGradientSettings) throws {
-        if let v = learningRate { s.learningRate = v }
-        if let v = learningRateDecay { s.learningRateDecay = v }
-        if let v = factorRate { s.factorRate = v }
-        if let v = factorInterval { s.factorInterval = v }
-        if let v = minimumDamping { s.minimumDamping = v }
-        if let v = damping { s.initialDamping = v }
-        // A floor above the default λ₀ lifts λ₀ with it, unless λ₀ was given too.
-        if damping == nil { s.initialDamping = min(max(s.initialDamping, s.minimumDamping), s.maximumDamping) }
-        if let v = blockSize { s.blockSize = v }
-        if let v = modelSamples { s.modelSamples = v }
-        if let v = warmup { s.warmup = v }
-        do { try s.validate() } catch let e as MathError { throw ValidationError(e.description) }
+extension SettingFlags {
+    /// The NGD settings flags of a bench whose NGD defaults are `defaults` (paper, autoencoder).
+    static func ngdSpecs(defaults: [NaturalGradientSettings]) -> [FlagSpec] {
+        NaturalGradientSettings.settings.map { FlagSpec($0, defaults: defaults) }
     }
+
+    /// Applies the given NGD flags to `settings` and checks the result; on an error `settings`
+    /// is unchanged.
+    /// - Throws: ``ValidationError`` naming the flag.
+    func apply(to settings: inout NaturalGradientSettings) throws {
+        var s = settings
+        let table = Dictionary(
+            NaturalGradientSettings.settings.map { ($0.name.flag, $0) },
+            uniquingKeysWith: { first, _ in first }
+        )
+        for (flag, value) in try values(Self.ngdSpecs(defaults: [s])) {
+            do { try table[flag]?.set(value, in: &s) } catch { throw ValidationError("\(flag): \(error.problem)") }
+        }
+        do { try s.validate() } catch {
+            guard case .invalidSetting(let setting, let value, let reason) = error else {
+                throw ValidationError("\(error)")
+            }
+            throw ValidationError("\(setting.flag) \(value): \(reason)")
+        }
+        settings = s
+    }
+}
+
+/// The NGD-settings section of a bench's `--help`.
+private func ngdHelp() -> String {
+    FlagSpec.helpSection(
+        "NGD SETTINGS (as for `ngd serve`; defaults: paper, autoencoder):",
+        SettingFlags.ngdSpecs(defaults: [PaperBench.defaultNGD, AutoencoderBench.defaultNGD])
+    )
 }
 
 /// Options shared by both benches.
@@ -91,7 +80,10 @@ struct GridOptions: ParsableArguments {
             "Adam learning rates to try (default: \(perBench(PaperBench.defaultAdamRates, AutoencoderBench.defaultAdamRates, rates)))."
     )
     var adamRates: [Double] = []
-    @Option(name: .customLong("batch"), help: "SGD and Adam mini-batch size M (default: 1, one update per sample).")
+    @Option(
+        name: .customLong("grid-batch"),
+        help: "SGD and Adam mini-batch size M (default: 1, one update per sample)."
+    )
     var batch: Int?
     @Option(name: .customLong("only"), help: "Run only these optimizers, comma-separated: ngd,sgd,adam.")
     var only: String?
@@ -109,7 +101,9 @@ struct GridOptions: ParsableArguments {
     }
 
     func validate() throws {
-        if let b = batch, !(1...4096).contains(b) { throw ValidationError("--batch must be in 1...4096, got \(b)") }
+        if let b = batch, !(1...4096).contains(b) {
+            throw ValidationError("--grid-batch must be in 1...4096, got \(b)")
+        }
         for r in sgdRates + adamRates where !(r > 0 && r.isFinite) {
             throw ValidationError("learning rates must be positive numbers, got \(r)")
         }
@@ -169,7 +163,7 @@ struct PaperCommand: ParsableCommand {
             streams it through NGD, SGD over a learning-rate grid and Adam over a grid, from \
             the same initial weights. Prints test mse at 1k, 2k, 5k, 10k and 20k samples \
             (more with --samples) and each run's training time per sample.
-            """
+            """ + "\n\n" + ngdHelp()
     )
 
     @Option(help: "Architecture: A (16×20), B (20…100…20), C (bottleneck 200…2…200).")
@@ -179,9 +173,11 @@ struct PaperCommand: ParsableCommand {
     @Option(help: "Samples streamed per optimizer.")
     var samples: Int = 20_000
     @OptionGroup var grid: GridOptions
-    @OptionGroup var ngd: NGDOptions
+    @OptionGroup var ngd: SettingFlags
 
     func validate() throws {
+        var s = PaperBench.defaultNGD
+        try ngd.apply(to: &s)
         guard TeacherProblem.Arch(rawValue: arch.uppercased()) != nil else {
             throw ValidationError("--arch must be A, B or C, got \(arch)")
         }
@@ -221,9 +217,9 @@ struct AutoencoderCommand: ParsableCommand {
             through NGD, SGD over a learning-rate grid and Adam over a grid, all from the same \
             initial weights, and reports test mse on the 10,000 test images at 10k, 20k and 60k \
             samples, with each run's training time per sample. Reads Debian's \
-            dataset-fashion-mnist package and installs it (apt-get, with sudo when not root) \
-            when it is missing.
-            """
+            dataset-fashion-mnist package by default: `bash scripts/install-deps \
+            dataset-fashion-mnist` installs it.
+            """ + "\n\n" + ngdHelp()
     )
 
     @Option(help: "Directory holding the Fashion-MNIST IDX files.")
@@ -235,20 +231,23 @@ struct AutoencoderCommand: ParsableCommand {
     @Option(name: .customLong("test-images"), help: "Test images used for the test mse (at most 10,000).")
     var testImages: Int = 10_000
     @OptionGroup var grid: GridOptions
-    @OptionGroup var ngd: NGDOptions
+    @OptionGroup var ngd: SettingFlags
 
     func validate() throws {
+        var s = AutoencoderBench.defaultNGD
+        try ngd.apply(to: &s)
         guard samples >= 1 else { throw ValidationError("--samples must be at least 1") }
         guard (1...10_000).contains(testImages) else { throw ValidationError("--test-images must be in 1...10000") }
     }
 
     func run() throws {
         let progress = Progress()
-        if data == FashionMNIST.defaultDirectory {
-            try DebianPackage.ensureInstalled(
-                "dataset-fashion-mnist",
-                providing: data + "/" + FashionMNIST.trainImages,
-                log: progress.show
+        if data == FashionMNIST.defaultDirectory,
+            !FileManager.default.fileExists(atPath: data + "/" + FashionMNIST.trainImages)
+        {
+            throw CommandFailure(
+                "Fashion-MNIST is not installed at \(data): run `bash scripts/install-deps dataset-fashion-mnist`, "
+                    + "or pass --data DIR"
             )
         }
         var bench = AutoencoderBench()
@@ -269,7 +268,7 @@ struct AutoencoderCommand: ParsableCommand {
             throw CommandFailure(
                 "\(e)"
                     + (data == FashionMNIST.defaultDirectory
-                        ? "; reinstall it with `sudo apt-get install --reinstall dataset-fashion-mnist`"
+                        ? "; reinstall Debian's dataset-fashion-mnist package"
                         : "; --data must name a directory holding \(FashionMNIST.trainImages) and \(FashionMNIST.testImages)")
             )
         }

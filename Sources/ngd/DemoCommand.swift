@@ -56,13 +56,14 @@ struct DemoCommand: ParsableCommand {
         c.checkpointInterval = 0
         c.statsInterval = 0
         c.receiveHighWaterMark = 0
-        for (name, kind, lr) in [("ngd", OptimizerKind.ngd, ngdLr), ("sgd", .sgd, sgdLr)] {
-            var m = ModelConfig(name: name, layers: TeacherProblem.Arch.A.sizes)
+        for kind in [OptimizerKind.ngd, .sgd] {
+            var m = ModelConfig(name: kind.rawValue, layers: TeacherProblem.Arch.A.sizes)
             m.activation = .identity
             m.bias = false
             m.outputNoise = PaperBench.defaultNGD.outputVariance
             m.optimizer = kind
-            m.learningRate = lr
+            m.ngd.learningRate = ngdLr
+            m.sgd.learningRate = sgdLr
             m.seed = seed &+ 1
             c.models.append(m)
         }

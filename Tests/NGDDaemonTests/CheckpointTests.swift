@@ -16,7 +16,9 @@ private func tempDir() -> String {
     func trainedModel(_ kind: OptimizerKind) throws -> HostedModel {
         var cfg = ModelConfig(name: "m", layers: [3, 6, 2])
         cfg.optimizer = kind
-        cfg.batch = 2
+        cfg.ngd.blockSize = 2
+        cfg.sgd.blockSize = 2
+        cfg.adam.blockSize = 2
         let m = try HostedModel(config: cfg)
         var rng = RandomSource(seed: 3)
         for _ in 0..<200 {
@@ -158,9 +160,9 @@ private func tempDir() -> String {
         var cfg = ModelConfig(name: "m", layers: [2, 3, 1])
         let m = try HostedModel(config: cfg)
         let saved = m.checkpoint()
-        cfg.learningRate = 0.5
-        cfg.batch = 4
-        cfg.minimumDamping = 1e-3
+        cfg.ngd.learningRate = 0.5
+        cfg.ngd.blockSize = 4
+        cfg.ngd.minimumDamping = 1e-3
         let r = try HostedModel(config: cfg, checkpoint: saved)
         let ngd = try #require(r.optimizer as? NaturalGradientOptimizer)
         #expect(ngd.settings.learningRate == 0.5 && ngd.settings.blockSize == 4 && ngd.settings.minimumDamping == 1e-3)

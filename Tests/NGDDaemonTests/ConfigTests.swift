@@ -105,7 +105,7 @@ import Testing
                 activation = "relu"
                 bias = false
                 output_noise = 0.5
-                optimizer = "adam"
+                optimizer = "ngd"
                 learning_rate = 0.002
                 batch = 8
                 seed = 42
@@ -128,47 +128,64 @@ import Testing
         #expect(c.sendHighWaterMark == 6 && c.maxMessageSize == 1024 && c.lingerMilliseconds == 250)
         let m = c.models[0]
         #expect(m.topic == "t" && m.layers == [3, 5, 1] && m.activation == .relu && !m.bias && m.outputNoise == 0.5)
-        #expect(m.optimizer == .adam && m.learningRate == 0.002 && m.batch == 8 && m.seed == 42)
+        #expect(m.optimizer == .ngd && m.learningRate == 0.002 && m.blockSize == 8 && m.seed == 42)
         #expect(
-            m.learningRateDecay == 0 && m.factorRate == 0.01 && m.damping == 0.1 && m.minimumDamping == 0.001
-                && m.maximumDamping == 100
+            m.ngd.learningRateDecay == 0 && m.ngd.factorRate == 0.01 && m.ngd.initialDamping == 0.1
+                && m.ngd.minimumDamping == 0.001 && m.ngd.maximumDamping == 100
         )
-        #expect(m.factorInterval == 4 && m.naturalGradientSettings.factorInterval == 4)
+        #expect(m.ngd.factorInterval == 4 && m.naturalGradientSettings.factorInterval == 4)
     }
 
     @Test(arguments: [
         ("[daemon]\nimput = \"x\"", "daemon.imput: unknown key"),
         ("[models.a]\nlayers = [2, 2]\nlerning_rate = 1", "models.a.lerning_rate: unknown key"),
-        ("[models.a]\nlayers = \"2,2\"", "models.a.layers: must be an array of integers"),
-        ("[models.a]\nlayers = [2, 2]\nactivation = \"gelu\"", "models.a.activation: unknown activation 'gelu'"),
+        (
+            "[models.a]\nlayers = \"2,2\"",
+            "models.a.layers (--layers): must be a list of integers such as 20,20,20, not a string (2,2)"
+        ),
+        (
+            "[models.a]\nlayers = [2, 2]\nactivation = \"gelu\"",
+            "models.a.activation (--activation): must be one of identity, tanh, relu, sigmoid, not a string (gelu)"
+        ),
         (
             "[models.a]\nlayers = [2, 2]\noptimizer = \"lbfgs\"",
-            "models.a.optimizer: 'lbfgs' is not one of ngd, sgd, adam"
+            "models.a.optimizer (--optimizer): must be one of ngd, sgd, adam, not a string (lbfgs)"
         ),
+        (
+            "[models.a]\nlayers = [2, 2]\noptimizer = \"sgd\"\nfactor_rate = 0.1",
+            "models.a.factor_rate (--factor-rate): is a setting of optimizer ngd; this model's optimizer is sgd"
+        ),
+        ("[models.a]\nlayers = [2, 2.5]", "models.a.layers: must be an array of integers, e.g. [20, 20, 20]"),
         ("[models.a]\nlayers = [2, 0]", "models.a.layers"),
         ("[models.a]\nlayers = [2, 2]\nfactor_rate = 2", "models.a.factor_rate"),
         (
             "[models.a]\nlayers = [2, 2]\nfactor_interval = 0",
-            "models.a.factor_interval: invalid setting factor-interval = 0: must be in 1...1024"
+            "models.a.factor_interval (--factor-interval): must be in 1...1024, got 0"
         ),
-        ("[models.a]\nlayers = [2, 2]\nfactor_interval = 1.5", "models.a.factor_interval: must be an integer"),
+        (
+            "[models.a]\nlayers = [2, 2]\nfactor_interval = 1.5",
+            "models.a.factor_interval (--factor-interval): must be an integer, not a number (1.5)"
+        ),
         ("[models.a]\nlayers = [2, 2]\nmin_damping = 1.0\ndamping = 0.1", "models.a.damping"),
         (
             "[models.a]\nlayers = [2, 2]\n[models.b]\nlayers = [2, 2]\ntopic = \"a\"",
-            "models.b.topic: 'a' is already the topic of model a"
+            "models.b.topic (--topic): 'a' is already the topic of model a"
         ),
         ("[models.\"a.b\"]\nlayers = [2, 2]", "models.a.b: a model name must be"),
         (
             "[daemon]\ninput = \"localhost:5\"\n[models.a]\nlayers = [2, 2]",
-            "daemon.input: 'localhost:5' is not a ZeroMQ endpoint"
+            "daemon.input (--input): 'localhost:5' is not a ZeroMQ endpoint"
         ),
         (
             "[daemon]\noutput = \"tcp://127.0.0.1:5555\"\n[models.a]\nlayers = [2, 2]",
-            "daemon.output: 'tcp://127.0.0.1:5555' is already used by daemon.input"
+            "daemon.output (--output): 'tcp://127.0.0.1:5555' is already used by daemon.input"
         ),
         ("[daemon]\nlinger_ms = -1\n[models.a]\nlayers = [2, 2]", "daemon.linger_ms"),
         ("[daemon]\nloss_every = 0\n[models.a]\nlayers = [2, 2]", "daemon.loss_every"),
-        ("[daemon]\ncheckpoint_interval = \"1m\"", "daemon.checkpoint_interval: must be a number, not a string"),
+        (
+            "[daemon]\ncheckpoint_interval = \"1m\"",
+            "daemon.checkpoint_interval (--checkpoint-interval): must be a number, not a string (1m)"
+        ),
         ("oops = 1", "oops: unknown table or key"),
         ("[daemon", "line 1: expected ']'"),
     ])

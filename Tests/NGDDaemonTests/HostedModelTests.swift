@@ -29,9 +29,11 @@ import Testing
     func predictionsAreThoseOfTheWeightsBeforeTheMessage(kind: OptimizerKind) throws {
         var cfg = ModelConfig(name: "m", layers: [3, 6, 2])
         cfg.optimizer = kind
-        cfg.batch = 4
+        cfg.ngd.blockSize = 4
+        cfg.sgd.blockSize = 4
+        cfg.adam.blockSize = 4
         cfg.outputNoise = 0.01
-        cfg.factorRate = 0.25  // NGD's warm-up (factors only, weights unchanged) is then 4 samples
+        cfg.ngd.factorRate = 0.25  // NGD's warm-up (factors only, weights unchanged) is then 4 samples
         let model = try HostedModel(config: cfg)
         // Message sizes: one sample, a partial block, a full block, then three blocks and a bit.
         for (i, k) in [1, 3, 4, 13, 1, 4].enumerated() {

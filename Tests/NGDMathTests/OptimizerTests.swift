@@ -106,32 +106,32 @@ import Testing
     }
 
     @Test func invalidSettingsAreRejectedWithTheirName() {
-        var cases: [(String, NaturalGradientSettings)] = []
-        func with(_ name: String, _ change: (inout NaturalGradientSettings) -> Void) {
+        var cases: [(TrainingSetting, NaturalGradientSettings)] = []
+        func with(_ name: TrainingSetting, _ change: (inout NaturalGradientSettings) -> Void) {
             var s = NaturalGradientSettings()
             change(&s)
             cases.append((name, s))
         }
-        with("learning-rate") { $0.learningRate = 0 }
-        with("learning-rate-decay") { $0.learningRateDecay = -1 }
-        with("factor-rate") { $0.factorRate = 1 }
-        with("warmup") { $0.warmup = -3 }
-        with("minimum-damping") { $0.minimumDamping = 0 }
-        with("initial-damping") { $0.initialDamping = 1e9 }
-        with("damping-window") { $0.dampingWindow = 0 }
-        with("damping-increase") { $0.dampingIncrease = 1 }
-        with("damping-decrease") { $0.dampingDecrease = 1.5 }
-        with("low-ratio") { $0.lowRatio = 0.9 }
-        with("model-samples") { $0.modelSamples = 0 }
-        with("block-size") { $0.blockSize = 0 }
-        with("output-variance") { $0.outputVariance = .nan }
-        with("factor-interval") { $0.factorInterval = 0 }
-        with("factor-interval") { $0.factorInterval = 1025 }
-        with("factor-interval") {
+        with(.learningRate) { $0.learningRate = 0 }
+        with(.learningRateDecay) { $0.learningRateDecay = -1 }
+        with(.factorRate) { $0.factorRate = 1 }
+        with(.warmup) { $0.warmup = -3 }
+        with(.minimumDamping) { $0.minimumDamping = 0 }
+        with(.initialDamping) { $0.initialDamping = 1e9 }
+        with(.dampingWindow) { $0.dampingWindow = 0 }
+        with(.dampingIncrease) { $0.dampingIncrease = 1 }
+        with(.dampingDecrease) { $0.dampingDecrease = 1.5 }
+        with(.lowRatio) { $0.lowRatio = 0.9 }
+        with(.modelSamples) { $0.modelSamples = 0 }
+        with(.blockSize) { $0.blockSize = 0 }
+        with(.outputVariance) { $0.outputVariance = .nan }
+        with(.factorInterval) { $0.factorInterval = 0 }
+        with(.factorInterval) { $0.factorInterval = 1025 }
+        with(.factorInterval) {
             $0.factorRate = 0.3
             $0.factorInterval = 4
         }  // an absorbed sample's rate ≥ 1
-        with("drift-tolerance") { $0.health.driftTolerance = 0 }
+        with(.driftTolerance) { $0.health.driftTolerance = 0 }
         for (name, s) in cases {
             do {
                 try s.validate()

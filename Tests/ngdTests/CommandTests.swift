@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import NGDBench
+import NGDDaemon
 import NGDMath
 import Testing
 
@@ -22,7 +23,9 @@ import Testing
     }
 
     @Test(arguments: [
-        ["--arch", "D"], ["--samples", "0"], ["--batch", "0"], ["--sgd-lr", "-1"], ["--seed", "x"], ["--frobnicate"],
+        ["--arch", "D"], ["--samples", "0"], ["--grid-batch", "0"], ["--batch", "0"], ["--sgd-lr", "-1"],
+        ["--seed", "x"],
+        ["--frobnicate"],
     ])
     func paperRejectsBadArguments(arguments: [String]) {
         #expect(throws: (any Error).self) { try PaperCommand.parse(arguments) }
@@ -35,21 +38,36 @@ import Testing
 
     @Test func ngdOverridesAreValidated() throws {
         var s = NaturalGradientSettings()
-        try NGDOptions.parse(["--ngd-lr", "0.1", "--ngd-block", "16", "--ngd-warmup", "10"]).apply(to: &s)
+        try SettingFlags.parse(["--learning-rate", "0.1", "--batch", "16", "--warmup=10"]).apply(to: &s)
         #expect(s.learningRate == 0.1 && s.blockSize == 16 && s.warmup == 10)
         var t = NaturalGradientSettings()
-        #expect(throws: ValidationError.self) { try NGDOptions.parse(["--ngd-factor-rate", "2"]).apply(to: &t) }
-        #expect(throws: ValidationError.self) { try NGDOptions.parse(["--ngd-block", "0"]).apply(to: &t) }
+        #expect(throws: ValidationError.self) { try SettingFlags.parse(["--factor-rate", "2"]).apply(to: &t) }
+        #expect(throws: ValidationError.self) { try SettingFlags.parse(["--batch", "0"]).apply(to: &t) }
+        #expect(throws: ValidationError.self) { try SettingFlags.parse(["--batch", "1.5"]).apply(to: &t) }
+        #expect(throws: ValidationError.self) { try SettingFlags.parse(["--bach", "2"]).apply(to: &t) }
+        #expect(throws: ValidationError.self) { try SettingFlags.parse(["--batch"]).apply(to: &t) }
+        #expect(t == NaturalGradientSettings())
     }
 
-    @Test func raisingTheDampingFloorLiftsTheInitialDamping() throws {
+    /// A damping floor above the initial damping is refused, naming the flag to change.
+    @Test func aDampingFloorAboveTheInitialDampingIsRefused() throws {
         var s = NaturalGradientSettings()
-        try NGDOptions.parse(["--ngd-min-damping", "0.05"]).apply(to: &s)
-        #expect(s.minimumDamping == 0.05 && s.initialDamping == 0.05)
-        var t = NaturalGradientSettings()
-        #expect(throws: ValidationError.self) {
-            try NGDOptions.parse(["--ngd-min-damping", "0.05", "--ngd-damping", "0.01"]).apply(to: &t)
+        do {
+            try SettingFlags.parse(["--min-damping", "0.05"]).apply(to: &s)
+            Issue.record("accepted")
+        } catch let e as ValidationError {
+            #expect(e.message.hasPrefix("--damping 0.01: must be within [0.05, 10000.0]"))
         }
+        try SettingFlags.parse(["--min-damping", "0.05", "--damping", "0.05"]).apply(to: &s)
+        #expect(s.minimumDamping == 0.05 && s.initialDamping == 0.05)
+    }
+
+    @Test func booleanSettingsTakeBothForms() throws {
+        var s = NaturalGradientSettings()
+        try SettingFlags.parse(["--no-clip-steps", "--reject-worse-steps=false"]).apply(to: &s)
+        #expect(!s.clipToModelMinimum && !s.rejectWorseSteps)
+        try SettingFlags.parse(["--clip-steps"]).apply(to: &s)
+        #expect(s.clipToModelMinimum)
     }
 
     @Test func autoencoderRejectsBadArguments() {
@@ -62,7 +80,7 @@ import Testing
 @Suite struct ServeFlagTests {
     @Test func everyDefaultModelSettingIsAFlag() throws {
         let c = try ServeCommand.parse([
-            "--layers", "3,5,2", "--topic", "t", "--activation", "relu", "--no-bias", "--optimizer", "adam",
+            "--layers", "3,5,2", "--topic", "t", "--activation", "relu", "--no-bias", "--optimizer", "ngd",
             "--learning-rate", "0.002", "--batch", "8", "--output-noise", "0.5", "--seed", "9", "--min-damping",
             "0.001",
             "--max-damping", "50", "--damping", "0.1", "--factor-rate", "0.01", "--factor-interval", "2",
@@ -79,14 +97,14 @@ import Testing
                 && m.activation == .relu
         )
         #expect(
-            !m.bias && m.optimizer == .adam && m.learningRate == 0.002 && m.batch == 8 && m.outputNoise == 0.5
+            !m.bias && m.optimizer == .ngd && m.learningRate == 0.002 && m.blockSize == 8 && m.outputNoise == 0.5
                 && m.seed == 9
         )
         #expect(
-            m.minimumDamping == 0.001 && m.maximumDamping == 50 && m.damping == 0.1 && m.factorRate == 0.01
-                && m.learningRateDecay == 0
+            m.ngd.minimumDamping == 0.001 && m.ngd.maximumDamping == 50 && m.ngd.initialDamping == 0.1
+                && m.ngd.factorRate == 0.01 && m.ngd.learningRateDecay == 0
         )
-        #expect(m.factorInterval == 2)
+        #expect(m.ngd.factorInterval == 2)
         #expect(
             c.input == "tcp://127.0.0.1:6000" && c.inputPattern == .pull && c.inputMode == .connect
                 && c.subscribe == .models
@@ -98,6 +116,49 @@ import Testing
         #expect(c.receiveHighWaterMark == 11 && c.sendHighWaterMark == 12 && c.lingerMilliseconds == 13)
     }
 
+    /// A value unlike `v`, of the same kind (for the table-driven tests).
+    static func otherValue(_ v: SettingValue?, _ kind: SettingKind) -> SettingValue {
+        switch (kind, v) {
+        case (.real, .number(let d)?): .number(d * 2 + 1)
+        case (.integer, .integer(let n)?), (.optionalInteger, .integer(let n)?): .integer(n + 3)
+        case (.optionalInteger, nil): .integer(7)
+        case (.boolean, .boolean(let b)?): .boolean(!b)
+        case (.choice(let words), .text(let w)?): .text(words.first { $0 != w }!)
+        case (.integers, _): .integers([3, 4, 5])
+        default: .text("x\(v.map { "\($0)" } ?? "")")
+        }
+    }
+
+    /// Every row of the daemon's and the models' settings tables is a flag of `serve`: setting it
+    /// changes exactly that value. Flags are unique.
+    @Test func everySettingOfTheTablesIsAFlag() throws {
+        let flags = (FlagSpec.daemon + FlagSpec.model).map(\.flag)
+        #expect(Set(flags).count == flags.count)
+        for row in DaemonConfig.settings {
+            let want = Self.otherValue(row.value(in: DaemonConfig()), row.kind)
+            var c = DaemonConfig()
+            try ServeCommand.parse([row.name.flag, "\(want)"]).applyFlags(to: &c)
+            #expect(row.value(in: c) == want, "\(row.name.flag)")
+        }
+        for row in ModelConfig.settings {
+            let kind = row.optimizer ?? .ngd
+            var fresh = ModelConfig(name: "default", layers: [])
+            fresh.optimizer = kind
+            let name = row.setting.name
+            let want = Self.otherValue(fresh.value(of: name), row.setting.kind)
+            var args = [name.flag, "\(want)"]
+            if name != .optimizer { args += ["--optimizer", kind.rawValue] }
+            if row.setting.kind == .boolean {
+                args = want == .boolean(true) ? [name.flag] : ["--no-" + name.flag.dropFirst(2)]
+            }
+            if row.setting.kind == .boolean, name != .optimizer { args += ["--optimizer", kind.rawValue] }
+            var c = DaemonConfig()
+            try ServeCommand.parse(args).applyFlags(to: &c)
+            let m = try #require(c.models.first)
+            #expect(m.value(of: name) == want, "\(name.flag) for \(kind)")
+        }
+    }
+
     @Test func flagsOverrideTheFileForTheDefaultModelOnly() throws {
         let path = NSTemporaryDirectory() + "ngd-flags-\(getpid()).toml"
         try "[models.default]\nlayers = [4, 4]\nbatch = 2\n[models.other]\nlayers = [2, 2]\n".write(
@@ -107,7 +168,7 @@ import Testing
         )
         let c = try ServeCommand.parse(["--config", path, "--batch", "5"]).resolvedConfig()
         #expect(c.models.map(\.name) == ["default", "other"])
-        #expect(c.models[0].batch == 5 && c.models[0].layers == [4, 4] && c.models[1].batch == 1)
+        #expect(c.models[0].blockSize == 5 && c.models[0].layers == [4, 4] && c.models[1].blockSize == 1)
         // A file without a default model and no model flags: no default model is invented.
         try "[models.only]\nlayers = [2, 2]\n".write(toFile: path, atomically: true, encoding: .utf8)
         #expect(try ServeCommand.parse(["--config", path]).resolvedConfig().models.map(\.name) == ["only"])
