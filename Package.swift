@@ -5,6 +5,8 @@
 //   CZeroMQ    system library: libzmq, Debian libzmq3-dev
 //   CZlib      system library: zlib (gzip'd Fashion-MNIST files, CRC-32 of checkpoints)
 //   ZeroMQ     thin Swift wrapper: one class per handle, one error path for every call
+//   NGDSystem  the other system calls: one EINTR-retrying wrapper with typed errors, whole-file
+//              I/O, zlib (CRC-32, gzip), OpenBLAS kernel selection (/proc/cpuinfo, re-exec)
 //   NGDMath    pure math: network, inverse-covariance estimator, NGD / SGD / Adam. No I/O.
 //   NGDWire    the wire format: JSON and NGD1 payloads in, predictions / loss / stats / errors out
 //   NGDDaemon  config, model registry, checkpoints, the serve loop (socket → decode → model →
@@ -30,27 +32,29 @@ let package = Package(
         .systemLibrary(name: "CZlib"),
         .systemLibrary(name: "CZeroMQ"),
         .target(name: "ZeroMQ", dependencies: ["CZeroMQ"]),
+        .target(name: "NGDSystem", dependencies: ["CBLAS", "CZlib"]),
         .target(name: "NGDMath", dependencies: ["CBLAS"]),
         .target(name: "NGDWire"),
         .target(
             name: "NGDDaemon",
             dependencies: [
-                "NGDMath", "NGDWire", "ZeroMQ", "CZlib",
+                "NGDMath", "NGDWire", "NGDSystem", "ZeroMQ",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
-        .target(name: "NGDBench", dependencies: ["NGDMath", "CZlib", "CBLAS"]),
+        .target(name: "NGDBench", dependencies: ["NGDMath", "NGDSystem"]),
         .executableTarget(
             name: "ngd",
             dependencies: [
-                "NGDMath", "NGDBench", "NGDWire", "NGDDaemon", "ZeroMQ",
+                "NGDMath", "NGDBench", "NGDWire", "NGDDaemon", "NGDSystem", "ZeroMQ",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
+        .testTarget(name: "NGDSystemTests", dependencies: ["NGDSystem"]),
         .testTarget(name: "NGDMathTests", dependencies: ["NGDMath", "CBLAS"]),
         .testTarget(name: "NGDWireTests", dependencies: ["NGDWire"]),
         .testTarget(name: "NGDDaemonTests", dependencies: ["NGDDaemon", "NGDMath", "NGDWire", "ZeroMQ"]),

@@ -1,5 +1,5 @@
-import CZlib
 import NGDMath
+import NGDSystem
 
 /// What went wrong reading a dataset, and which file.
 public enum DatasetError: Error, Equatable, CustomStringConvertible {
@@ -38,10 +38,9 @@ public enum FashionMNIST {
     /// - Parameter limit: read at most this many images.
     /// - Throws: ``DatasetError`` when the file is missing, not IDX3, or truncated.
     public static func loadImages(path: String, limit: Int = .max) throws -> Dataset {
-        guard let file = gzopen(path, "rb") else { throw DatasetError.cannotOpen(path: path) }
-        defer { gzclose(file) }
+        guard let file = Zlib.Reader(path: path) else { throw DatasetError.cannotOpen(path: path) }
         var header = [UInt8](repeating: 0, count: 16)
-        let got = header.withUnsafeMutableBytes { Int(gzread(file, $0.baseAddress, 16)) }
+        let got = header.withUnsafeMutableBytes { file.read(into: $0) }
         guard got == 16 else { throw DatasetError.notIDXImages(path: path, detail: "shorter than the 16-byte header") }
         func word(_ i: Int) -> Int {
             Int(header[i]) << 24 | Int(header[i + 1]) << 16 | Int(header[i + 2]) << 8 | Int(header[i + 3])
@@ -61,13 +60,7 @@ public enum FashionMNIST {
         let count = min(total, limit)
         let width = rows * columns
         var pixels = [UInt8](repeating: 0, count: count * width)
-        var read = 0
-        while read < pixels.count {
-            let chunk = min(pixels.count - read, 1 << 24)
-            let n = pixels.withUnsafeMutableBytes { Int(gzread(file, $0.baseAddress! + read, UInt32(chunk))) }
-            if n <= 0 { break }
-            read += n
-        }
+        let read = pixels.withUnsafeMutableBytes { file.read(into: $0) }
         guard read == pixels.count else {
             throw DatasetError.truncated(path: path, expected: pixels.count, got: read)
         }

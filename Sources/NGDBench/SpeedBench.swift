@@ -1,4 +1,3 @@
-import CBLAS
 import Foundation
 import NGDMath
 
@@ -125,85 +124,20 @@ public enum SpeedBench {
         let tiny = 1e-12  // keeps P and C numerically still while timing
         func blasCalls() {
             if k == 1 {
-                cblas_dsymv(CblasRowMajor, CblasUpper, Int32(n), 1, p, Int32(n), rowsV, 1, 0, &y, 1)
-                cblas_dsyr(CblasRowMajor, CblasUpper, Int32(n), -tiny, y, 1, &p, Int32(n))  // the sample
-                cblas_dsyr(CblasRowMajor, CblasUpper, Int32(n), -tiny, y, 1, &p, Int32(n))  // the injection
-                cblas_dsyr(CblasRowMajor, CblasUpper, Int32(n), tiny, rowsV, 1, &c, Int32(n))  // C
+                // dsymv, then dsyr for the sample and the injection on P, and dsyr on C.
+                Kernels.symmetricMultiply(k: 1, n: n, alpha: 1, p: p, v: rowsV, ldv: n, u: &y, ldu: n)
+                Kernels.symmetricRankUpdate(k: 1, n: n, alpha: -tiny, v: y, ldv: n, p: &p)
+                Kernels.symmetricRankUpdate(k: 1, n: n, alpha: -tiny, v: y, ldv: n, p: &p)
+                Kernels.symmetricRankUpdate(k: 1, n: n, alpha: tiny, v: rowsV, ldv: n, p: &c)
             } else {
-                // The sample rows only: the injection rows' products are copied rows of P.
-                cblas_dsymm(
-                    CblasRowMajor,
-                    CblasRight,
-                    CblasUpper,
-                    Int32(k),
-                    Int32(n),
-                    1,
-                    p,
-                    Int32(n),
-                    rowsV,
-                    Int32(n),
-                    0,
-                    &y,
-                    Int32(n)
-                )
-                var gram = g  // the sample block of the Gram matrix; the injection entries are copied
-                cblas_dgemm(
-                    CblasRowMajor,
-                    CblasNoTrans,
-                    CblasTrans,
-                    Int32(k),
-                    Int32(k),
-                    Int32(n),
-                    tiny,
-                    y,
-                    Int32(n),
-                    rowsV,
-                    Int32(n),
-                    1,
-                    &gram,
-                    Int32(r)
-                )
+                // dsymm on the sample rows only: the injection rows' products are copied rows of P.
+                Kernels.symmetricMultiply(k: k, n: n, alpha: 1, p: p, v: rowsV, ldv: n, u: &y, ldu: n)
+                var gram = g  // the sample block of the Gram matrix (dgemm); the injection entries are copied
+                Kernels.multiplyTransposed(k: k, m: k, n: n, x: y, ldx: n, w: rowsV, ldw: n, beta: 1, y: &gram, ldy: r)
                 _ = Kernels.cholesky(n: r, &gram)  // LAPACK dpotrf: its cost depends on the size only
-                cblas_dtrsm(
-                    CblasRowMajor,
-                    CblasLeft,
-                    CblasLower,
-                    CblasNoTrans,
-                    CblasNonUnit,
-                    Int32(r),
-                    Int32(n),
-                    1,
-                    g,
-                    Int32(r),
-                    &y,
-                    Int32(n)
-                )
-                cblas_dsyrk(
-                    CblasRowMajor,
-                    CblasUpper,
-                    CblasTrans,
-                    Int32(n),
-                    Int32(r),
-                    -tiny,
-                    y,
-                    Int32(n),
-                    1,
-                    &p,
-                    Int32(n)
-                )
-                cblas_dsyrk(
-                    CblasRowMajor,
-                    CblasUpper,
-                    CblasTrans,
-                    Int32(n),
-                    Int32(k),
-                    tiny,
-                    rowsV,
-                    Int32(n),
-                    1,
-                    &c,
-                    Int32(n)
-                )
+                Kernels.solveLowerTriangular(k: r, n: n, l: g, b: &y, ldb: n)  // dtrsm
+                Kernels.symmetricRankUpdate(k: r, n: n, alpha: -tiny, v: y, ldv: n, p: &p)  // dsyrk, rank 2k on P
+                Kernels.symmetricRankUpdate(k: k, n: n, alpha: tiny, v: rowsV, ldv: n, p: &c)  // dsyrk, rank k on C
             }
         }
         // ngd and the BLAS calls alternate, batch by batch, so that both see the same machine.

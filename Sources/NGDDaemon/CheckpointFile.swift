@@ -1,5 +1,5 @@
-import CZlib
 import Foundation
+import NGDSystem
 
 /// The on-disk envelope of a checkpoint, and atomic saving.
 ///
@@ -21,9 +21,7 @@ enum CheckpointFile {
 
     static func path(directory: String, model: String) -> String { directory + "/" + model + suffix }
 
-    static func crc(_ body: [UInt8]) -> UInt32 {
-        body.withUnsafeBufferPointer { UInt32(crc32(0, $0.baseAddress, uInt($0.count))) }
-    }
+    static func crc(_ body: [UInt8]) -> UInt32 { Zlib.crc32(body) }
 
     static func encode(_ c: ModelCheckpoint) throws -> [UInt8] {
         let body = try BinaryCoder.encode(c)
@@ -62,67 +60,27 @@ enum CheckpointFile {
 
     /// Reads the checkpoint at `path`, or nil when there is none.
     static func load(path: String) throws -> ModelCheckpoint? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        if fd < 0 {
-            if errno == ENOENT { return nil }
-            throw CheckpointError.unreadable(path: path, reason: String(cString: strerror(errno)))
+        let bytes: [UInt8]?
+        do { bytes = try FileIO.readAll(path: path) } catch {
+            throw CheckpointError.unreadable(path: path, reason: error.description)
         }
-        defer { close(fd) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 1 << 16)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw CheckpointError.unreadable(path: path, reason: String(cString: strerror(errno)))
-            }
-            if n == 0 { break }
-            bytes += chunk[0..<n]
-        }
-        return try decode(bytes, path: path)
+        return try bytes.map { try decode($0, path: path) }
     }
 
     /// Writes `c` atomically (temporary file, fsync, rename, fsync of the directory).
     static func save(_ c: ModelCheckpoint, directory: String) throws -> String {
         let final = path(directory: directory, model: c.model)
-        let tmp = final + ".tmp"
-        func fail(_ step: String) -> CheckpointError {
-            .writeFailed(path: final, step: step, reason: String(cString: strerror(errno)))
-        }
         let bytes: [UInt8]
         do { bytes = try encode(c) } catch {
             throw CheckpointError.writeFailed(path: final, step: "encoding", reason: "\(error)")
         }
-        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw fail("creating \(tmp)") }
-        var written = 0
-        while written < bytes.count {
-            let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + written, $0.count - written) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                let e = fail("writing \(tmp)")
-                close(fd)
-                unlink(tmp)
-                throw e
-            }
-            written += n
+        do { try FileIO.writeAtomically(bytes, to: final, directory: directory) } catch {
+            throw CheckpointError.writeFailed(
+                path: final,
+                step: "\(error.call)\(error.path.map { " of \($0)" } ?? "")",
+                reason: error.reason
+            )
         }
-        guard fsync(fd) == 0 else {
-            let e = fail("fsync of \(tmp)")
-            close(fd)
-            unlink(tmp)
-            throw e
-        }
-        close(fd)
-        guard rename(tmp, final) == 0 else {
-            let e = fail("renaming \(tmp)")
-            unlink(tmp)
-            throw e
-        }
-        let dfd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard dfd >= 0 else { throw fail("opening directory \(directory)") }
-        defer { close(dfd) }
-        guard fsync(dfd) == 0 else { throw fail("fsync of directory \(directory)") }
         return final
     }
 

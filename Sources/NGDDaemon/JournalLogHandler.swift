@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NGDSystem
 
 /// Writes one line per log event to stderr.
 ///
@@ -61,17 +62,6 @@ public struct JournalLogHandler: LogHandler {
     }
 
     public func log(event: LogEvent) {
-        let line = Array((format(event) + "\n").utf8)
-        line.withUnsafeBytes { b in
-            var off = 0
-            while off < b.count {
-                let n = write(2, b.baseAddress! + off, b.count - off)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    return
-                }
-                off += n
-            }
-        }
+        FileIO.emit(format(event) + "\n", to: 2)
     }
 }

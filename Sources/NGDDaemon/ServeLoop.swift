@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import NGDMath
+import NGDSystem
 import NGDWire
 import Synchronization
 import ZeroMQ

@@ -1,4 +1,5 @@
 import Foundation
+import NGDSystem
 
 /// Speaks systemd's notify protocol (sd_notify(3)) without libsystemd: each state is one
 /// datagram of `KEY=VALUE` lines sent to the Unix socket named by `$NOTIFY_SOCKET` (a leading
@@ -53,12 +54,10 @@ public final class SystemdNotifier {
         let bytes = Array(state.utf8)
         let sent = withUnsafePointer(to: &addr) { a in
             a.withMemoryRebound(to: sockaddr.self, capacity: 1) { sa in
-                bytes.withUnsafeBytes { b -> Int in
-                    while true {
-                        let r = sendto(fd, b.baseAddress, b.count, Int32(MSG_NOSIGNAL), sa, socklen_t(length))
-                        if r < 0, errno == EINTR { continue }
-                        return r
-                    }
+                bytes.withUnsafeBytes { b in
+                    (try? systemCall("sendto") {
+                        sendto(fd, b.baseAddress, b.count, Int32(MSG_NOSIGNAL), sa, socklen_t(length))
+                    }) ?? -1
                 }
             }
         }

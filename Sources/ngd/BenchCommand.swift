@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import NGDBench
 import NGDMath
+import NGDSystem
 
 #if canImport(Glibc)
 import Glibc
@@ -124,23 +125,10 @@ struct CommandFailure: Error, CustomStringConvertible {
 }
 
 /// Writes `text` to standard error, unbuffered.
-func writeStandardError(_ text: String) { write(text, to: 2) }
+func writeStandardError(_ text: String) { FileIO.emit(text, to: 2) }
 
 /// Writes `line` and a newline to standard output, unbuffered (so a pipe sees it at once).
-func emit(_ line: String) { write(line + "\n", to: 1) }
-
-/// Writes all of `text` to file descriptor `fd`, retrying on EINTR.
-func write(_ text: String, to fd: Int32) {
-    var text = text
-    text.withUTF8 { bytes in
-        var rest = UnsafeRawBufferPointer(bytes)
-        while !rest.isEmpty {
-            let n = write(fd, rest.baseAddress, rest.count)
-            if n < 0 { if errno == EINTR { continue } else { return } }
-            rest = UnsafeRawBufferPointer(rebasing: rest[n...])
-        }
-    }
-}
+func emit(_ line: String) { FileIO.emit(line + "\n", to: 1) }
 
 /// Progress on standard error, overwriting one line when it is a terminal.
 struct Progress {

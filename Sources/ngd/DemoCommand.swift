@@ -4,6 +4,7 @@ import Logging
 import NGDBench
 import NGDDaemon
 import NGDMath
+import NGDSystem
 import NGDWire
 import ZeroMQ
 
@@ -258,7 +259,7 @@ final class LiveLine {
 
     func show(_ line: String) {
         if isTerminal {
-            write("\r\u{1B}[K" + line, to: 1)
+            FileIO.emit("\r\u{1B}[K" + line, to: 1)
         } else if Date().timeIntervalSince(last) >= 2 {
             last = Date()
             emit(line)
@@ -269,7 +270,7 @@ final class LiveLine {
     }
 
     func finish() {
-        if isTerminal { write("\n", to: 1) } else if let p = pending { emit(p) }
+        if isTerminal { FileIO.emit("\n", to: 1) } else if let p = pending { emit(p) }
     }
 }
 

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import NGDBench
 import NGDMath
+import NGDSystem
 import NGDWire
 import ZeroMQ
 
@@ -38,7 +39,7 @@ struct EndToEndCommand: ParsableCommand {
 
     func run() throws {
         let exe =
-            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+            ProcessStatus.executablePath
         emit("End to end through `ngd serve` (A: 16 × 20 linear, NGD), producer and subscriber in separate processes")
         emit(BLASCore.summary)
         emit("k: samples per message; block: the model's --batch (samples per natural-gradient step);")
@@ -155,16 +156,14 @@ struct EndToEndCommand: ParsableCommand {
         producer.waitUntilExit()
         let text = out.fileHandleForReading.readDataToEndOfFile()
         subscriber.waitUntilExit()
-        let status = (try? String(contentsOfFile: "/proc/\(daemon.processIdentifier)/status", encoding: .utf8)) ?? ""
-        let hwm =
-            status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") })
-            .flatMap { Double($0.split(separator: " ").dropFirst().first ?? "") } ?? .nan
+        let peakMiB =
+            ProcessStatus.peakResidentBytes(pid: daemon.processIdentifier).map { Double($0) / 1_048_576 } ?? .nan
         kill(daemon.processIdentifier, SIGTERM)
         daemon.waitUntilExit()
         guard let r = try? JSONDecoder().decode(Result.self, from: text) else {
             throw CommandFailure("the subscriber printed no result: \(String(decoding: text, as: UTF8.self))")
         }
-        return (r, hwm / 1024)
+        return (r, peakMiB)
     }
 }
 

@@ -1,4 +1,5 @@
 import NGDMath
+import NGDSystem
 
 /// The process entry: fixes OpenBLAS's kernel choice and thread count first (they can only be
 /// set before the library loads, hence a re-exec), then runs the command line.

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import NGDBench
 import NGDMath
+import NGDSystem
 
 /// `ngd bench speed`: kernels and per-sample learning cost, each against baselines in the same run.
 struct SpeedCommand: ParsableCommand {

@@ -82,7 +82,9 @@ import ZeroMQ
         let reply = try c.request(#"{"cmd":"checkpoint"}"#)
         #expect(reply["ok"] == .bool(false))
         #expect(
-            reply["error"]?.text?.contains("cannot save checkpoint \(d.stateDir)/default.ngdckpt: creating") == true,
+            reply["error"]?.text?.contains(
+                "cannot save checkpoint \(d.stateDir)/default.ngdckpt: open of \(d.stateDir)/default.ngdckpt.tmp failed: Not a directory"
+            ) == true,
             "\(reply)"
         )
         #expect(try c.request(#"{"cmd":"status"}"#)["models"]?["default"] != nil)

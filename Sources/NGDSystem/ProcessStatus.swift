@@ -1,0 +1,20 @@
+import Foundation
+
+/// What Linux's `/proc` says about processes.
+public enum ProcessStatus {
+    /// The path of this process's executable (`/proc/self/exe`), or `argv[0]` when unreadable.
+    public static var executablePath: String {
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+    }
+
+    /// The peak resident set size of process `pid` in bytes (`VmHWM` of `/proc/PID/status`), or
+    /// nil when unreadable (the process is gone, or this is not Linux).
+    public static func peakResidentBytes(pid: Int32) -> Int? {
+        guard let bytes = try? FileIO.readAll(path: "/proc/\(pid)/status") else { return nil }
+        let text = String(decoding: bytes, as: UTF8.self)
+        guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+            let kib = line.split(separator: " ").dropFirst().first.flatMap({ Int($0) })
+        else { return nil }
+        return kib * 1024
+    }
+}
