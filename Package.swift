@@ -53,7 +53,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
-        .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ"]),
+        .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ", "NGDSystem"]),
         .testTarget(name: "NGDSystemTests", dependencies: ["NGDSystem"]),
         .testTarget(name: "NGDMathTests", dependencies: ["NGDMath", "CBLAS"]),
         .testTarget(name: "NGDWireTests", dependencies: ["NGDWire"]),

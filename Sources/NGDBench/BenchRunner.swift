@@ -125,17 +125,10 @@ public enum BenchRunner {
                 let k = min(chunk, checkpoint - done)
                 stream.next(k, inputs: &x, targets: &y)
                 var report = TrainReport(outputSize: test.outputSize)
-                let elapsed = try clock.measure {
-                    report = try x.withUnsafeBufferPointer { xb in
-                        try y.withUnsafeBufferPointer { yb in
-                            try optimizer.train(
-                                inputs: UnsafeBufferPointer(rebasing: xb[0..<(k * test.inputSize)]),
-                                targets: UnsafeBufferPointer(rebasing: yb[0..<(k * test.outputSize)]),
-                                count: k
-                            )
-                        }
-                    }
-                }
+                // The buffers hold `chunk` samples; a shorter last step trains on a copy of its part.
+                let (xs, ys) =
+                    k == chunk ? (x, y) : (Array(x[..<(k * test.inputSize)]), Array(y[..<(k * test.outputSize)]))
+                let elapsed = try clock.measure { report = try optimizer.train(inputs: xs, targets: ys, count: k) }
                 if k == chunk { perSample.append(elapsed.microseconds / Double(k)) }
                 done += k
                 if !report.meanSquaredError.isFinite { diverged = done }

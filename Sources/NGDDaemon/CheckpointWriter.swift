@@ -1,4 +1,5 @@
 import Foundation
+import NGDSystem
 
 /// Saves checkpoints on a background thread, so that an interval save does not stop learning.
 ///
@@ -8,12 +9,10 @@ import Foundation
 /// running is skipped until the next interval.
 ///
 /// Thread safety: every method may be called from any thread.
-final class CheckpointWriter: @unchecked Sendable {
-    // @unchecked: `inFlight` and `finished` are guarded by `lock`; `queue` is serial.
+final class CheckpointWriter: Sendable {
     private let queue = DispatchQueue(label: "ngd-checkpoint-writer")
-    private let lock = NSLock()
-    private var inFlight: Set<String> = []
-    private var finished: [Completion] = []
+    /// Models with a save in flight, and the saves finished since the last ``takeCompletions()``.
+    private let progress = Locked((inFlight: Set<String>(), finished: [Completion]()))
     private let directory: String
 
     struct Completion: Sendable {
@@ -27,7 +26,7 @@ final class CheckpointWriter: @unchecked Sendable {
 
     /// Queues `snapshot` for saving; false when that model's previous save is still running.
     func submit(_ snapshot: ModelCheckpoint) -> Bool {
-        let accepted = lock.withLock { inFlight.insert(snapshot.model).inserted }
+        let accepted = progress.withLock { $0.inFlight.insert(snapshot.model).inserted }
         guard accepted else { return false }
         let directory = self.directory
         queue.async { [self] in
@@ -39,9 +38,9 @@ final class CheckpointWriter: @unchecked Sendable {
             } catch {
                 result = .failure(.writeFailed(path: directory, step: "saving", reason: "\(error)"))
             }
-            lock.withLock {
-                inFlight.remove(snapshot.model)
-                finished.append(Completion(model: snapshot.model, seq: snapshot.seq, result: result, time: Date()))
+            progress.withLock {
+                $0.inFlight.remove(snapshot.model)
+                $0.finished.append(Completion(model: snapshot.model, seq: snapshot.seq, result: result, time: Date()))
             }
         }
         return true
@@ -49,9 +48,9 @@ final class CheckpointWriter: @unchecked Sendable {
 
     /// The saves finished since the last call.
     func takeCompletions() -> [Completion] {
-        lock.withLock {
-            defer { finished = [] }
-            return finished
+        progress.withLock { state in
+            defer { state.finished = [] }
+            return state.finished
         }
     }
 

@@ -108,7 +108,7 @@ public final class HostedModel {
             // The message is one training block: its forward pass, made before the update, gives
             // the test-then-train predictions, so no separate prediction pass is needed.
             try optimizer.train(inputs: m.x, targets: y, count: m.count)
-            yHat = Array(UnsafeBufferPointer(start: optimizer.lastBlockOutputs, count: m.count * a.outputSize))
+            yHat = optimizer.lastBlockOutputs
         } else {
             yHat = try predictor.predict(m.x, count: m.count)
         }

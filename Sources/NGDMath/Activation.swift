@@ -18,7 +18,7 @@ public enum Activation: String, Codable, CaseIterable, Sendable {
     /// Applies φ in place to `count` pre-activations at `a`, and writes φ' at each point to
     /// `derivative`. For `identity` the derivative is 1.
     @inline(__always)
-    public func apply(_ a: UnsafeMutablePointer<Double>, derivative: UnsafeMutablePointer<Double>, count: Int) {
+    package func apply(_ a: UnsafeMutablePointer<Double>, derivative: UnsafeMutablePointer<Double>, count: Int) {
         switch self {
         case .identity:
             derivative.update(repeating: 1, count: count)
@@ -45,7 +45,7 @@ public enum Activation: String, Codable, CaseIterable, Sendable {
 
     /// Applies φ in place to `count` pre-activations at `a` (no derivative).
     @inline(__always)
-    public func apply(_ a: UnsafeMutablePointer<Double>, count: Int) {
+    package func apply(_ a: UnsafeMutablePointer<Double>, count: Int) {
         switch self {
         case .identity:
             return

@@ -52,7 +52,7 @@ public struct AdamSettings: Codable, Equatable, Sendable {
 }
 
 /// Adam on ½‖y − x_L‖² with bias-corrected moment estimates, one step per block.
-public final class AdamOptimizer: Optimizer {
+public final class AdamOptimizer: BlockOptimizer {
     public let network: Network
     public let settings: AdamSettings
     public private(set) var samplesSeen = 0
@@ -77,9 +77,15 @@ public final class AdamOptimizer: Optimizer {
         secondMoment = DoubleBuffer(count: count)
     }
 
-    public var lastBlockOutputs: UnsafePointer<Double> { buffers.outputs }
+    public var lastBlockOutputs: [Double] { buffers.lastOutputs }
 
-    public func trainBlock(inputs: UnsafePointer<Double>, targets: UnsafePointer<Double>, count k: Int) -> TrainReport {
+    @discardableResult
+    public func train(inputs: [Double], targets: [Double], count: Int) throws -> TrainReport {
+        try trainArrays(inputs: inputs, targets: targets, count: count)
+    }
+
+    package func trainBlock(inputs: UnsafePointer<Double>, targets: UnsafePointer<Double>, count k: Int) -> TrainReport
+    {
         var report = TrainReport(outputSize: network.architecture.outputSize)
         report.sumSquaredError = buffers.forwardBackward(
             network: network,

@@ -5,14 +5,14 @@
 /// allocation and frees it exactly once, in `deinit`.
 ///
 /// Thread safety: none. A buffer belongs to the one optimizer (and so the one thread) that uses it.
-public final class DoubleBuffer {
+package final class DoubleBuffer {
     /// The first element. Valid for `count` elements for the lifetime of the buffer.
-    public let base: UnsafeMutablePointer<Double>
+    package let base: UnsafeMutablePointer<Double>
     /// The number of elements.
-    public let count: Int
+    package let count: Int
 
     /// A buffer of `count` elements, all set to `value`.
-    public init(count: Int, repeating value: Double = 0) {
+    package init(count: Int, repeating value: Double = 0) {
         precondition(count >= 0, "DoubleBuffer count must be non-negative")
         self.count = count
         base = .allocate(capacity: max(count, 1))
@@ -20,7 +20,7 @@ public final class DoubleBuffer {
     }
 
     /// A buffer holding a copy of `values`.
-    public convenience init(_ values: [Double]) {
+    package convenience init(_ values: [Double]) {
         self.init(count: values.count)
         values.withUnsafeBufferPointer { src in
             if let s = src.baseAddress { base.update(from: s, count: values.count) }
@@ -32,7 +32,7 @@ public final class DoubleBuffer {
     }
 
     /// Element access (bounds-checked; not for inner loops).
-    public subscript(index: Int) -> Double {
+    package subscript(index: Int) -> Double {
         get {
             precondition(index >= 0 && index < count, "DoubleBuffer index out of range")
             return base[index]
@@ -44,10 +44,10 @@ public final class DoubleBuffer {
     }
 
     /// A copy of the contents as an array.
-    public var array: [Double] { Array(UnsafeBufferPointer(start: base, count: count)) }
+    package var array: [Double] { Array(UnsafeBufferPointer(start: base, count: count)) }
 
     /// Overwrites the contents with `values`, which must have `count` elements.
-    public func assign(_ values: [Double]) {
+    package func assign(_ values: [Double]) {
         precondition(values.count == count, "DoubleBuffer.assign: size mismatch")
         values.withUnsafeBufferPointer { src in
             if let s = src.baseAddress { base.update(from: s, count: count) }
@@ -55,7 +55,7 @@ public final class DoubleBuffer {
     }
 
     /// Sets every element to `value`.
-    public func fill(_ value: Double) {
+    package func fill(_ value: Double) {
         base.update(repeating: value, count: count)
     }
 }

@@ -158,7 +158,7 @@ public final class InverseCovariance {
     /// 2·count (`symm`, LAPACK's Cholesky of the 2k × 2k system, `trsm`, `syrk`), or, for
     /// n ≤ ``sequentialDimension``, that many fused Sherman–Morrison passes. Every form is equal
     /// in exact arithmetic to the same vectors absorbed one at a time.
-    public func absorb(
+    package func absorb(
         _ v: UnsafePointer<Double>,
         count k: Int,
         stride ld: Int,
@@ -185,7 +185,7 @@ public final class InverseCovariance {
     /// in O(n), as P'w = P w + α y (yᵀw) + β z (zᵀw). Equal in exact arithmetic to `multiply`
     /// after `absorb`; when the update re-inverts P from C (a failed health check), u comes from
     /// the new P.
-    public func absorb(
+    package func absorb(
         _ v: UnsafePointer<Double>,
         firstSample: Int,
         schedule: FactorSchedule,
@@ -480,8 +480,12 @@ public final class InverseCovariance {
 
     /// `u = P v` for `count` vectors (row-major, row stride `stride`), written with row stride n.
     @inline(__always)
-    public func multiply(_ v: UnsafePointer<Double>, count k: Int, stride ld: Int, into u: UnsafeMutablePointer<Double>)
-    {
+    package func multiply(
+        _ v: UnsafePointer<Double>,
+        count k: Int,
+        stride ld: Int,
+        into u: UnsafeMutablePointer<Double>
+    ) {
         Kernels.symmetricMultiply(k: k, n: dimension, alpha: pScale, p: p.base, v: v, ldv: ld, u: u, ldu: dimension)
     }
 }

@@ -5,12 +5,12 @@
 /// form so that LLVM vectorises the inner loops (PLATFORM-NOTES: checked indexing does not).
 extension Kernels {
     /// The largest factor dimension that uses the Swift kernels instead of BLAS level 2.
-    public static let smallDimension = 48
+    package static let smallDimension = 48
 
     /// `y = alpha · P v` for a symmetric `n × n` matrix stored row-major in its upper triangle.
     /// The same result as ``symmetricMultiply(k:n:alpha:p:v:ldv:u:ldu:)`` with `k == 1`.
     @inline(__always)
-    public static func smallSymmetricMultiply(
+    package static func smallSymmetricMultiply(
         n: Int,
         alpha: Double,
         p: UnsafePointer<Double>,
@@ -24,7 +24,7 @@ extension Kernels {
     /// `y = P v` and `t = P w` in one pass over P (upper triangle, row-major): the error
     /// factor's update needs P·ẽ for the sampled error and P·e for the true one.
     @inline(__always)
-    public static func smallSymmetricMultiply(
+    package static func smallSymmetricMultiply(
         n: Int,
         p: UnsafePointer<Double>,
         v: UnsafePointer<Double>,
@@ -131,7 +131,7 @@ extension Kernels {
     /// and `C += gamma·v vᵀ`. The per-sample factor update at small n, where the loop overhead
     /// of a second pass costs as much as its arithmetic.
     @inline(__always)
-    public static func smallFactorUpdate(
+    package static func smallFactorUpdate(
         n: Int,
         p: UnsafeMutablePointer<Double>,
         alpha: Double,

@@ -13,11 +13,11 @@ import CBLAS
 /// disjoint buffers. OpenBLAS is pinned to one thread the first time ngd allocates pass buffers
 /// or an inverse-covariance estimator (see ``configureSingleThreaded()``): the per-sample sizes
 /// here run slower with its thread pool than without it.
-public enum Kernels {
+package enum Kernels {
     /// Pins OpenBLAS to one thread, once per process. Measured on 2 cores, its default thread
     /// pool is about 1.4× slower at the matrix sizes of a per-sample update, and its idle
     /// workers spin: a test run beside another job spent 8 of its 11 minutes in the kernel.
-    public static func configureSingleThreaded() {
+    package static func configureSingleThreaded() {
         _ = singleThreaded
     }
 
@@ -26,7 +26,7 @@ public enum Kernels {
     /// `y = x · wᵀ + beta · y`: a block of inputs (`k × n`) through a weight matrix (`m × n`),
     /// giving `k × m`.
     @inline(__always)
-    public static func multiplyTransposed(
+    package static func multiplyTransposed(
         k: Int,
         m: Int,
         n: Int,
@@ -67,7 +67,7 @@ public enum Kernels {
     /// `y = alpha · e · w + beta · y`: a block of errors (`k × m`) back through a weight matrix
     /// (`m × n`, the first `n` columns of rows with stride `ldw`), giving `k × n`.
     @inline(__always)
-    public static func multiply(
+    package static func multiply(
         k: Int,
         m: Int,
         n: Int,
@@ -113,7 +113,7 @@ public enum Kernels {
     /// `w += alpha · uᵀ · v`: the sum of the `k` outer products `u_j v_jᵀ` (`u` is `k × m`,
     /// `v` is `k × n`), added to an `m × n` matrix.
     @inline(__always)
-    public static func addOuterProducts(
+    package static func addOuterProducts(
         k: Int,
         m: Int,
         n: Int,
@@ -150,7 +150,7 @@ public enum Kernels {
     /// `u = alpha · v · p` for a symmetric `p` (`n × n`, upper triangle): each of the `k` rows of
     /// `v` multiplied by `p`.
     @inline(__always)
-    public static func symmetricMultiply(
+    package static func symmetricMultiply(
         k: Int,
         n: Int,
         alpha: Double,
@@ -184,7 +184,7 @@ public enum Kernels {
     /// `p += alpha · vᵀ · v` on the upper triangle of a symmetric `n × n` matrix: the sum of the
     /// `k` outer products `v_j v_jᵀ`.
     @inline(__always)
-    public static func symmetricRankUpdate(
+    package static func symmetricRankUpdate(
         k: Int,
         n: Int,
         alpha: Double,
@@ -216,7 +216,7 @@ public enum Kernels {
     /// (LAPACK `dpotrf`). The upper triangle above the diagonal is left as it was.
     /// Returns false, with `a` partly overwritten, when a pivot is not positive and finite.
     @inline(__always)
-    public static func cholesky(n: Int, _ a: UnsafeMutablePointer<Double>) -> Bool {
+    package static func cholesky(n: Int, _ a: UnsafeMutablePointer<Double>) -> Bool {
         // Column-major LAPACK sees the transpose: its upper triangle is our lower one, and its
         // A = UᵀU is our A = L Lᵀ with L = Uᵀ.
         var uplo = CChar(UInt8(ascii: "U"))
@@ -232,7 +232,7 @@ public enum Kernels {
 
     /// Solves `l · z = b` in place for a lower-triangular `l` (`k × k`), where `b` is `k × n`.
     @inline(__always)
-    public static func solveLowerTriangular(
+    package static func solveLowerTriangular(
         k: Int,
         n: Int,
         l: UnsafePointer<Double>,
@@ -257,13 +257,13 @@ public enum Kernels {
 
     /// The dot product of two contiguous vectors of length `n`.
     @inline(__always)
-    public static func dot(n: Int, _ x: UnsafePointer<Double>, _ y: UnsafePointer<Double>) -> Double {
+    package static func dot(n: Int, _ x: UnsafePointer<Double>, _ y: UnsafePointer<Double>) -> Double {
         cblas_ddot(Int32(n), x, 1, y, 1)
     }
 
     /// `x *= alpha` for a contiguous vector of length `n`.
     @inline(__always)
-    public static func scale(n: Int, alpha: Double, _ x: UnsafeMutablePointer<Double>) {
+    package static func scale(n: Int, alpha: Double, _ x: UnsafeMutablePointer<Double>) {
         cblas_dscal(Int32(n), alpha, x, 1)
     }
 
@@ -272,7 +272,7 @@ public enum Kernels {
     ///
     /// - Returns: `false`, with the matrix overwritten, when it is not numerically positive
     ///   definite or holds a non-finite value.
-    public static func invertPositiveDefinite(n: Int, _ a: UnsafeMutablePointer<Double>) -> Bool {
+    package static func invertPositiveDefinite(n: Int, _ a: UnsafeMutablePointer<Double>) -> Bool {
         // LAPACK is column-major: our row-major upper triangle is its lower triangle.
         var uplo = CChar(UInt8(ascii: "L"))
         var size = Int32(n)

@@ -15,7 +15,7 @@
 /// Per sample this costs a few matrix-vector products per layer, and nothing is allocated.
 ///
 /// Thread safety: none. Use an optimizer from one thread at a time.
-public final class NaturalGradientOptimizer: Optimizer {
+public final class NaturalGradientOptimizer: BlockOptimizer {
     public let network: Network
     public let settings: NaturalGradientSettings
     /// Λ_i⁻¹ estimators, one per layer (dimension n_{i-1} + bias).
@@ -92,9 +92,15 @@ public final class NaturalGradientOptimizer: Optimizer {
         trialGram = DoubleBuffer(count: k * k)
     }
 
-    public var lastBlockOutputs: UnsafePointer<Double> { buffers.outputs }
+    public var lastBlockOutputs: [Double] { buffers.lastOutputs }
 
-    public func trainBlock(inputs: UnsafePointer<Double>, targets: UnsafePointer<Double>, count k: Int) -> TrainReport {
+    @discardableResult
+    public func train(inputs: [Double], targets: [Double], count: Int) throws -> TrainReport {
+        try trainArrays(inputs: inputs, targets: targets, count: count)
+    }
+
+    package func trainBlock(inputs: UnsafePointer<Double>, targets: UnsafePointer<Double>, count k: Int) -> TrainReport
+    {
         let a = network.architecture
         let L = a.layerCount
         let variance = settings.outputVariance

@@ -20,7 +20,7 @@ public final class Network {
     /// The storage shape of each layer, in order (index 0 is layer 1).
     public let shapes: [LayerShape]
     /// All parameters, `architecture.parameterCount` values.
-    public let parameters: DoubleBuffer
+    package let parameters: DoubleBuffer
 
     /// A network with weights drawn by `initialization` from a generator seeded with `seed`.
     /// The same architecture, initialisation and seed always give bit-identical weights.
@@ -76,7 +76,7 @@ public final class Network {
 
     /// The first element of W_i (`layer` is 1-based), row-major `outputs × columns`.
     @inline(__always)
-    public func weights(layer: Int) -> UnsafeMutablePointer<Double> {
+    package func weights(layer: Int) -> UnsafeMutablePointer<Double> {
         parameters.base + shapes[layer - 1].offset
     }
 }

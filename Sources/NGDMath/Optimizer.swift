@@ -47,21 +47,29 @@ public protocol Optimizer: AnyObject {
     /// The outputs x_L of the most recent block's forward pass, computed before that block's
     /// update (row-major, k × n_L for the block's k samples). After a ``train(inputs:targets:count:)``
     /// call of at most ``blockSize`` samples these are its predictions, the same values
-    /// ``Predictor`` gives for the weights before the call. Valid until the next call.
-    var lastBlockOutputs: UnsafePointer<Double> { get }
-    /// Trains on one block of `k ≤ blockSize` samples that have already been validated.
-    /// Call ``train(inputs:targets:count:)`` instead: it validates, then calls this per block.
-    func trainBlock(inputs: UnsafePointer<Double>, targets: UnsafePointer<Double>, count k: Int) -> TrainReport
-}
-
-extension Optimizer {
-    /// Trains on `count` samples: `inputs` is row-major `count × n₀`, `targets` `count × n_L`.
+    /// ``Predictor`` gives for the weights before the call.
+    var lastBlockOutputs: [Double] { get }
+    /// Trains on `count` samples: `inputs` is row-major `count × n₀`, `targets` `count × n_L`,
+    /// in blocks of at most ``blockSize``.
     ///
     /// All input is checked before anything changes. On a wrong length or a non-finite value the
     /// call throws and the network and optimizer are untouched.
     /// - Throws: ``MathError/dimensionMismatch(what:expected:got:)`` or ``MathError/nonFiniteValue(what:index:)``.
     @discardableResult
-    public func train(
+    func train(inputs: [Double], targets: [Double], count: Int) throws -> TrainReport
+}
+
+/// The pointer-level side of an optimizer, for the package's own hot paths and benchmarks.
+package protocol BlockOptimizer: Optimizer {
+    /// Trains on one block of `k ≤ blockSize` samples that have already been validated.
+    func trainBlock(inputs: UnsafePointer<Double>, targets: UnsafePointer<Double>, count k: Int) -> TrainReport
+}
+
+extension BlockOptimizer {
+    /// ``Optimizer/train(inputs:targets:count:)`` on buffers: validates everything, then trains
+    /// block by block.
+    @discardableResult
+    package func train(
         inputs: UnsafeBufferPointer<Double>,
         targets: UnsafeBufferPointer<Double>,
         count: Int
@@ -86,9 +94,8 @@ extension Optimizer {
         return report
     }
 
-    /// ``train(inputs:targets:count:)`` for arrays.
-    @discardableResult
-    public func train(inputs: [Double], targets: [Double], count: Int) throws -> TrainReport {
+    /// The array form every optimizer's ``Optimizer/train(inputs:targets:count:)`` calls.
+    package func trainArrays(inputs: [Double], targets: [Double], count: Int) throws -> TrainReport {
         try inputs.withUnsafeBufferPointer { x in
             try targets.withUnsafeBufferPointer { y in try train(inputs: x, targets: y, count: count) }
         }
@@ -122,8 +129,16 @@ final class GradientBuffers {
         errors = PassBuffers.errorBuffers(architecture: architecture, capacity: capacity)
     }
 
+    /// Samples in the last forward pass.
+    private(set) var lastCount = 0
+
     /// x_L of the last forward pass (row-major, one row per sample of the block).
     var outputs: UnsafePointer<Double> { UnsafePointer(pass.activations[pass.activations.count - 1].base) }
+
+    /// A copy of x_L of the last forward pass, `lastCount × n_L`.
+    var lastOutputs: [Double] {
+        Array(UnsafeBufferPointer(start: outputs, count: lastCount * (pass.strides.last ?? 0)))
+    }
 
     /// Runs the forward pass, writes e_L = scale·(y − x_L) and back-propagates it.
     /// - Returns: Σ (y − x_L)² over the block, before any update.
@@ -135,6 +150,7 @@ final class GradientBuffers {
         scale: Double
     ) -> Double {
         network.forward(inputs, count: k, buffers: pass)
+        lastCount = k
         let L = network.architecture.layerCount
         let nL = network.architecture.outputSize
         let out = pass.activations[L].base

@@ -16,7 +16,7 @@ public final class Predictor {
 
     /// Writes the outputs for `count` inputs (`count × n₀`, already validated) to `out`
     /// (`count × n_L`), using the network's current weights.
-    public func predict(_ inputs: UnsafePointer<Double>, count: Int, into out: UnsafeMutablePointer<Double>) {
+    package func predict(_ inputs: UnsafePointer<Double>, count: Int, into out: UnsafeMutablePointer<Double>) {
         let a = network.architecture
         let n0 = a.inputSize
         let nL = a.outputSize

@@ -76,7 +76,7 @@ public struct RandomSource: RandomNumberGenerator, Codable, Equatable, Sendable 
     }
 
     /// Fills `count` elements at `p` with standard normal draws times `scale`.
-    public mutating func fillGaussian(_ p: UnsafeMutablePointer<Double>, count: Int, scale: Double = 1) {
+    package mutating func fillGaussian(_ p: UnsafeMutablePointer<Double>, count: Int, scale: Double = 1) {
         for i in 0..<count { p[i] = scale * nextGaussian() }
     }
 

@@ -4,9 +4,9 @@
 ///
 /// A symmetric matrix is read only from its upper triangle here too, so a kernel that touched
 /// the lower triangle by mistake disagrees with its reference.
-public enum ReferenceKernels {
+package enum ReferenceKernels {
     /// See ``Kernels/multiplyTransposed(k:m:n:x:ldx:w:ldw:beta:y:ldy:)``.
-    public static func multiplyTransposed(
+    package static func multiplyTransposed(
         k: Int,
         m: Int,
         n: Int,
@@ -28,7 +28,7 @@ public enum ReferenceKernels {
     }
 
     /// See ``Kernels/multiply(k:m:n:alpha:e:lde:w:ldw:beta:y:ldy:)``.
-    public static func multiply(
+    package static func multiply(
         k: Int,
         m: Int,
         n: Int,
@@ -51,7 +51,7 @@ public enum ReferenceKernels {
     }
 
     /// See ``Kernels/addOuterProducts(k:m:n:alpha:u:ldu:v:ldv:w:ldw:)``.
-    public static func addOuterProducts(
+    package static func addOuterProducts(
         k: Int,
         m: Int,
         n: Int,
@@ -74,12 +74,12 @@ public enum ReferenceKernels {
 
     /// The element `(i, j)` of a symmetric matrix stored in its upper triangle.
     @inline(__always)
-    public static func symmetricElement(_ p: UnsafePointer<Double>, n: Int, _ i: Int, _ j: Int) -> Double {
+    package static func symmetricElement(_ p: UnsafePointer<Double>, n: Int, _ i: Int, _ j: Int) -> Double {
         i <= j ? p[i * n + j] : p[j * n + i]
     }
 
     /// See ``Kernels/symmetricMultiply(k:n:alpha:p:v:ldv:u:ldu:)``.
-    public static func symmetricMultiply(
+    package static func symmetricMultiply(
         k: Int,
         n: Int,
         alpha: Double,
@@ -99,7 +99,7 @@ public enum ReferenceKernels {
     }
 
     /// See ``Kernels/symmetricRankUpdate(k:n:alpha:v:ldv:p:)``.
-    public static func symmetricRankUpdate(
+    package static func symmetricRankUpdate(
         k: Int,
         n: Int,
         alpha: Double,
@@ -117,7 +117,7 @@ public enum ReferenceKernels {
     }
 
     /// See ``Kernels/solveLowerTriangular(k:n:l:b:ldb:)``.
-    public static func solveLowerTriangular(
+    package static func solveLowerTriangular(
         k: Int,
         n: Int,
         l: UnsafePointer<Double>,
@@ -134,14 +134,14 @@ public enum ReferenceKernels {
     }
 
     /// See ``Kernels/dot(n:_:_:)``.
-    public static func dot(n: Int, _ x: UnsafePointer<Double>, _ y: UnsafePointer<Double>) -> Double {
+    package static func dot(n: Int, _ x: UnsafePointer<Double>, _ y: UnsafePointer<Double>) -> Double {
         var s = 0.0
         for i in 0..<n { s += x[i] * y[i] }
         return s
     }
 
     /// See ``Kernels/cholesky(n:_:)``: the textbook column-by-column Cholesky–Banachiewicz loop.
-    public static func cholesky(n: Int, _ a: UnsafeMutablePointer<Double>) -> Bool {
+    package static func cholesky(n: Int, _ a: UnsafeMutablePointer<Double>) -> Bool {
         for j in 0..<n {
             var d = a[j * n + j]
             for k in 0..<j { d -= a[j * n + k] * a[j * n + k] }
@@ -159,7 +159,7 @@ public enum ReferenceKernels {
 
     /// See ``Kernels/invertPositiveDefinite(n:_:)``: Gauss–Jordan elimination on the full
     /// symmetric matrix, without pivoting (safe for a positive-definite matrix).
-    public static func invertPositiveDefinite(n: Int, _ a: UnsafeMutablePointer<Double>) -> Bool {
+    package static func invertPositiveDefinite(n: Int, _ a: UnsafeMutablePointer<Double>) -> Bool {
         var m = [Double](repeating: 0, count: n * 2 * n)
         for i in 0..<n {
             for j in 0..<n { m[i * 2 * n + j] = symmetricElement(a, n: n, i, j) }

@@ -27,7 +27,7 @@ public struct SGDSettings: Codable, Equatable, Sendable {
 
 /// Mini-batch stochastic gradient descent on ½‖y − x_L‖² (no Σ̃ weighting, so the learning
 /// rate has its usual meaning whatever σ² is). The baseline NGD is measured against.
-public final class SGDOptimizer: Optimizer {
+public final class SGDOptimizer: BlockOptimizer {
     public let network: Network
     public let settings: SGDSettings
     public private(set) var samplesSeen = 0
@@ -45,9 +45,15 @@ public final class SGDOptimizer: Optimizer {
         buffers = GradientBuffers(architecture: network.architecture, capacity: settings.blockSize)
     }
 
-    public var lastBlockOutputs: UnsafePointer<Double> { buffers.outputs }
+    public var lastBlockOutputs: [Double] { buffers.lastOutputs }
 
-    public func trainBlock(inputs: UnsafePointer<Double>, targets: UnsafePointer<Double>, count k: Int) -> TrainReport {
+    @discardableResult
+    public func train(inputs: [Double], targets: [Double], count: Int) throws -> TrainReport {
+        try trainArrays(inputs: inputs, targets: targets, count: count)
+    }
+
+    package func trainBlock(inputs: UnsafePointer<Double>, targets: UnsafePointer<Double>, count k: Int) -> TrainReport
+    {
         var report = TrainReport(outputSize: network.architecture.outputSize)
         report.sumSquaredError = buffers.forwardBackward(
             network: network,

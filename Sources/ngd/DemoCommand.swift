@@ -82,12 +82,12 @@ struct DemoCommand: ParsableCommand {
         let registry = try ModelRegistry(config: config, logger: logger)
         let loop = ServeLoop(config: config, registry: registry, logger: logger)
         let endpoints = Locked<(String, String, String)?>(nil)
-        loop.onReady = { i, o, c in endpoints.with { $0 = (i, o, c) } }
+        loop.onReady = { i, o, c in endpoints.withLock { $0 = (i, o, c) } }
         let stop = StopSignal()
         let finished = DispatchSemaphore(value: 0)
         let failure = Locked<(any Error)?>(nil)
         loop.start(stop: stop) { result in
-            if case .failure(let error) = result { failure.with { $0 = error } }
+            if case .failure(let error) = result { failure.withLock { $0 = error } }
             finished.signal()
         }
         defer {
@@ -96,8 +96,8 @@ struct DemoCommand: ParsableCommand {
         }
         var ready: (String, String, String)?
         for _ in 0..<500 where ready == nil {
-            if let e = failure.with({ $0 }) { throw CommandFailure("the daemon failed to start: \(e)") }
-            ready = endpoints.with { $0 }
+            if let e = failure.value { throw CommandFailure("the daemon failed to start: \(e)") }
+            ready = endpoints.value
             if ready == nil { Thread.sleep(forTimeInterval: 0.01) }
         }
         guard let (input, output, control) = ready else { throw CommandFailure("the daemon did not start within 5 s") }
@@ -368,17 +368,5 @@ final class DemoClient {
             guard case .array(let v) = row else { return [] }
             return v.map { if case .number(let d, _) = $0 { return d } else { return .nan } }
         }
-    }
-}
-
-/// A value behind a lock, shared between the demo's threads.
-final class Locked<T>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value: T
-    init(_ v: T) { value = v }
-    func with<R>(_ body: (inout T) -> R) -> R {
-        lock.lock()
-        defer { lock.unlock() }
-        return body(&value)
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import NGDSystem
 import Testing
 
 @testable import ZeroMQ
@@ -90,14 +91,14 @@ import Testing
     @Test func contextShutdownWakesABlockedReceiverWithETERM() async throws {
         let ctx = try ZMQContext()
         let done = DispatchSemaphore(value: 0)
-        let result = LockedBox<ZMQError?>(nil)
+        let result = Locked<ZMQError?>(nil)
         let t = Thread {
             do {
                 let s = try ZMQSocket(ctx, type: .pull, lingerMilliseconds: 0)
                 try s.bind("inproc://blocked")
                 _ = try s.receive()
             } catch let e as ZMQError {
-                result.set(e)
+                result.withLock { $0 = e }
             } catch {}
             done.signal()
         }
@@ -105,23 +106,7 @@ import Testing
         try await Task.sleep(for: .milliseconds(100))
         ctx.shutdown()
         #expect(done.wait(timeout: .now() + 5) == .success)
-        #expect(result.get()?.isTerminated == true)
+        #expect(result.value?.isTerminated == true)
         ctx.terminate()
-    }
-}
-
-final class LockedBox<T>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value: T
-    init(_ v: T) { value = v }
-    func set(_ v: T) {
-        lock.lock()
-        value = v
-        lock.unlock()
-    }
-    func get() -> T {
-        lock.lock()
-        defer { lock.unlock() }
-        return value
     }
 }

@@ -1,9 +1,8 @@
 import Foundation
+import NGDSystem
 import NGDWire
 import Testing
 import ZeroMQ
-
-@testable import ngd  // Locked
 
 /// The `ngd` binary that `swift build` put next to this test bundle.
 func ngdExecutable() -> String {
@@ -77,7 +76,7 @@ final class DaemonProcess {
                 h.readabilityHandler = nil
                 return
             }
-            text.with { $0 += String(decoding: d, as: UTF8.self) }
+            text.withLock { $0 += String(decoding: d, as: UTF8.self) }
         }
         try process.run()
         guard expectStart else {
@@ -99,7 +98,7 @@ final class DaemonProcess {
         control = field("control")
     }
 
-    var log: String { stderrText.with { $0 } }
+    var log: String { stderrText.value }
 
     func waitForLog(_ needle: String, timeout: Double) -> Bool {
         let end = Date().addingTimeInterval(timeout)
