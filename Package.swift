@@ -9,6 +9,7 @@
 //              I/O, zlib (CRC-32, gzip), OpenBLAS kernel selection (/proc/cpuinfo, re-exec)
 //   NGDMath    pure math: network, inverse-covariance estimator, NGD / SGD / Adam. No I/O.
 //   NGDWire    the wire format: JSON and NGD1 payloads in, predictions / loss / stats / errors out
+//   NGDClient  a Swift client of the daemon: producer, subscriber, control with timeouts
 //   NGDDaemon  config, model registry, checkpoints, the serve loop (socket → decode → model →
 //              encode → socket), systemd notification, logging
 //   NGDBench   benchmark problems and datasets (the paper's teachers, Fashion-MNIST) and the runner
@@ -20,6 +21,7 @@ let package = Package(
     products: [
         .executable(name: "ngd", targets: ["ngd"]),
         .library(name: "NGDMath", targets: ["NGDMath"]),
+        .library(name: "NGDClient", targets: ["NGDClient"]),
         .library(name: "NGDBench", targets: ["NGDBench"]),
     ],
     dependencies: [
@@ -35,6 +37,7 @@ let package = Package(
         .target(name: "NGDSystem", dependencies: ["CBLAS", "CZlib"]),
         .target(name: "NGDMath", dependencies: ["CBLAS"]),
         .target(name: "NGDWire"),
+        .target(name: "NGDClient", dependencies: ["ZeroMQ", "NGDWire"]),
         .target(
             name: "NGDDaemon",
             dependencies: [
@@ -47,7 +50,7 @@ let package = Package(
         .executableTarget(
             name: "ngd",
             dependencies: [
-                "NGDMath", "NGDBench", "NGDWire", "NGDDaemon", "NGDSystem", "ZeroMQ",
+                "NGDMath", "NGDBench", "NGDWire", "NGDClient", "NGDDaemon", "NGDSystem", "ZeroMQ",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

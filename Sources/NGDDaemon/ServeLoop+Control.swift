@@ -2,161 +2,80 @@ import Foundation
 import NGDWire
 import ZeroMQ
 
-/// The control socket (REP): one JSON request, one JSON reply. Every request gets a reply, an
-/// `{"error": …}` one when the request is malformed or unknown, so a REQ client never hangs.
+/// The control socket (REP): one JSON request, one JSON reply (``ControlRequest`` and
+/// ``ControlReply``, in NGDWire). Every request gets a reply, an `{"error": …}` one when the
+/// request is malformed or unknown, so a REQ client never hangs.
 extension ServeLoop {
     func handleControl(_ socket: ZMQSocket) throws {
         guard let frames = try socket.receive(wait: false) else { return }
-        let reply: [UInt8]
+        let reply: ControlReply
         if frames.count != 1 {
-            reply = errorReply("expected a single-frame JSON request, got \(frames.count) frames")
+            reply = .error("expected a single-frame JSON request, got \(frames.count) frames")
         } else {
             reply = controlReply(frames[0])
         }
-        try socket.send([reply])
-    }
-
-    func errorReply(_ message: String) -> [UInt8] {
-        var w = JSONWriter()
-        w.beginObject()
-        w.key("error")
-        w.value(message)
-        w.endObject()
-        return w.bytes
+        try socket.send([reply.encode()])
     }
 
     /// The reply to one control request.
-    func controlReply(_ request: [UInt8]) -> [UInt8] {
-        let doc: JSONValue
-        do { doc = try JSONValue.parse(request) } catch { return errorReply("\(error)") }
-        guard case .object = doc else {
-            return errorReply("the request must be a JSON object such as {\"cmd\":\"status\"}")
+    func controlReply(_ bytes: [UInt8]) -> ControlReply {
+        let request: ControlRequest
+        do { request = try ControlRequest.decode(bytes) } catch { return .error("\(error)") }
+        var model: HostedModel?
+        if let name = request.model {
+            model = registry.model(named: name)
+            if model == nil {
+                let names = registry.models.map(\.name).joined(separator: ", ")
+                return .error("unknown model '\(name)' (models: \(names))")
+            }
         }
-        guard case .string(let cmd)? = doc["cmd"] else {
-            return errorReply("missing \"cmd\" (one of status, predict, checkpoint, pause, resume)")
-        }
-        switch cmd {
-        case "status": return status()
-        case "checkpoint":
+        switch request {
+        case .status:
+            return .status(uptime: Date().timeIntervalSince(started), models: registry.models.map(status))
+        case .checkpoint:
             let (paths, errors) = saveAll(reason: "command")
-            var w = JSONWriter()
-            w.beginObject()
-            w.key("ok")
-            w.value(errors.isEmpty)
-            w.key("paths")
-            w.beginArray()
-            for p in paths { w.value(p) }
-            w.endArray()
-            if !errors.isEmpty {
-                w.key("error")
-                w.value(errors.joined(separator: "; "))
-            }
-            w.endObject()
-            return w.bytes
-        case "pause", "resume":
-            guard let m = requestedModel(doc) else { return modelError(doc) }
-            m.paused = cmd == "pause"
-            logger.notice("\(cmd)d model", metadata: ["model": "\(m.name)"])
-            var w = JSONWriter()
-            w.beginObject()
-            w.key("ok")
-            w.value(true)
-            w.key("model")
-            w.value(m.name)
-            w.key("paused")
-            w.value(m.paused)
-            w.endObject()
-            return w.bytes
-        case "predict":
-            guard let m = requestedModel(doc) else { return modelError(doc) }
-            guard let xv = doc["x"], xv != .null else { return errorReply("missing x") }
+            return .checkpoint(
+                ok: errors.isEmpty,
+                paths: paths,
+                error: errors.isEmpty ? nil : errors.joined(separator: "; ")
+            )
+        case .pause, .resume:
+            guard let m = model else { return .error("missing \"model\"") }
+            m.paused = request == .pause(model: m.name)
+            logger.notice("\(m.paused ? "paused" : "resumed") model", metadata: ["model": "\(m.name)"])
+            return .paused(model: m.name, paused: m.paused)
+        case .predict(_, let x, let k, let width, let batch):
+            guard let m = model else { return .error("missing \"model\"") }
+            let n0 = m.network.architecture.inputSize
+            guard width == n0 else { return .error("x has \(width) values per sample; model \(m.name) expects \(n0)") }
             do {
-                let (x, k, nx, batch) = try SampleMessage.matrix(xv, field: "x")
-                let n0 = m.network.architecture.inputSize
-                guard nx == n0 else {
-                    return errorReply("x has \(nx) values per sample; model \(m.name) expects \(n0)")
-                }
                 let y = try m.predict(x, count: k)
-                let nL = m.network.architecture.outputSize
-                var w = JSONWriter()
-                w.beginObject()
-                w.key("y_hat")
-                if batch {
-                    w.beginArray()
-                    for r in 0..<k { w.value(doubles: y[(r * nL)..<((r + 1) * nL)]) }
-                    w.endArray()
-                } else {
-                    w.value(doubles: y)
-                }
-                w.endObject()
-                return w.bytes
+                return .prediction(values: y, count: k, width: m.network.architecture.outputSize, isBatch: batch)
             } catch {
-                return errorReply("\(error)")
+                return .error("\(error)")
             }
-        default:
-            return errorReply("unknown cmd '\(cmd)' (one of status, predict, checkpoint, pause, resume)")
         }
     }
 
-    func requestedModel(_ doc: JSONValue) -> HostedModel? {
-        guard case .string(let name)? = doc["model"] else { return nil }
-        return registry.model(named: name)
-    }
-
-    func modelError(_ doc: JSONValue) -> [UInt8] {
-        let names = registry.models.map(\.name).joined(separator: ", ")
-        guard case .string(let name)? = doc["model"] else { return errorReply("missing \"model\" (one of \(names))") }
-        return errorReply("unknown model '\(name)' (models: \(names))")
-    }
-
-    func status() -> [UInt8] {
-        var w = JSONWriter()
-        w.beginObject()
-        w.key("uptime_s")
-        w.value(Date().timeIntervalSince(started))
-        w.key("models")
-        w.beginObject()
-        for m in registry.models {
-            w.key(m.name)
-            w.beginObject()
-            w.key("topic")
-            w.value(m.config.topic)
-            w.key("layers")
-            w.beginArray()
-            for n in m.config.layers { w.value(n) }
-            w.endArray()
-            w.key("activation")
-            w.value(m.config.activation.rawValue)
-            w.key("bias")
-            w.value(m.config.bias)
-            w.key("optimizer")
-            w.value(m.config.optimizer.rawValue)
-            w.key("learning_rate")
-            w.value(m.config.learningRate)
-            w.key("batch")
-            w.value(m.config.blockSize)
-            w.key("seq")
-            w.value(m.seq)
-            w.key("samples")
-            w.value(m.samples)
-            w.key("loss_ema")
-            m.lossEMA.map { w.value($0) } ?? w.null()
-            w.key("mse_ema")
-            m.mseEMA.map { w.value($0) } ?? w.null()
-            w.key("damping")
-            m.damping.map { w.value($0) } ?? w.null()
-            w.key("samples_per_s")
-            w.value(m.sampleRate())
-            w.key("checkpoint_age_s")
-            m.lastCheckpoint.map { w.value(Date().timeIntervalSince($0)) } ?? w.null()
-            w.key("paused")
-            w.value(m.paused)
-            w.key("rejected")
-            w.value(m.rejectedMessages)
-            w.endObject()
-        }
-        w.endObject()
-        w.endObject()
-        return w.bytes
+    func status(_ m: HostedModel) -> ModelStatus {
+        ModelStatus(
+            name: m.name,
+            topic: m.config.topic,
+            layers: m.config.layers,
+            activation: m.config.activation.rawValue,
+            bias: m.config.bias,
+            optimizer: m.config.optimizer.rawValue,
+            learningRate: m.config.learningRate,
+            batch: m.config.blockSize,
+            seq: m.seq,
+            samples: m.samples,
+            lossEMA: m.lossEMA,
+            mseEMA: m.mseEMA,
+            damping: m.damping,
+            samplesPerSecond: m.sampleRate(),
+            checkpointAge: m.lastCheckpoint.map { Date().timeIntervalSince($0) },
+            paused: m.paused,
+            rejected: m.rejectedMessages
+        )
     }
 }

@@ -169,9 +169,9 @@ public final class ServeLoop {
 
     // MARK: Input
 
-    func publish(_ kind: String, model: String?, _ payload: [UInt8]) {
+    func publish(_ kind: OutputKind, model: String?, _ payload: [UInt8]) {
         // PUB never blocks: a slow subscriber loses messages past its high-water mark.
-        _ = try? output.send([Array(OutputMessages.topic(kind, model: model).utf8), payload], wait: false)
+        _ = try? output.send([Array(kind.topic(model: model).utf8), payload], wait: false)
     }
 
     func reject(model: HostedModel?, id: MessageID, reason: String) {
@@ -190,7 +190,7 @@ public final class ServeLoop {
         } else {
             rejectLog.suppressed += 1
         }
-        publish("error", model: model?.name, OutputMessages.error(model: model?.name, id: id, reason: reason))
+        publish(.error, model: model?.name, ErrorMessage(model: model?.name, id: id, reason: reason).encode())
     }
 
     /// Handles one input message; every failure becomes an `error.` message and changes nothing.
@@ -220,31 +220,29 @@ public final class ServeLoop {
         }
         let width = model.network.architecture.outputSize
         publish(
-            "prediction",
+            .prediction,
             model: model.name,
-            OutputMessages.prediction(
+            PredictionMessage(
                 model: model.name,
                 seq: model.seq,
                 request: message,
-                yHat: outcome.predictions,
+                values: outcome.predictions,
                 width: width
             )
+            .encode()
         )
         if let mse = outcome.mse, let loss = outcome.loss, model.labelledMessages % config.lossEvery == 0 {
-            publish(
-                "loss",
+            let report = LossMessage(
                 model: model.name,
-                OutputMessages.loss(
-                    model: model.name,
-                    seq: model.seq,
-                    id: message.id,
-                    count: message.count,
-                    mse: mse,
-                    loss: loss,
-                    lossEMA: model.lossEMA ?? loss,
-                    samples: model.samples
-                )
+                seq: model.seq,
+                id: message.id,
+                count: message.count,
+                mse: mse,
+                loss: loss,
+                lossEMA: model.lossEMA ?? loss,
+                samples: model.samples
             )
+            publish(.loss, model: model.name, report.encode())
         }
     }
 
@@ -265,7 +263,7 @@ public final class ServeLoop {
         let now = ContinuousClock.now
         if config.statsInterval > 0, now - lastStats >= .seconds(config.statsInterval) {
             lastStats = now
-            for m in registry.models { publish("stats", model: m.name, statsPayload(m)) }
+            for m in registry.models { publish(.stats, model: m.name, statsMessage(m).encode()) }
         }
         if config.checkpointInterval > 0, now - lastCheckpoint >= .seconds(config.checkpointInterval) {
             lastCheckpoint = now
@@ -295,37 +293,22 @@ public final class ServeLoop {
         }
     }
 
-    func statsPayload(_ m: HostedModel) -> [UInt8] {
-        var w = JSONWriter()
-        w.beginObject()
-        w.key("model")
-        w.value(m.name)
-        w.key("samples_per_s")
-        w.value(m.takeSampleRate())
-        w.key("samples")
-        w.value(m.samples)
-        w.key("seq")
-        w.value(m.seq)
-        w.key("loss_ema")
-        m.lossEMA.map { w.value($0) } ?? w.null()
-        w.key("mse_ema")
-        m.mseEMA.map { w.value($0) } ?? w.null()
-        w.key("damping")
-        m.damping.map { w.value($0) } ?? w.null()
-        w.key("rejected")
-        w.value(m.rejectedMessages)
-        w.key("rejected_steps")
-        w.value(m.rejectedSteps)
-        w.key("optimizer")
-        w.value(m.config.optimizer.rawValue)
-        w.key("paused")
-        w.value(m.paused)
-        w.key("uptime_s")
-        w.value(Date().timeIntervalSince(started))
-        w.key("checkpoint_age_s")
-        m.lastCheckpoint.map { w.value(Date().timeIntervalSince($0)) } ?? w.null()
-        w.endObject()
-        return w.bytes
+    func statsMessage(_ m: HostedModel) -> StatsMessage {
+        StatsMessage(
+            model: m.name,
+            samplesPerSecond: m.takeSampleRate(),
+            samples: m.samples,
+            seq: m.seq,
+            lossEMA: m.lossEMA,
+            mseEMA: m.mseEMA,
+            damping: m.damping,
+            rejected: m.rejectedMessages,
+            rejectedSteps: m.rejectedSteps,
+            optimizer: m.config.optimizer.rawValue,
+            paused: m.paused,
+            uptime: Date().timeIntervalSince(started),
+            checkpointAge: m.lastCheckpoint.map { Date().timeIntervalSince($0) }
+        )
     }
 
     /// Saves every model now, on this thread, after any background save has finished; returns

@@ -54,9 +54,13 @@ public enum NGD1 {
             guard nx >= 1 else { throw WireError.badHeader("n_x is 0: missing x") }
             guard hasY || ny == 0 else { throw WireError.badHeader("n_y is \(ny) but flag bit 0 (y present) is clear") }
             guard !hasY || ny >= 1 else { throw WireError.badHeader("flag bit 0 (y present) is set but n_y is 0") }
-            // Sizes come from u32 fields, so these products fit in Int64 without overflow.
-            let values = k * nx + (hasY ? k * ny : 0)
-            let expected = headerSize + values * dtype.size
+            // Sizes come from u32 fields, so k·n_x alone can pass 2⁶³: every product is checked.
+            guard let expected = expectedLength(count: k, inputWidth: nx, outputWidth: hasY ? ny : 0, dtype: dtype)
+            else {
+                throw WireError.badHeader(
+                    "k = \(k), n_x = \(nx), n_y = \(ny) describe more values than a payload can hold"
+                )
+            }
             guard p.count == expected else { throw WireError.lengthMismatch(expected: expected, got: p.count) }
             var x = [Double](repeating: 0, count: k * nx)
             var y: [Double]? = hasY ? [Double](repeating: 0, count: k * ny) : nil
@@ -75,6 +79,16 @@ public enum NGD1 {
                 isBatch: k > 1
             )
         }
+    }
+
+    /// The byte length of a payload with these sizes, or nil when it overflows.
+    static func expectedLength(count k: Int, inputWidth nx: Int, outputWidth ny: Int, dtype: DType) -> Int? {
+        let (a, o1) = k.multipliedReportingOverflow(by: nx)
+        let (b, o2) = k.multipliedReportingOverflow(by: ny)
+        let (values, o3) = a.addingReportingOverflow(b)
+        let (bytes, o4) = values.multipliedReportingOverflow(by: dtype.size)
+        let (total, o5) = bytes.addingReportingOverflow(headerSize)
+        return o1 || o2 || o3 || o4 || o5 ? nil : total
     }
 
     static func read(
@@ -145,21 +159,27 @@ public enum NGD1 {
         return out
     }
 
-    /// Decodes a prediction payload (as a client would): returns k, n_y, id and the k·n_y values.
+    /// Decodes a prediction payload (as a client would): returns k, n_y, id, the k·n_y values
+    /// and their type.
     public static func decodePrediction(
         _ p: [UInt8]
-    ) throws -> (count: Int, outputWidth: Int, id: UInt64, values: [Double]) {
-        guard p.count >= headerSize, Array(p[0..<4]) == magic else { throw WireError.badHeader("not an NGD1 payload") }
-        guard let dtype = DType(rawValue: p[4]) else { throw WireError.badHeader("bad dtype \(p[4])") }
-        guard p[5] == flagPrediction else { throw WireError.badHeader("flags \(p[5]) are not a prediction's") }
-        return try p.withUnsafeBytes { raw in
-            let k = Int(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt32.self)))
-            let ny = Int(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 16, as: UInt32.self)))
-            let id = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 20, as: UInt64.self))
-            let expected = headerSize + k * ny * dtype.size
-            guard p.count == expected else { throw WireError.lengthMismatch(expected: expected, got: p.count) }
-            let v = (0..<(k * ny)).map { load(raw, offset: headerSize, index: $0, dtype: dtype) }
-            return (k, ny, id, v)
+    ) throws(WireError) -> (count: Int, outputWidth: Int, id: UInt64, values: [Double], dtype: DType) {
+        guard p.count >= headerSize, Array(p[0..<4]) == magic else { throw .badHeader("not an NGD1 payload") }
+        guard let dtype = DType(rawValue: p[4]) else { throw .badHeader("bad dtype \(p[4])") }
+        guard p[5] == flagPrediction else { throw .badHeader("flags \(p[5]) are not a prediction's") }
+        let (k, ny, id) = p.withUnsafeBytes { raw in
+            (
+                Int(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt32.self))),
+                Int(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 16, as: UInt32.self))),
+                UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 20, as: UInt64.self))
+            )
         }
+        guard let expected = expectedLength(count: k, inputWidth: 0, outputWidth: ny, dtype: dtype) else {
+            throw .badHeader("k = \(k), n_y = \(ny) describe more values than a payload can hold")
+        }
+        guard p.count == expected else { throw .lengthMismatch(expected: expected, got: p.count) }
+        let v = p.withUnsafeBytes { raw in (0..<(k * ny)).map { load(raw, offset: headerSize, index: $0, dtype: dtype) }
+        }
+        return (k, ny, id, v, dtype)
     }
 }

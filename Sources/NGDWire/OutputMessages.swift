@@ -1,38 +1,93 @@
-/// Encoders for the daemon's output payloads (docs/protocol.md). Topics are `<kind>.<model>`.
-public enum OutputMessages {
-    /// The topic of a `kind` message about `model` (`error.` when no model can be told).
-    public static func topic(_ kind: String, model: String?) -> String { "\(kind).\(model ?? "")" }
+/// The kinds of message the daemon publishes. A message's topic is `<kind>.<model>`, so a
+/// subscriber can filter by kind (`loss.`) or by kind and model (`loss.default`).
+public enum OutputKind: String, CaseIterable, Sendable {
+    case prediction
+    case loss
+    case stats
+    case error
 
-    static func writeID(_ id: MessageID, into w: inout JSONWriter) {
-        w.key("id")
-        switch id {
-        case .none: w.null()
-        case .json(let v): w.value(v)
-        case .u64(let n): w.value(n)
+    /// The topic of a message of this kind about `model` (`error.` when no model can be told).
+    public func topic(model: String?) -> String { "\(rawValue).\(model ?? "")" }
+
+    /// The kind and model of `topic`, or nil when it is not an output topic.
+    public static func parse(topic: String) -> (kind: OutputKind, model: String)? {
+        guard let dot = topic.firstIndex(of: "."), let kind = OutputKind(rawValue: String(topic[..<dot])) else {
+            return nil
         }
+        return (kind, String(topic[topic.index(after: dot)...]))
+    }
+}
+
+/// `prediction.<model>`: the predictions for one input message, in that message's encoding.
+public struct PredictionMessage: Equatable, Sendable {
+    public var model: String
+    /// The model's count of learned samples after the message (JSON only; nil from NGD1).
+    public var seq: Int?
+    /// The input message's id.
+    public var id: MessageID
+    /// k, the samples of the input message.
+    public var count: Int
+    /// n_L, values per prediction.
+    public var width: Int
+    /// `count × width` predictions, row-major.
+    public var values: [Double]
+    /// True when the input's x was a list of vectors (JSON); the reply is a list then.
+    public var isBatch: Bool
+    public var encoding: PayloadEncoding
+
+    public init(
+        model: String,
+        seq: Int?,
+        id: MessageID,
+        count: Int,
+        width: Int,
+        values: [Double],
+        isBatch: Bool,
+        encoding: PayloadEncoding
+    ) {
+        self.model = model
+        self.seq = seq
+        self.id = id
+        self.count = count
+        self.width = width
+        self.values = values
+        self.isBatch = isBatch
+        self.encoding = encoding
     }
 
-    /// The `prediction.<model>` payload, in the request's encoding. `yHat` is `count × width`.
-    /// `seq` is the model's count of learned samples after this message.
-    public static func prediction(
-        model: String,
-        seq: Int,
-        request: SampleMessage,
-        yHat: [Double],
-        width: Int
-    ) -> [UInt8] {
-        switch request.encoding {
+    /// The prediction for `request`: same id, batch shape and encoding.
+    public init(model: String, seq: Int, request: SampleMessage, values: [Double], width: Int) {
+        self.init(
+            model: model,
+            seq: seq,
+            id: request.id,
+            count: request.count,
+            width: width,
+            values: values,
+            isBatch: request.isBatch,
+            encoding: request.encoding
+        )
+    }
+
+    /// One array per sample.
+    public var rows: [[Double]] {
+        (0..<count).map { Array(values[($0 * width)..<(($0 + 1) * width)]) }
+    }
+
+    /// The payload: NGD1 (flag bit 1, no x) or `{"model", "seq", "id", "y_hat"}`.
+    public func encode() -> [UInt8] {
+        switch encoding {
         case .ngd1(let dtype):
             var id: UInt64 = 0
-            if case .u64(let n) = request.id { id = n }
+            if case .u64(let n) = self.id { id = n }
             return NGD1.encode(
                 dtype: dtype,
-                count: request.count,
+                count: count,
                 inputWidth: 0,
                 outputWidth: width,
                 id: id,
                 x: [],
-                y: yHat,
+                y: values,
                 prediction: true
             )
         case .json:
@@ -41,24 +96,65 @@ public enum OutputMessages {
             w.key("model")
             w.value(model)
             w.key("seq")
-            w.value(seq)
-            writeID(request.id, into: &w)
+            w.value(seq ?? 0)
+            w.key("id")
+            w.value(id: id)
             w.key("y_hat")
-            if request.isBatch {
-                w.beginArray()
-                for r in 0..<request.count { w.value(doubles: yHat[(r * width)..<((r + 1) * width)]) }
-                w.endArray()
-            } else {
-                w.value(doubles: yHat)
-            }
+            w.value(rows: values, count: count, width: width, isBatch: isBatch)
             w.endObject()
             return w.bytes
         }
     }
 
-    /// The `loss.<model>` payload: `n` samples, their `mse` and `loss` before the update, the
-    /// running `loss_ema`, and the model's total `samples` seen (learned or not).
-    public static func loss(
+    /// Reads a prediction payload of either encoding; `model` comes from the topic.
+    /// - Throws: ``WireError`` when the payload is not a prediction.
+    public static func decode(_ payload: [UInt8], model: String) throws(WireError) -> PredictionMessage {
+        if payload.starts(with: NGD1.magic) {
+            let p = try NGD1.decodePrediction(payload)
+            return PredictionMessage(
+                model: model,
+                seq: nil,
+                id: .u64(p.id),
+                count: p.count,
+                width: p.outputWidth,
+                values: p.values,
+                isBatch: p.count > 1,
+                encoding: .ngd1(p.dtype)
+            )
+        }
+        let f = try JSONFields(parsing: payload, "prediction message")
+        let y = try f.rows("y_hat")
+        return PredictionMessage(
+            model: try f.optionalString("model") ?? model,
+            seq: try f.int("seq"),
+            id: try f.id(),
+            count: y.count,
+            width: y.width,
+            values: y.values,
+            isBatch: y.isBatch,
+            encoding: .json
+        )
+    }
+}
+
+/// `loss.<model>`: what one labelled message scored, before the model learned from it.
+public struct LossMessage: Equatable, Sendable {
+    public var model: String
+    /// The model's count of learned samples after the message.
+    public var seq: Int
+    public var id: MessageID
+    /// n, the samples of the message.
+    public var count: Int
+    /// Mean over samples and outputs of (y − ŷ)²; NaN when non-finite (written as null).
+    public var mse: Double
+    /// ½(y − ŷ)ᵀ(σ²I)⁻¹(y − ŷ) averaged over the samples.
+    public var loss: Double
+    /// The model's running average of the per-sample loss (a time constant of ~100 samples).
+    public var lossEMA: Double
+    /// Samples the model has seen, learned or not.
+    public var samples: Int
+
+    public init(
         model: String,
         seq: Int,
         id: MessageID,
@@ -67,14 +163,27 @@ public enum OutputMessages {
         loss: Double,
         lossEMA: Double,
         samples: Int
-    ) -> [UInt8] {
+    ) {
+        self.model = model
+        self.seq = seq
+        self.id = id
+        self.count = count
+        self.mse = mse
+        self.loss = loss
+        self.lossEMA = lossEMA
+        self.samples = samples
+    }
+
+    /// `{"model", "seq", "id", "n", "mse", "loss", "loss_ema", "samples"}`.
+    public func encode() -> [UInt8] {
         var w = JSONWriter()
         w.beginObject()
         w.key("model")
         w.value(model)
         w.key("seq")
         w.value(seq)
-        writeID(id, into: &w)
+        w.key("id")
+        w.value(id: id)
         w.key("n")
         w.value(count)
         w.key("mse")
@@ -89,16 +198,187 @@ public enum OutputMessages {
         return w.bytes
     }
 
-    /// The `error.<model>` payload; `model` nil when no model can be told.
-    public static func error(model: String?, id: MessageID, reason: String) -> [UInt8] {
+    /// - Throws: ``WireError`` when a field is missing or of the wrong type.
+    public static func decode(_ payload: [UInt8]) throws(WireError) -> LossMessage {
+        let f = try JSONFields(parsing: payload, "loss message")
+        return LossMessage(
+            model: try f.string("model"),
+            seq: try f.int("seq"),
+            id: try f.id(),
+            count: try f.int("n"),
+            mse: try f.number("mse"),
+            loss: try f.number("loss"),
+            lossEMA: try f.number("loss_ema"),
+            samples: try f.int("samples")
+        )
+    }
+}
+
+/// `stats.<model>`: a model's health, every `stats_interval` seconds.
+public struct StatsMessage: Equatable, Sendable {
+    public var model: String
+    /// Samples per second since the previous stats message.
+    public var samplesPerSecond: Double
+    public var samples: Int
+    public var seq: Int
+    public var lossEMA: Double?
+    public var mseEMA: Double?
+    /// NGD's relative damping λ; nil for other optimizers.
+    public var damping: Double?
+    /// Messages rejected for this model.
+    public var rejected: Int
+    /// NGD steps undone because they raised their block's loss.
+    public var rejectedSteps: Int
+    /// `ngd`, `sgd` or `adam`.
+    public var optimizer: String
+    public var paused: Bool
+    /// Seconds since the daemon started.
+    public var uptime: Double
+    /// Seconds since the model's last checkpoint; nil before the first.
+    public var checkpointAge: Double?
+
+    public init(
+        model: String,
+        samplesPerSecond: Double,
+        samples: Int,
+        seq: Int,
+        lossEMA: Double?,
+        mseEMA: Double?,
+        damping: Double?,
+        rejected: Int,
+        rejectedSteps: Int,
+        optimizer: String,
+        paused: Bool,
+        uptime: Double,
+        checkpointAge: Double?
+    ) {
+        self.model = model
+        self.samplesPerSecond = samplesPerSecond
+        self.samples = samples
+        self.seq = seq
+        self.lossEMA = lossEMA
+        self.mseEMA = mseEMA
+        self.damping = damping
+        self.rejected = rejected
+        self.rejectedSteps = rejectedSteps
+        self.optimizer = optimizer
+        self.paused = paused
+        self.uptime = uptime
+        self.checkpointAge = checkpointAge
+    }
+
+    public func encode() -> [UInt8] {
+        var w = JSONWriter()
+        w.beginObject()
+        w.key("model")
+        w.value(model)
+        w.key("samples_per_s")
+        w.value(samplesPerSecond)
+        w.key("samples")
+        w.value(samples)
+        w.key("seq")
+        w.value(seq)
+        w.key("loss_ema")
+        w.value(optional: lossEMA)
+        w.key("mse_ema")
+        w.value(optional: mseEMA)
+        w.key("damping")
+        w.value(optional: damping)
+        w.key("rejected")
+        w.value(rejected)
+        w.key("rejected_steps")
+        w.value(rejectedSteps)
+        w.key("optimizer")
+        w.value(optimizer)
+        w.key("paused")
+        w.value(paused)
+        w.key("uptime_s")
+        w.value(uptime)
+        w.key("checkpoint_age_s")
+        w.value(optional: checkpointAge)
+        w.endObject()
+        return w.bytes
+    }
+
+    public static func decode(_ payload: [UInt8]) throws(WireError) -> StatsMessage {
+        let f = try JSONFields(parsing: payload, "stats message")
+        return StatsMessage(
+            model: try f.string("model"),
+            samplesPerSecond: try f.number("samples_per_s"),
+            samples: try f.int("samples"),
+            seq: try f.int("seq"),
+            lossEMA: try f.optionalNumber("loss_ema"),
+            mseEMA: try f.optionalNumber("mse_ema"),
+            damping: try f.optionalNumber("damping"),
+            rejected: try f.int("rejected"),
+            rejectedSteps: try f.int("rejected_steps"),
+            optimizer: try f.string("optimizer"),
+            paused: try f.bool("paused"),
+            uptime: try f.number("uptime_s"),
+            checkpointAge: try f.optionalNumber("checkpoint_age_s")
+        )
+    }
+}
+
+/// `error.<model>`: why a message was rejected. It changed nothing.
+public struct ErrorMessage: Equatable, Sendable {
+    /// The model the message was for; nil when no model can be told (an unknown topic).
+    public var model: String?
+    /// The rejected message's id, when it could be read.
+    public var id: MessageID
+    /// What was wrong, fit to show to a user.
+    public var reason: String
+
+    public init(model: String?, id: MessageID, reason: String) {
+        self.model = model
+        self.id = id
+        self.reason = reason
+    }
+
+    public func encode() -> [UInt8] {
         var w = JSONWriter()
         w.beginObject()
         w.key("model")
         if let model { w.value(model) } else { w.null() }
-        writeID(id, into: &w)
+        w.key("id")
+        w.value(id: id)
         w.key("reason")
         w.value(reason)
         w.endObject()
         return w.bytes
+    }
+
+    public static func decode(_ payload: [UInt8]) throws(WireError) -> ErrorMessage {
+        let f = try JSONFields(parsing: payload, "error message")
+        return ErrorMessage(model: try f.optionalString("model"), id: try f.id(), reason: try f.string("reason"))
+    }
+}
+
+/// Any message the daemon publishes, decoded by its topic's kind.
+public enum OutputMessage: Equatable, Sendable {
+    case prediction(PredictionMessage)
+    case loss(LossMessage)
+    case stats(StatsMessage)
+    case error(ErrorMessage)
+
+    /// Decodes `[topic, payload]`.
+    /// - Throws: ``WireError`` when the topic is not an output topic or the payload does not fit it.
+    public static func decode(topic: String, payload: [UInt8]) throws(WireError) -> OutputMessage {
+        guard let (kind, model) = OutputKind.parse(topic: topic) else {
+            throw .badField("'\(topic)' is not an output topic (prediction., loss., stats. or error.)")
+        }
+        switch kind {
+        case .prediction: return .prediction(try .decode(payload, model: model))
+        case .loss: return .loss(try .decode(payload))
+        case .stats: return .stats(try .decode(payload))
+        case .error: return .error(try .decode(payload))
+        }
+    }
+}
+
+extension JSONWriter {
+    /// Writes `v`, or null.
+    mutating func value(optional v: Double?) {
+        if let v { value(v) } else { null() }
     }
 }

@@ -50,6 +50,56 @@ public struct SampleMessage: Equatable, Sendable {
         self.isBatch = isBatch
     }
 
+    /// A message of `count` samples (x and y row-major), as a producer builds it; a batch
+    /// unless `count` is 1.
+    public init(x: [Double], y: [Double]?, count: Int, id: MessageID = .none, encoding: PayloadEncoding = .json) {
+        let k = max(count, 1)
+        self.init(
+            count: count,
+            inputWidth: x.count / k,
+            outputWidth: (y?.count ?? 0) / k,
+            x: x,
+            y: y,
+            id: id,
+            encoding: encoding,
+            isBatch: count != 1
+        )
+    }
+
+    /// The payload in this message's encoding, as a producer sends it: NGD1 (a JSON id becomes
+    /// 0), or `{"x": …, "y": …, "id": …}` with lists of vectors for a batch.
+    public func encode() -> [UInt8] {
+        switch encoding {
+        case .ngd1(let dtype):
+            var u: UInt64 = 0
+            if case .u64(let n) = id { u = n }
+            return NGD1.encode(
+                dtype: dtype,
+                count: count,
+                inputWidth: inputWidth,
+                outputWidth: outputWidth,
+                id: u,
+                x: x,
+                y: y
+            )
+        case .json:
+            var w = JSONWriter()
+            w.beginObject()
+            w.key("x")
+            w.value(rows: x, count: count, width: inputWidth, isBatch: isBatch)
+            if let y {
+                w.key("y")
+                w.value(rows: y, count: count, width: outputWidth, isBatch: isBatch)
+            }
+            if id != .none {
+                w.key("id")
+                w.value(id: id)
+            }
+            w.endObject()
+            return w.bytes
+        }
+    }
+
     /// Decodes an input payload: JSON when its first non-space byte is `{`, NGD1 when it starts
     /// with `NGD1`. Checks shape and finiteness; widths against a model are the caller's job.
     /// - Throws: ``WireError`` with a reason fit to send back to the producer.
@@ -106,7 +156,7 @@ public struct SampleMessage: Equatable, Sendable {
     }
 
     /// A vector `[..]` (one sample) or a list of equal-length vectors (a batch), flattened.
-    public static func matrix(_ v: JSONValue, field: String) throws -> ([Double], Int, Int, Bool) {
+    public static func matrix(_ v: JSONValue, field: String) throws(WireError) -> ([Double], Int, Int, Bool) {
         guard case .array(let items) = v else {
             throw WireError.badField("\(field) must be an array of numbers, not \(v.typeName)")
         }
@@ -136,7 +186,7 @@ public struct SampleMessage: Equatable, Sendable {
         return (flat, 1, items.count, false)
     }
 
-    static func append(_ values: [JSONValue], to flat: inout [Double], field: String, sample: Int) throws {
+    static func append(_ values: [JSONValue], to flat: inout [Double], field: String, sample: Int) throws(WireError) {
         for (j, e) in values.enumerated() {
             guard case .number(let d, _) = e else {
                 throw WireError.badField(

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import NGDBench
+import NGDClient
 import NGDDaemon
 import NGDMath
 import NGDSystem
@@ -112,9 +113,15 @@ struct DemoCommand: ParsableCommand {
         emit(
             "target: running mse ≤ \(sci(goal))\(target == nil ? " (2× the noise floor \(sci(problem.floor)))" : ""); the running mse averages ~100 samples, each predicted before it is learned\n"
         )
-        let client = try DemoClient(input: input, output: output, control: control)
+        let client = try DaemonClient(
+            input: input,
+            output: output,
+            control: control,
+            topics: ["loss.", "prediction.ngd"],
+            controlTimeout: .seconds(30)
+        )
         defer { client.close() }
-        try client.sync()
+        try client.sync(topic: "ngd", inputWidth: problem.train.inputSize)
         let thresholds = ([1e-2, 1e-3, 1e-4, 1e-5].filter { $0 > goal }) + [goal]
         let result = try stream(problem, client, thresholds: thresholds)
         try report(result, problem, client, thresholds: thresholds)
@@ -129,7 +136,7 @@ struct DemoCommand: ParsableCommand {
         var reached: [Double: Int] = [:]
     }
 
-    func stream(_ problem: TeacherProblem, _ client: DemoClient, thresholds: [Double]) throws -> [String: Track] {
+    func stream(_ problem: TeacherProblem, _ client: DaemonClient, thresholds: [Double]) throws -> [String: Track] {
         var tracks = ["ngd": Track(), "sgd": Track()]
         let nx = problem.train.inputSize
         let ny = problem.train.outputSize
@@ -137,7 +144,10 @@ struct DemoCommand: ParsableCommand {
         let start = Date()
         var lastShow = Date.distantPast
         func absorb() throws {
-            while let (model, seq, mse) = try client.nextLoss() {
+            while let message = try client.subscriber.next(timeout: nil) {
+                // The daemon writes a non-finite mse as null, which reads as NaN: count it as ∞.
+                guard case .loss(let l) = message else { continue }
+                let (model, seq, mse) = (l.model, l.seq, l.mse.isNaN ? Double.infinity : l.mse)
                 var t = tracks[model] ?? Track()
                 t.ema = t.ema.map { 0.99 * $0 + 0.01 * mse } ?? mse
                 if t.initial == nil { t.initial = t.ema }
@@ -159,17 +169,9 @@ struct DemoCommand: ParsableCommand {
         for r in 0..<samples {
             let x = Array(problem.train.inputs[(r * nx)..<((r + 1) * nx)])
             let y = Array(problem.train.targets[(r * ny)..<((r + 1) * ny)])
-            let payload = NGD1.encode(
-                dtype: .float64,
-                count: 1,
-                inputWidth: nx,
-                outputWidth: ny,
-                id: UInt64(r),
-                x: x,
-                y: y
-            )
-            try client.send("ngd", payload)
-            try client.send("sgd", payload)
+            let message = SampleMessage(x: x, y: y, count: 1, id: .u64(UInt64(r)), encoding: .ngd1(.float64))
+            try client.producer.send(topic: "ngd", message)
+            try client.producer.send(topic: "sgd", message)
             try absorb()
             if rate > 0 {
                 let due = Double(r + 1) / rate - Date().timeIntervalSince(start)
@@ -191,10 +193,16 @@ struct DemoCommand: ParsableCommand {
         return tracks
     }
 
-    func report(_ tracks: [String: Track], _ problem: TeacherProblem, _ client: DemoClient, thresholds: [Double]) throws
-    {
+    func report(
+        _ tracks: [String: Track],
+        _ problem: TeacherProblem,
+        _ client: DaemonClient,
+        thresholds: [Double]
+    ) throws {
         let testMSE = try ["ngd", "sgd"].map { m -> Double in
-            let yHat = try client.predict(m, problem.test.inputs, width: problem.test.inputSize)
+            let width = problem.test.inputSize
+            let rows = (0..<problem.test.count).map { Array(problem.test.inputs[($0 * width)..<(($0 + 1) * width)]) }
+            let yHat = try client.control.predict(model: m, rows: rows).flatMap { $0 }
             var s = 0.0
             for (a, b) in zip(yHat, problem.test.targets) { s += (a - b) * (a - b) }
             return s / Double(problem.test.targets.count)
@@ -271,102 +279,5 @@ final class LiveLine {
 
     func finish() {
         if isTerminal { FileIO.emit("\n", to: 1) } else if let p = pending { emit(p) }
-    }
-}
-
-/// The demo's producer, subscriber and control client, all on the calling thread.
-final class DemoClient {
-    let ctx: ZMQContext
-    let pub: ZMQSocket, sub: ZMQSocket, req: ZMQSocket
-
-    init(input: String, output: String, control: String) throws {
-        ctx = try ZMQContext()
-        pub = try ZMQSocket(ctx, type: .pub, lingerMilliseconds: 0)
-        try pub.setSendHighWaterMark(0)
-        try pub.connect(input)
-        sub = try ZMQSocket(ctx, type: .sub, lingerMilliseconds: 0)
-        try sub.setReceiveHighWaterMark(0)
-        try sub.subscribe("loss.")
-        try sub.subscribe("prediction.ngd")
-        try sub.connect(output)
-        req = try ZMQSocket(ctx, type: .req, lingerMilliseconds: 0)
-        try req.setReceiveTimeout(milliseconds: 30_000)
-        try req.connect(control)
-    }
-
-    func close() {
-        pub.close()
-        sub.close()
-        req.close()
-        ctx.terminate()
-    }
-
-    func send(_ topic: String, _ payload: [UInt8]) throws { try pub.send([Array(topic.utf8), payload]) }
-
-    /// Waits until both directions are connected (PUB/SUB's slow joiner) with predict-only probes.
-    func sync() throws {
-        let probe = NGD1.encode(
-            dtype: .float64,
-            count: 1,
-            inputWidth: 20,
-            outputWidth: 0,
-            id: 0,
-            x: [Double](repeating: 0, count: 20),
-            y: nil
-        )
-        for _ in 0..<500 {
-            try send("ngd", probe)
-            Thread.sleep(forTimeInterval: 0.01)
-            while let f = try sub.receive(wait: false) {
-                if f.first == Array("prediction.ngd".utf8) {
-                    Thread.sleep(forTimeInterval: 0.05)
-                    while try sub.receive(wait: false) != nil {}
-                    try sub.setReceiveTimeout(milliseconds: 0)
-                    return
-                }
-            }
-        }
-        throw CommandFailure("the demo's producer could not reach the daemon")
-    }
-
-    /// The next loss message, if one is queued: (model, seq, mse).
-    func nextLoss() throws -> (String, Int, Double)? {
-        while let f = try sub.receive(wait: false) {
-            guard f.count == 2, f[0].starts(with: Array("loss.".utf8)), let doc = try? JSONValue.parse(f[1]) else {
-                continue
-            }
-            guard case .string(let m)? = doc["model"], case .number(let seq, _)? = doc["seq"] else { continue }
-            switch doc["mse"] {
-            case .number(let mse, _)?: return (m, Int(seq), mse)
-            case .null?: return (m, Int(seq), .infinity)  // the daemon writes a non-finite mse as null
-            default: continue
-            }
-        }
-        return nil
-    }
-
-    /// Predictions for `inputs` (rows of `width`) through the control socket.
-    func predict(_ model: String, _ inputs: [Double], width: Int) throws -> [Double] {
-        var w = JSONWriter()
-        w.beginObject()
-        w.key("cmd")
-        w.value("predict")
-        w.key("model")
-        w.value(model)
-        w.key("x")
-        w.beginArray()
-        for r in 0..<(inputs.count / width) { w.value(doubles: inputs[(r * width)..<((r + 1) * width)]) }
-        w.endArray()
-        w.endObject()
-        try req.send([w.bytes])
-        guard let reply = try req.receive(), let doc = try? JSONValue.parse(reply[0]),
-            case .array(let rows)? = doc["y_hat"]
-        else {
-            throw CommandFailure("no prediction from the daemon's control socket")
-        }
-        return rows.flatMap { row -> [Double] in
-            guard case .array(let v) = row else { return [] }
-            return v.map { if case .number(let d, _) = $0 { return d } else { return .nan } }
-        }
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import NGDBench
+import NGDClient
 import NGDMath
 import NGDSystem
 import NGDWire
@@ -177,30 +178,27 @@ struct SubscriberCommand: ParsableCommand {
 
     func run() throws {
         let ctx = try ZMQContext()
-        let sub = try ZMQSocket(ctx, type: .sub, lingerMilliseconds: 0)
-        try sub.setReceiveHighWaterMark(0)
-        try sub.subscribe("prediction.")
-        try sub.setReceiveTimeout(milliseconds: Int32(idleSeconds * 1000))
-        try sub.connect(from)
+        let sub = try Subscriber(context: ctx, endpoint: from, topics: ["prediction."], highWaterMark: 0)
         var samples = 0
         var messages = 0
         var firstSend = UInt64.max
         var lastReceive: UInt64 = 0
         var latencies: [Double] = []
         latencies.reserveCapacity(expect)
-        while samples < expect, let f = try sub.receive() {
+        while samples < expect,
+            let (topic, payload) = try sub.nextFrames(timeout: .milliseconds(Int(idleSeconds * 1000)))
+        {
             let now = monotonicNanoseconds()
-            guard f.count == 2 else { continue }
-            var k = 1
+            // `ngd feed --stamp-ids` sets each id to the send time.
+            guard let p = try? PredictionMessage.decode(payload, model: topic) else { continue }
             var id: UInt64 = 0
-            if let p = try? NGD1.decodePrediction(f[1]) {
-                k = p.count
-                id = p.id
-            } else if let doc = try? JSONValue.parse(f[1]) {
-                if case .number(let v, _)? = doc["id"] { id = UInt64(v) }
-                if case .array(let rows)? = doc["y_hat"], case .array? = rows.first { k = rows.count }
+            switch p.id {
+            case .u64(let n): id = n
+            case .json(.number(_, let text)): id = UInt64(text) ?? 0
+            case .json: break
+            case .none: break
             }
-            samples += k
+            samples += p.count
             messages += 1
             firstSend = min(firstSend, id)
             lastReceive = now

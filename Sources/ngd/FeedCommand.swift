@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import NGDBench
+import NGDClient
 import NGDWire
 import ZeroMQ
 
@@ -87,17 +88,15 @@ struct FeedCommand: ParsableCommand {
         let src = try source()
         let total = min(count ?? src.count, src.count)
         let ctx = try ZMQContext()
-        let socket = try ZMQSocket(ctx, type: pattern == .pub ? .pub : .push, lingerMilliseconds: 2000)
-        try socket.setSendHighWaterMark(100_000)
-        try socket.connect(to)
+        let producer = try Producer(context: ctx, endpoint: to, pattern: pattern == .pub ? .pub : .push)
         Thread.sleep(forTimeInterval: connectDelay)
         let start = Date()
         var sent = 0
         var messages = 0
         while sent < total {
             let k = min(batch, total - sent)
-            let id = stampIds ? Int(monotonicNanoseconds()) : messages
-            try socket.send([Array(topic.utf8), payload(src, from: sent, count: k, id: id)])
+            let id = stampIds ? monotonicNanoseconds() : UInt64(messages)
+            try producer.send(topic: topic, message(src, from: sent, count: k, id: id))
             sent += k
             messages += 1
             if rate > 0 {
@@ -109,11 +108,12 @@ struct FeedCommand: ParsableCommand {
         writeStandardError(
             "ngd feed: sent \(sent) samples in \(messages) messages to \(to) topic \(topic) in \(String(format: "%.2f", s)) s\n"
         )
-        socket.close()
+        producer.close()
         ctx.terminate()
     }
 
-    func payload(_ src: SampleSource, from first: Int, count k: Int, id: Int) -> [UInt8] {
+    /// Samples `first..<first + k` of `src` as one message (a batch when `--batch` > 1).
+    func message(_ src: SampleSource, from first: Int, count k: Int, id: UInt64) -> SampleMessage {
         var x = [Double]()
         var y = [Double]()
         for r in first..<(first + k) {
@@ -121,41 +121,15 @@ struct FeedCommand: ParsableCommand {
             x += s.x
             y += s.y
         }
-        let hasY = src.outputWidth > 0
-        switch format {
-        case .ngd1:
-            return NGD1.encode(
-                dtype: dtype.dtype,
-                count: k,
-                inputWidth: src.inputWidth,
-                outputWidth: src.outputWidth,
-                id: UInt64(id),
-                x: x,
-                y: hasY ? y : nil
-            )
-        case .json:
-            var w = JSONWriter()
-            w.beginObject()
-            func matrix(_ v: [Double], _ width: Int) {
-                if batch == 1 {
-                    w.value(doubles: v)
-                } else {
-                    w.beginArray()
-                    for r in 0..<k { w.value(doubles: v[(r * width)..<((r + 1) * width)]) }
-                    w.endArray()
-                }
-            }
-            w.key("x")
-            matrix(x, src.inputWidth)
-            if hasY {
-                w.key("y")
-                matrix(y, src.outputWidth)
-            }
-            w.key("id")
-            w.value(id)
-            w.endObject()
-            return w.bytes
-        }
+        var m = SampleMessage(
+            x: x,
+            y: src.outputWidth > 0 ? y : nil,
+            count: k,
+            id: format == .ngd1 ? .u64(id) : .json(.number(Double(id), text: String(id))),
+            encoding: format == .ngd1 ? .ngd1(dtype.dtype) : .json
+        )
+        m.isBatch = batch > 1
+        return m
     }
 }
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import NGDClient
 import NGDWire
 import ZeroMQ
 
@@ -32,22 +33,24 @@ struct TailCommand: ParsableCommand {
     func run() throws {
         guard interval > 0 else { throw ValidationError("--interval must be > 0") }
         let ctx = try ZMQContext()
-        let sub = try ZMQSocket(ctx, type: .sub, lingerMilliseconds: 0)
         let suffix = model ?? ""
-        for kind in ["loss.", "stats.", "error."] { try sub.subscribe(kind + suffix) }
-        try sub.setReceiveTimeout(milliseconds: 100)
-        try sub.connect(from)
+        let sub = try Subscriber(
+            context: ctx,
+            endpoint: from,
+            topics: ["loss.", "stats.", "error."].map { $0 + suffix }
+        )
         writeStandardError("ngd tail: listening on \(from)\(model.map { " for model \($0)" } ?? "")\n")
         var windows: [String: Window] = [:]
         let start = Date()
         var lastPrint = Date()
         while duration.map({ Date().timeIntervalSince(start) < $0 }) ?? true {
-            if let f = try sub.receive(), f.count == 2 {
-                let topic = String(decoding: f[0], as: UTF8.self)
+            if let (topic, payload) = try sub.nextFrames(timeout: .milliseconds(100)) {
                 if raw {
-                    emit("\(topic) \(String(decoding: f[1], as: UTF8.self))")
-                } else if let doc = try? JSONValue.parse(f[1]) {
-                    handle(topic, doc, &windows)
+                    emit("\(topic) \(String(decoding: payload, as: UTF8.self))")
+                } else if let message = try? OutputMessage.decode(topic: topic, payload: payload) {
+                    handle(message, &windows)
+                } else {
+                    emit("\(timestamp()) ?     \(topic) (undecodable payload of \(payload.count) bytes)")
                 }
             }
             if !raw, Date().timeIntervalSince(lastPrint) >= interval {
@@ -65,25 +68,25 @@ struct TailCommand: ParsableCommand {
         ctx.terminate()
     }
 
-    func handle(_ topic: String, _ doc: JSONValue, _ windows: inout [String: Window]) {
-        func num(_ k: String) -> Double? { if case .number(let d, _)? = doc[k] { return d } else { return nil } }
-        let name: String = { if case .string(let s)? = doc["model"] { return s } else { return "-" } }()
-        if topic.hasPrefix("loss.") {
-            var w = windows[name] ?? Window()
-            let n = Int(num("n") ?? 1)
+    func handle(_ message: OutputMessage, _ windows: inout [String: Window]) {
+        switch message {
+        case .loss(let l):
+            var w = windows[l.model] ?? Window()
             w.messages += 1
-            w.samples += n
-            w.sse += (num("mse") ?? 0) * Double(n)
-            w.seq = Int(num("seq") ?? 0)
-            w.lossEMA = num("loss_ema")
-            windows[name] = w
-        } else if topic.hasPrefix("stats.") {
+            w.samples += l.count
+            w.sse += l.mse * Double(l.count)
+            w.seq = l.seq
+            w.lossEMA = l.lossEMA
+            windows[l.model] = w
+        case .stats(let s):
+            let age = s.checkpointAge.map { String(format: "%.0f s ago", $0) } ?? "never"
             emit(
-                "\(timestamp()) stats \(name)  \(String(format: "%.0f", num("samples_per_s") ?? 0)) samples/s  seq \(Int(num("seq") ?? 0))  loss_ema \(num("loss_ema").map(sci) ?? "-")  damping \(num("damping").map(sci) ?? "-")  rejected \(Int(num("rejected") ?? 0))  checkpoint \(num("checkpoint_age_s").map { String(format: "%.0f s ago", $0) } ?? "never")"
+                "\(timestamp()) stats \(s.model)  \(String(format: "%.0f", s.samplesPerSecond)) samples/s  seq \(s.seq)  loss_ema \(s.lossEMA.map(sci) ?? "-")  damping \(s.damping.map(sci) ?? "-")  rejected \(s.rejected)  checkpoint \(age)"
             )
-        } else {
-            let reason: String = { if case .string(let s)? = doc["reason"] { return s } else { return "?" } }()
-            emit("\(timestamp()) error \(name)  \(reason)")
+        case .error(let e):
+            emit("\(timestamp()) error \(e.model ?? "-")  \(e.reason)")
+        case .prediction:
+            break
         }
     }
 

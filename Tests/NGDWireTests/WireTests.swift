@@ -79,7 +79,7 @@ private func bytes(_ s: String) -> [UInt8] { Array(s.utf8) }
         )
         #expect(b.count == 3 && b.x == [1, 2, 3, 4, 5, 6] && b.y == [1, 2, 3] && b.isBatch)
         // A u64-sized id is echoed with its original digits.
-        let echoed = OutputMessages.error(model: "m", id: b.id, reason: "r")
+        let echoed = ErrorMessage(model: "m", id: b.id, reason: "r").encode()
         #expect(String(decoding: echoed, as: UTF8.self) == #"{"model":"m","id":18446744073709551615,"reason":"r"}"#)
         let p = try SampleMessage.decode(bytes(#"{"x": [[1], [2]]}"#))
         #expect(p.y == nil && p.outputWidth == 0 && p.count == 2 && p.id == .none)
@@ -151,7 +151,7 @@ private func bytes(_ s: String) -> [UInt8] { Array(s.utf8) }
         let req = try SampleMessage.decode(
             NGD1.encode(dtype: .float32, count: 2, inputWidth: 1, outputWidth: 0, id: 9, x: [1, 2], y: nil)
         )
-        let out = OutputMessages.prediction(model: "m", seq: 3, request: req, yHat: [0.5, 0.25, 1, 2], width: 2)
+        let out = PredictionMessage(model: "m", seq: 3, request: req, values: [0.5, 0.25, 1, 2], width: 2).encode()
         #expect(out[4] == 1 && out[5] == NGD1.flagPrediction)
         let d = try NGD1.decodePrediction(out)
         #expect(d.count == 2 && d.outputWidth == 2 && d.id == 9 && d.values == [0.5, 0.25, 1, 2])
@@ -177,6 +177,11 @@ private func bytes(_ s: String) -> [UInt8] { Array(s.utf8) }
             (Array(good.dropLast()), "NGD1 payload length mismatch: the header implies 52 bytes, the payload has 51"),
             (good + [0], "NGD1 payload length mismatch: the header implies 52 bytes, the payload has 53"),
             (mutate(8, 255), "NGD1 payload length mismatch: the header implies 6148 bytes, the payload has 52"),
+            // k · n_x overflows Int64: refused from the header alone.
+            (
+                Self.hex("4e47443102000000ffffffffffffffff000000000100000000000000"),
+                "bad NGD1 header: k = 4294967295, n_x = 4294967295, n_y = 0 describe more values than a payload can hold"
+            ),
             (
                 NGD1.encode(dtype: .float64, count: 1, inputWidth: 2, outputWidth: 1, id: 1, x: [1, .nan], y: [3]),
                 "non-finite value in x (sample 0, index 1)"
@@ -206,21 +211,147 @@ private func bytes(_ s: String) -> [UInt8] { Array(s.utf8) }
 
     @Test func jsonPredictionAndLossPayloads() throws {
         let req = try SampleMessage.decode(bytes(#"{"x": [[1], [2]], "id": 5}"#))
-        let p = OutputMessages.prediction(model: "m", seq: 10, request: req, yHat: [0.1, 0.2, 0.3, 0.4], width: 2)
+        let p = PredictionMessage(model: "m", seq: 10, request: req, values: [0.1, 0.2, 0.3, 0.4], width: 2).encode()
         #expect(String(decoding: p, as: UTF8.self) == #"{"model":"m","seq":10,"id":5,"y_hat":[[0.1,0.2],[0.3,0.4]]}"#)
-        let l = OutputMessages.loss(
-            model: "m",
-            seq: 10,
-            id: .none,
-            count: 2,
-            mse: 0.5,
-            loss: 1e-7,
-            lossEMA: .nan,
-            samples: 12
-        )
+        let l = LossMessage(model: "m", seq: 10, id: .none, count: 2, mse: 0.5, loss: 1e-7, lossEMA: .nan, samples: 12)
+            .encode()
         #expect(
             String(decoding: l, as: UTF8.self)
                 == #"{"model":"m","seq":10,"id":null,"n":2,"mse":0.5,"loss":1e-07,"loss_ema":null,"samples":12}"#
         )
+    }
+
+    static func hex(_ s: String) -> [UInt8] {
+        var out: [UInt8] = []
+        var i = s.startIndex
+        while i < s.endIndex {
+            let j = s.index(i, offsetBy: 2)
+            out.append(UInt8(s[i..<j], radix: 16)!)
+            i = j
+        }
+        return out
+    }
+}
+
+/// Every message of the protocol decodes back to what was encoded: the daemon's writer and the
+/// client's reader are one definition each, in NGDWire.
+@Suite struct ProtocolRoundTripTests {
+    @Test func outputMessagesRoundTrip() throws {
+        let json = SampleMessage(x: [1, 2, 3, 4], y: nil, count: 2, id: .json(.string("a")), encoding: .json)
+        let ngd1 = SampleMessage(x: [1, 2], y: nil, count: 1, id: .u64(7), encoding: .ngd1(.float64))
+        for (request, values) in [(json, [0.5, -1, 2, 3e-300]), (ngd1, [0.25, 4])] {
+            let p = PredictionMessage(
+                model: "m",
+                seq: 3,
+                request: request,
+                values: values,
+                width: values.count / request.count
+            )
+            let decoded = try PredictionMessage.decode(p.encode(), model: "m")
+            #expect(try OutputMessage.decode(topic: "prediction.m", payload: p.encode()) == .prediction(decoded))
+            var back = decoded
+            if case .ngd1 = request.encoding { back.seq = 3 }  // NGD1 carries no seq
+            #expect(back == p)
+        }
+        let loss = LossMessage(
+            model: "m",
+            seq: 9,
+            id: .json(.number(5, text: "5")),
+            count: 2,
+            mse: 0.25,
+            loss: 1,
+            lossEMA: 2,
+            samples: 11
+        )
+        #expect(try LossMessage.decode(loss.encode()) == loss)
+        let stats = StatsMessage(
+            model: "m",
+            samplesPerSecond: 10.5,
+            samples: 3,
+            seq: 2,
+            lossEMA: nil,
+            mseEMA: 0.5,
+            damping: 1e-8,
+            rejected: 1,
+            rejectedSteps: 0,
+            optimizer: "ngd",
+            paused: true,
+            uptime: 3.5,
+            checkpointAge: nil
+        )
+        #expect(try StatsMessage.decode(stats.encode()) == stats)
+        let error = ErrorMessage(model: nil, id: .none, reason: "bad")
+        #expect(try OutputMessage.decode(topic: "error.", payload: error.encode()) == .error(error))
+        #expect(throws: WireError.self) { try OutputMessage.decode(topic: "bogus.m", payload: error.encode()) }
+        #expect(throws: WireError.self) { try LossMessage.decode(Array(#"{"model": "m"}"#.utf8)) }
+    }
+
+    @Test func aNonFiniteLossReadsAsNaN() throws {
+        let loss = LossMessage(
+            model: "m",
+            seq: 1,
+            id: .none,
+            count: 1,
+            mse: .infinity,
+            loss: .nan,
+            lossEMA: 1,
+            samples: 1
+        )
+        let back = try LossMessage.decode(loss.encode())
+        #expect(back.mse.isNaN && back.loss.isNaN && back.lossEMA == 1)
+    }
+
+    @Test func controlRequestsAndRepliesRoundTrip() throws {
+        let requests: [ControlRequest] = [
+            .status, .checkpoint, .pause(model: "a"), .resume(model: "b"),
+            .predict(model: "m", x: [1, 2, 3, 4], count: 2, width: 2, isBatch: true),
+            .predict(model: "m", x: [1, 2], count: 1, width: 2, isBatch: false),
+        ]
+        for r in requests { #expect(try ControlRequest.decode(r.encode()) == r) }
+        let model = ModelStatus(
+            name: "m",
+            topic: "t",
+            layers: [2, 3],
+            activation: "tanh",
+            bias: true,
+            optimizer: "ngd",
+            learningRate: 0.01,
+            batch: 1,
+            seq: 4,
+            samples: 5,
+            lossEMA: 0.5,
+            mseEMA: nil,
+            damping: 0.01,
+            samplesPerSecond: 0,
+            checkpointAge: 2,
+            paused: false,
+            rejected: 0
+        )
+        let replies: [(ControlReply, ControlRequest)] = [
+            (.status(uptime: 1.5, models: [model]), .status),
+            (.checkpoint(ok: true, paths: ["/x"], error: nil), .checkpoint),
+            (.checkpoint(ok: false, paths: [], error: "disk full"), .checkpoint),
+            (.paused(model: "m", paused: true), .pause(model: "m")),
+            (.prediction(values: [1, 2], count: 1, width: 2, isBatch: false), requests[5]),
+            (.error("unknown model 'x'"), .status),
+        ]
+        for (reply, request) in replies { #expect(try ControlReply.decode(reply.encode(), for: request) == reply) }
+    }
+
+    @Test(arguments: [
+        ("[1]", "the request must be a JSON object such as {\"cmd\":\"status\"}"),
+        (#"{"cmd": 1}"#, "missing \"cmd\" (one of status, predict, checkpoint, pause, resume)"),
+        (#"{"cmd": "reboot"}"#, "unknown cmd 'reboot' (one of status, predict, checkpoint, pause, resume)"),
+        (#"{"cmd": "pause"}"#, "missing \"model\""),
+        (#"{"cmd": "predict", "model": "m"}"#, "missing x"),
+        (#"{"cmd": "predict", "model": "m", "x": [[1], [1, 2]]}"#, "ragged batch: x[1] has 2 values, x[0] has 1"),
+    ])
+    func badControlRequestsAreNamed(text: String, reason: String) {
+        do {
+            _ = try ControlRequest.decode(Array(text.utf8))
+            Issue.record("accepted \(text)")
+        } catch {
+            #expect("\(error)" == reason)
+        }
     }
 }

@@ -1,0 +1,125 @@
+import NGDWire
+import ZeroMQ
+
+/// A client of the daemon's control socket (REQ/REP): one request, one reply, with a timeout on
+/// every call.
+///
+/// A REQ socket that gave up waiting cannot send again (libzmq's REQ state machine expects the
+/// reply first), so after a timeout the client closes its socket and connects a new one.
+///
+/// Thread safety: none; use a client on one thread (ZeroMQ sockets are not thread-safe).
+public final class ControlClient {
+    public let endpoint: String
+    /// How long each request waits for its reply.
+    public let timeout: Duration
+    private let context: ZMQContext
+    private var socket: ZMQSocket
+
+    /// Connects to `endpoint` (the daemon's `control`).
+    /// - Throws: ``ClientError/socket(role:endpoint:underlying:)``.
+    public init(context: ZMQContext, endpoint: String, timeout: Duration = .seconds(5)) throws(ClientError) {
+        self.context = context
+        self.endpoint = endpoint
+        self.timeout = timeout
+        socket = try Self.connect(context, endpoint, timeout)
+    }
+
+    private static func connect(
+        _ context: ZMQContext,
+        _ endpoint: String,
+        _ timeout: Duration
+    ) throws(ClientError)
+        -> ZMQSocket
+    {
+        try socketCall("control", endpoint) {
+            let s = try ZMQSocket(context, type: .req, lingerMilliseconds: 0)
+            let ms = Int32(clamping: timeout.milliseconds)
+            try s.setReceiveTimeout(milliseconds: ms)
+            try s.setSendTimeout(milliseconds: ms)
+            try s.connect(endpoint)
+            return s
+        }
+    }
+
+    /// Sends `request` and waits for its reply.
+    /// - Throws: ``ClientError/timeout(request:endpoint:seconds:)`` (the socket is then reset),
+    ///   ``ClientError/malformed(what:underlying:)``, or a socket error. An `{"error": …}` reply
+    ///   is returned as ``ControlReply/error(_:)``, not thrown.
+    public func send(_ request: ControlRequest) throws(ClientError) -> ControlReply {
+        let name = Self.name(request)
+        let frames = try socketCall("control", endpoint) { () -> [[UInt8]]? in
+            guard try socket.send([request.encode()]) else { return nil }
+            return try socket.receive()
+        }
+        guard let frames, frames.count == 1 else {
+            socket.close()
+            socket = try Self.connect(context, endpoint, timeout)
+            throw .timeout(request: name, endpoint: endpoint, seconds: timeout.seconds)
+        }
+        do { return try ControlReply.decode(frames[0], for: request) } catch {
+            throw .malformed(what: "reply to \(name)", underlying: error)
+        }
+    }
+
+    /// Every model's status.
+    public func status() throws(ClientError) -> (uptime: Double, models: [ModelStatus]) {
+        switch try send(.status) {
+        case .status(let uptime, let models): return (uptime, models)
+        case let other: throw unexpected(other, .status)
+        }
+    }
+
+    /// Saves every model now; returns the files written.
+    /// - Throws: ``ClientError/rejected(request:reason:)`` when a save failed.
+    @discardableResult
+    public func checkpoint() throws(ClientError) -> [String] {
+        switch try send(.checkpoint) {
+        case .checkpoint(true, let paths, _): return paths
+        case .checkpoint(false, _, let error): throw .rejected(request: "checkpoint", reason: error ?? "a save failed")
+        case let other: throw unexpected(other, .checkpoint)
+        }
+    }
+
+    /// Pauses (`true`) or resumes learning on `model`.
+    public func setPaused(_ paused: Bool, model: String) throws(ClientError) {
+        let request: ControlRequest = paused ? .pause(model: model) : .resume(model: model)
+        switch try send(request) {
+        case .paused: return
+        case let other: throw unexpected(other, request)
+        }
+    }
+
+    /// `model`'s predictions for `rows` (each one input vector), learning nothing.
+    public func predict(model: String, rows: [[Double]]) throws(ClientError) -> [[Double]] {
+        let width = rows.first?.count ?? 0
+        let request = ControlRequest.predict(
+            model: model,
+            x: rows.flatMap { $0 },
+            count: rows.count,
+            width: width,
+            isBatch: true
+        )
+        switch try send(request) {
+        case .prediction(let values, let count, let w, _):
+            return (0..<count).map { Array(values[($0 * w)..<(($0 + 1) * w)]) }
+        case let other: throw unexpected(other, request)
+        }
+    }
+
+    public func close() { socket.close() }
+
+    private func unexpected(_ reply: ControlReply, _ request: ControlRequest) -> ClientError {
+        if case .error(let reason) = reply { return .rejected(request: Self.name(request), reason: reason) }
+        return .malformed(what: "reply to \(Self.name(request))", underlying: .badField("unexpected reply \(reply)"))
+    }
+
+    static func name(_ request: ControlRequest) -> String {
+        switch request {
+        case .status: "status"
+        case .checkpoint: "checkpoint"
+        case .pause(let m): "pause \(m)"
+        case .resume(let m): "resume \(m)"
+        case .predict(let m, _, _, _, _): "predict \(m)"
+        }
+    }
+}

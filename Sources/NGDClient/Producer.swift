@@ -1,0 +1,47 @@
+import NGDWire
+import ZeroMQ
+
+/// Sends samples to a daemon's input: PUB (to a SUB input) or PUSH (to a PULL input).
+///
+/// PUB/SUB drops what is sent before the daemon's subscription has arrived; call
+/// ``DaemonClient/sync(topic:inputWidth:timeout:)`` first, or use PUSH.
+///
+/// Thread safety: none; use a producer on one thread.
+public final class Producer {
+    public enum Pattern: String, CaseIterable, Sendable {
+        case pub
+        case push
+    }
+
+    public let endpoint: String
+    private let socket: ZMQSocket
+
+    /// Connects to `endpoint`; `highWaterMark` messages may queue (0: unlimited).
+    public init(
+        context: ZMQContext,
+        endpoint: String,
+        pattern: Pattern = .pub,
+        highWaterMark: Int32 = 100_000,
+        lingerMilliseconds: Int32 = 2000
+    ) throws(ClientError) {
+        self.endpoint = endpoint
+        socket = try socketCall("producer", endpoint) {
+            let s = try ZMQSocket(context, type: pattern == .pub ? .pub : .push, lingerMilliseconds: lingerMilliseconds)
+            try s.setSendHighWaterMark(highWaterMark)
+            try s.connect(endpoint)
+            return s
+        }
+    }
+
+    /// Sends `[topic, payload]`.
+    public func send(topic: String, payload: [UInt8]) throws(ClientError) {
+        try socketCall("producer", endpoint) { try socket.send([Array(topic.utf8), payload]) }
+    }
+
+    /// Sends `message` in its encoding to the model whose topic is `topic`.
+    public func send(topic: String, _ message: SampleMessage) throws(ClientError) {
+        try send(topic: topic, payload: message.encode())
+    }
+
+    public func close() { socket.close() }
+}

@@ -1,0 +1,62 @@
+import NGDWire
+import ZeroMQ
+
+/// Reads a daemon's output: predictions, loss, stats and errors, decoded.
+///
+/// Thread safety: none; use a subscriber on one thread.
+public final class Subscriber {
+    public let endpoint: String
+    private let socket: ZMQSocket
+
+    /// Connects to `endpoint` (the daemon's `output`) and subscribes to each prefix of `topics`
+    /// (`["loss."]`, `["prediction.default"]`; `[""]` is everything).
+    public init(
+        context: ZMQContext,
+        endpoint: String,
+        topics: [String] = [""],
+        highWaterMark: Int32 = 100_000
+    ) throws(ClientError) {
+        self.endpoint = endpoint
+        socket = try socketCall("subscriber", endpoint) {
+            let s = try ZMQSocket(context, type: .sub, lingerMilliseconds: 0)
+            try s.setReceiveHighWaterMark(highWaterMark)
+            for t in topics { try s.subscribe(t) }
+            try s.connect(endpoint)
+            return s
+        }
+    }
+
+    /// The next `[topic, payload]`, waiting up to `timeout` (nil: don't wait); nil when none came.
+    public func nextFrames(timeout: Duration?) throws(ClientError) -> (topic: String, payload: [UInt8])? {
+        try socketCall("subscriber", endpoint) { () -> (String, [UInt8])? in
+            let frames: [[UInt8]]?
+            if let timeout {
+                var poller = ZMQPoller([socket])
+                let ms = timeout.milliseconds
+                guard try poller.poll(timeoutMilliseconds: max(ms, 0))[0] else { return nil }
+                frames = try socket.receive(wait: false)
+            } else {
+                frames = try socket.receive(wait: false)
+            }
+            guard let frames, frames.count == 2 else { return nil }
+            return (String(decoding: frames[0], as: UTF8.self), frames[1])
+        }
+    }
+
+    /// The next message, decoded, waiting up to `timeout` (nil: don't wait); nil when none came.
+    /// - Throws: ``ClientError/malformed(what:underlying:)`` for a payload that does not fit its
+    ///   topic.
+    public func next(timeout: Duration?) throws(ClientError) -> OutputMessage? {
+        guard let (topic, payload) = try nextFrames(timeout: timeout) else { return nil }
+        do { return try OutputMessage.decode(topic: topic, payload: payload) } catch {
+            throw .malformed(what: "\(topic) message", underlying: error)
+        }
+    }
+
+    /// Drops every message already queued.
+    public func drain() throws(ClientError) {
+        while try nextFrames(timeout: nil) != nil {}
+    }
+
+    public func close() { socket.close() }
+}

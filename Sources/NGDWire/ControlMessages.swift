@@ -1,0 +1,296 @@
+/// A request to the daemon's control socket: one JSON object with a `"cmd"`.
+public enum ControlRequest: Equatable, Sendable {
+    /// Every model's settings and counters.
+    case status
+    /// Save every model now; the reply lists the files.
+    case checkpoint
+    /// Stop learning on a model (it still predicts and scores).
+    case pause(model: String)
+    /// Learn again.
+    case resume(model: String)
+    /// Predictions for `count` inputs of `width` values (row-major), learning nothing; the
+    /// reply is a list of vectors when `isBatch`.
+    case predict(model: String, x: [Double], count: Int, width: Int, isBatch: Bool)
+
+    /// The commands, for messages.
+    public static let commands = "status, predict, checkpoint, pause, resume"
+
+    /// The model the request is about, if any.
+    public var model: String? {
+        switch self {
+        case .status, .checkpoint: nil
+        case .pause(let m), .resume(let m), .predict(let m, _, _, _, _): m
+        }
+    }
+
+    public func encode() -> [UInt8] {
+        var w = JSONWriter()
+        w.beginObject()
+        w.key("cmd")
+        switch self {
+        case .status: w.value("status")
+        case .checkpoint: w.value("checkpoint")
+        case .pause(let m):
+            w.value("pause")
+            w.key("model")
+            w.value(m)
+        case .resume(let m):
+            w.value("resume")
+            w.key("model")
+            w.value(m)
+        case .predict(let m, let x, let k, let width, let batch):
+            w.value("predict")
+            w.key("model")
+            w.value(m)
+            w.key("x")
+            w.value(rows: x, count: k, width: width, isBatch: batch)
+        }
+        w.endObject()
+        return w.bytes
+    }
+
+    /// Reads a request.
+    /// - Throws: ``WireError`` with a reason fit for the `{"error": …}` reply.
+    public static func decode(_ bytes: [UInt8]) throws(WireError) -> ControlRequest {
+        let doc: JSONValue
+        do { doc = try JSONValue.parse(bytes) } catch let e as WireError { throw e } catch {
+            throw .malformedJSON("\(error)")
+        }
+        guard case .object = doc else {
+            throw .badField("the request must be a JSON object such as {\"cmd\":\"status\"}")
+        }
+        guard let cmd = doc["cmd"]?.text else { throw .badField("missing \"cmd\" (one of \(commands))") }
+        func model() throws(WireError) -> String {
+            guard let m = doc["model"]?.text else { throw .badField("missing \"model\"") }
+            return m
+        }
+        switch cmd {
+        case "status": return .status
+        case "checkpoint": return .checkpoint
+        case "pause": return .pause(model: try model())
+        case "resume": return .resume(model: try model())
+        case "predict":
+            let m = try model()
+            guard let xv = doc["x"], xv != .null else { throw .badField("missing x") }
+            let (x, k, width, batch) = try SampleMessage.matrix(xv, field: "x")
+            return .predict(model: m, x: x, count: k, width: width, isBatch: batch)
+        default: throw .badField("unknown cmd '\(cmd)' (one of \(commands))")
+        }
+    }
+}
+
+/// One model's part of the `status` reply.
+public struct ModelStatus: Equatable, Sendable {
+    public var name: String
+    public var topic: String
+    public var layers: [Int]
+    public var activation: String
+    public var bias: Bool
+    public var optimizer: String
+    public var learningRate: Double
+    /// Samples per update.
+    public var batch: Int
+    /// Samples learned.
+    public var seq: Int
+    /// Samples seen, learned or not.
+    public var samples: Int
+    public var lossEMA: Double?
+    public var mseEMA: Double?
+    public var damping: Double?
+    public var samplesPerSecond: Double
+    public var checkpointAge: Double?
+    public var paused: Bool
+    /// Messages rejected.
+    public var rejected: Int
+
+    public init(
+        name: String,
+        topic: String,
+        layers: [Int],
+        activation: String,
+        bias: Bool,
+        optimizer: String,
+        learningRate: Double,
+        batch: Int,
+        seq: Int,
+        samples: Int,
+        lossEMA: Double?,
+        mseEMA: Double?,
+        damping: Double?,
+        samplesPerSecond: Double,
+        checkpointAge: Double?,
+        paused: Bool,
+        rejected: Int
+    ) {
+        self.name = name
+        self.topic = topic
+        self.layers = layers
+        self.activation = activation
+        self.bias = bias
+        self.optimizer = optimizer
+        self.learningRate = learningRate
+        self.batch = batch
+        self.seq = seq
+        self.samples = samples
+        self.lossEMA = lossEMA
+        self.mseEMA = mseEMA
+        self.damping = damping
+        self.samplesPerSecond = samplesPerSecond
+        self.checkpointAge = checkpointAge
+        self.paused = paused
+        self.rejected = rejected
+    }
+
+    func write(into w: inout JSONWriter) {
+        w.beginObject()
+        w.key("topic")
+        w.value(topic)
+        w.key("layers")
+        w.beginArray()
+        for n in layers { w.value(n) }
+        w.endArray()
+        w.key("activation")
+        w.value(activation)
+        w.key("bias")
+        w.value(bias)
+        w.key("optimizer")
+        w.value(optimizer)
+        w.key("learning_rate")
+        w.value(learningRate)
+        w.key("batch")
+        w.value(batch)
+        w.key("seq")
+        w.value(seq)
+        w.key("samples")
+        w.value(samples)
+        w.key("loss_ema")
+        w.value(optional: lossEMA)
+        w.key("mse_ema")
+        w.value(optional: mseEMA)
+        w.key("damping")
+        w.value(optional: damping)
+        w.key("samples_per_s")
+        w.value(samplesPerSecond)
+        w.key("checkpoint_age_s")
+        w.value(optional: checkpointAge)
+        w.key("paused")
+        w.value(paused)
+        w.key("rejected")
+        w.value(rejected)
+        w.endObject()
+    }
+
+    static func read(_ name: String, _ v: JSONValue) throws(WireError) -> ModelStatus {
+        let f = try JSONFields(v, "status of model \(name)")
+        guard case .array(let sizes)? = v["layers"] else { throw f.missing("layers", "an array of integers") }
+        var layers: [Int] = []
+        for s in sizes {
+            guard let n = s.int else { throw f.missing("layers", "an array of integers") }
+            layers.append(n)
+        }
+        return ModelStatus(
+            name: name,
+            topic: try f.string("topic"),
+            layers: layers,
+            activation: try f.string("activation"),
+            bias: try f.bool("bias"),
+            optimizer: try f.string("optimizer"),
+            learningRate: try f.number("learning_rate"),
+            batch: try f.int("batch"),
+            seq: try f.int("seq"),
+            samples: try f.int("samples"),
+            lossEMA: try f.optionalNumber("loss_ema"),
+            mseEMA: try f.optionalNumber("mse_ema"),
+            damping: try f.optionalNumber("damping"),
+            samplesPerSecond: try f.number("samples_per_s"),
+            checkpointAge: try f.optionalNumber("checkpoint_age_s"),
+            paused: try f.bool("paused"),
+            rejected: try f.int("rejected")
+        )
+    }
+}
+
+/// The reply to a ``ControlRequest``. Every request gets one; a malformed or failed request
+/// gets ``error(_:)``.
+public enum ControlReply: Equatable, Sendable {
+    /// `{"uptime_s", "models": {NAME: {…}}}`.
+    case status(uptime: Double, models: [ModelStatus])
+    /// `{"ok", "paths", "error"?}`: `ok` is false when a save failed.
+    case checkpoint(ok: Bool, paths: [String], error: String?)
+    /// `{"ok": true, "model", "paused"}`.
+    case paused(model: String, paused: Bool)
+    /// `{"y_hat": …}`, `count × width` values.
+    case prediction(values: [Double], count: Int, width: Int, isBatch: Bool)
+    /// `{"error": …}`.
+    case error(String)
+
+    public func encode() -> [UInt8] {
+        var w = JSONWriter()
+        w.beginObject()
+        switch self {
+        case .status(let uptime, let models):
+            w.key("uptime_s")
+            w.value(uptime)
+            w.key("models")
+            w.beginObject()
+            for m in models {
+                w.key(m.name)
+                m.write(into: &w)
+            }
+            w.endObject()
+        case .checkpoint(let ok, let paths, let error):
+            w.key("ok")
+            w.value(ok)
+            w.key("paths")
+            w.beginArray()
+            for p in paths { w.value(p) }
+            w.endArray()
+            if let error {
+                w.key("error")
+                w.value(error)
+            }
+        case .paused(let model, let paused):
+            w.key("ok")
+            w.value(true)
+            w.key("model")
+            w.value(model)
+            w.key("paused")
+            w.value(paused)
+        case .prediction(let values, let count, let width, let isBatch):
+            w.key("y_hat")
+            w.value(rows: values, count: count, width: width, isBatch: isBatch)
+        case .error(let message):
+            w.key("error")
+            w.value(message)
+        }
+        w.endObject()
+        return w.bytes
+    }
+
+    /// Reads the reply to `request`.
+    /// - Throws: ``WireError`` when it is not a reply to that request.
+    public static func decode(_ bytes: [UInt8], for request: ControlRequest) throws(WireError) -> ControlReply {
+        let f = try JSONFields(parsing: bytes, "control reply")
+        if let message = f.object["error"]?.text, request != .checkpoint || !f.has("ok") { return .error(message) }
+        switch request {
+        case .status:
+            guard case .object(let members)? = f.object["models"] else { throw f.missing("models", "an object") }
+            var models: [ModelStatus] = []
+            for (name, v) in members { models.append(try ModelStatus.read(name, v)) }
+            return .status(uptime: try f.number("uptime_s"), models: models)
+        case .checkpoint:
+            guard case .array(let items)? = f.object["paths"] else { throw f.missing("paths", "an array") }
+            var paths: [String] = []
+            for p in items {
+                guard let s = p.text else { throw f.missing("paths", "an array of strings") }
+                paths.append(s)
+            }
+            return .checkpoint(ok: try f.bool("ok"), paths: paths, error: try f.optionalString("error"))
+        case .pause, .resume:
+            return .paused(model: try f.string("model"), paused: try f.bool("paused"))
+        case .predict:
+            let y = try f.rows("y_hat")
+            return .prediction(values: y.values, count: y.count, width: y.width, isBatch: y.isBatch)
+        }
+    }
+}
