@@ -56,16 +56,26 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // Helpers shared by the test targets: a real `ngd serve` process, a client for it, seeded data.
+        .target(
+            name: "NGDTestSupport",
+            dependencies: ["NGDClient", "NGDWire", "NGDMath", "NGDSystem"],
+            path: "Tests/NGDTestSupport"
+        ),
         .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ", "NGDSystem"]),
         .testTarget(name: "NGDSystemTests", dependencies: ["NGDSystem"]),
-        .testTarget(name: "NGDMathTests", dependencies: ["NGDMath", "CBLAS"]),
-        .testTarget(name: "NGDWireTests", dependencies: ["NGDWire"]),
-        .testTarget(name: "NGDDaemonTests", dependencies: ["NGDDaemon", "NGDMath", "NGDWire", "ZeroMQ"]),
-        .testTarget(name: "NGDBenchTests", dependencies: ["NGDBench", "NGDMath"]),
+        .testTarget(name: "NGDMathTests", dependencies: ["NGDMath"]),
+        .testTarget(name: "NGDWireTests", dependencies: ["NGDWire", "NGDTestSupport"]),
+        .testTarget(
+            name: "NGDDaemonTests",
+            dependencies: ["NGDDaemon", "NGDMath", "NGDWire", .product(name: "Logging", package: "swift-log")]
+        ),
+        // CZlib writes the gzip'd fixtures the dataset reader is tested on.
+        .testTarget(name: "NGDBenchTests", dependencies: ["NGDBench", "NGDMath", "CZlib"]),
         .testTarget(
             name: "ngdTests",
             dependencies: [
-                "ngd", "NGDMath", "NGDWire", "NGDDaemon", "NGDBench", "ZeroMQ",
+                "ngd", "NGDMath", "NGDWire", "NGDDaemon", "NGDBench", "NGDClient", "NGDTestSupport", "ZeroMQ",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -47,8 +47,23 @@ public final class ControlClient {
     ///   is returned as ``ControlReply/error(_:)``, not thrown.
     public func send(_ request: ControlRequest) throws(ClientError) -> ControlReply {
         let name = Self.name(request)
+        let reply = try exchange(request.encode(), name: name)
+        do { return try ControlReply.decode(reply, for: request) } catch {
+            throw .malformed(what: "reply to \(name)", underlying: error)
+        }
+    }
+
+    /// Sends `payload` as one frame and returns the one-frame reply, whatever they hold (for
+    /// tools and tests that speak the protocol themselves). `name` names it in errors.
+    /// - Throws: ``ClientError/timeout(request:endpoint:seconds:)`` (the socket is then reset).
+    public func exchange(_ payload: [UInt8], name: String = "the request") throws(ClientError) -> [UInt8] {
+        try exchange(frames: [payload], name: name)
+    }
+
+    /// ``exchange(_:name:)`` for a request of several frames (which the daemon refuses).
+    public func exchange(frames request: [[UInt8]], name: String = "the request") throws(ClientError) -> [UInt8] {
         let frames = try socketCall("control", endpoint) { () -> [[UInt8]]? in
-            guard try socket.send([request.encode()]) else { return nil }
+            guard try socket.send(request) else { return nil }
             return try socket.receive()
         }
         guard let frames, frames.count == 1 else {
@@ -56,9 +71,7 @@ public final class ControlClient {
             socket = try Self.connect(context, endpoint, timeout)
             throw .timeout(request: name, endpoint: endpoint, seconds: timeout.seconds)
         }
-        do { return try ControlReply.decode(frames[0], for: request) } catch {
-            throw .malformed(what: "reply to \(name)", underlying: error)
-        }
+        return frames[0]
     }
 
     /// Every model's status.

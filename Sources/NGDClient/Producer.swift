@@ -35,7 +35,12 @@ public final class Producer {
 
     /// Sends `[topic, payload]`.
     public func send(topic: String, payload: [UInt8]) throws(ClientError) {
-        try socketCall("producer", endpoint) { try socket.send([Array(topic.utf8), payload]) }
+        try send(frames: [Array(topic.utf8), payload])
+    }
+
+    /// Sends a message of any frames (for tools and tests; the daemon expects two).
+    public func send(frames: [[UInt8]]) throws(ClientError) {
+        try socketCall("producer", endpoint) { try socket.send(frames) }
     }
 
     /// Sends `message` in its encoding to the model whose topic is `topic`.

@@ -14,6 +14,12 @@ extension JSONValue {
     /// The number as an integer when it is one exactly, or nil.
     public var int: Int? { double.flatMap { Int(exactly: $0) } }
 
+    /// The elements of an array, or nil.
+    public var array: [JSONValue]? {
+        if case .array(let items) = self { return items }
+        return nil
+    }
+
     /// The boolean, or nil.
     public var bool: Bool? {
         if case .bool(let b) = self { return b }

@@ -24,24 +24,16 @@ import Testing
             """
         )
         #expect(t["top"] == .string("a\tbé") && t["lit"] == .string("C:\\path"))
-        guard case .table(let d)? = t["daemon"] else {
-            Issue.record("daemon")
-            return
-        }
+        let d = try #require(t["daemon"]?.table)
         #expect(
             d["n"] == .integer(1000) && d["hex"] == .integer(255) && d["f"] == .float(-2.5e-3)
                 && d["yes"] == .bool(true)
         )
         #expect(d["list"] == .array([.integer(1), .integer(2), .integer(3)]))
-        guard case .table(let inline)? = d["inline"], case .table(let b)? = inline["b"] else {
-            Issue.record("inline")
-            return
-        }
+        let inline = try #require(d["inline"]?.table)
+        let b = try #require(inline["b"]?.table)
         #expect(inline["a"] == .integer(1) && b["c"] == .string("x"))
-        guard case .table(let models)? = t["models"], case .table(let m)? = models["my-model"] else {
-            Issue.record("models")
-            return
-        }
+        let m = try #require(t["models"]?.table?["my-model"]?.table)
         #expect(m["layers"] == .array([.integer(20), .integer(20)]))
     }
 
@@ -197,5 +189,13 @@ import Testing
         } catch {
             #expect("\(error)".contains(message), "\(error)")
         }
+    }
+}
+
+extension TOMLValue {
+    /// The table, or nil.
+    var table: TOMLTable? {
+        if case .table(let t) = self { return t }
+        return nil
     }
 }

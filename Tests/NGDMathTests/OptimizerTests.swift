@@ -311,16 +311,17 @@ import Testing
             settings: Self.ngdSettings(),
             seed: 1
         )
-        guard case .naturalGradient(var s) = opt.state else {
-            Issue.record("wrong state kind")
-            return
-        }
+        let state = try #require(opt.state.naturalGradient)
+        var s = state
         s.factors.removeLast()
         #expect(throws: MathError.self) { try NaturalGradientOptimizer(state: s) }
-        guard case .naturalGradient(var t) = opt.state else { return }
+        var t = state
         t.network.parameters[0] = .nan
         #expect(throws: MathError.self) { try NaturalGradientOptimizer(state: t) }
-        guard case .adam(var a) = try Self.everyOptimizer()[3].state else { return }
+        // The Adam optimizer of the list, found by type (not by its position in the list).
+        let adam = try #require(try Self.everyOptimizer().first { $0 is AdamOptimizer })
+        var a = try #require(adam.state.adam)
+        #expect(try AdamOptimizer(state: a).state == adam.state)  // the untouched state restores
         a.firstMoment.removeLast()
         #expect(throws: MathError.self) { try AdamOptimizer(state: a) }
     }
@@ -328,7 +329,7 @@ import Testing
 
 @Suite struct CorruptStateTests {
     /// A snapshot edited as JSON, the way a damaged checkpoint file would arrive.
-    static func decode(_ edit: (inout [String: Any]) -> Void) throws -> OptimizerState {
+    static func trained() throws -> NaturalGradientOptimizer {
         let opt = try NaturalGradientOptimizer(
             network: Network(architecture: OptimizerTests.arch, seed: 1),
             settings: OptimizerTests.ngdSettings(),
@@ -336,6 +337,11 @@ import Testing
         )
         let (x, y) = OptimizerTests.samples(50, seed: 1)
         try opt.train(inputs: x, targets: y, count: 50)
+        return opt
+    }
+
+    static func decode(_ edit: (inout [String: Any]) -> Void) throws -> OptimizerState {
+        let opt = try trained()
         var root = try JSONSerialization.jsonObject(with: JSONEncoder().encode(opt.state)) as! [String: Any]
         var inner = (root["naturalGradient"] as! [String: Any])["_0"] as! [String: Any]
         edit(&inner)
@@ -343,8 +349,17 @@ import Testing
         return try JSONDecoder().decode(OptimizerState.self, from: JSONSerialization.data(withJSONObject: root))
     }
 
+    /// The JSON round trip itself changes nothing: the untouched snapshot restores to an
+    /// optimizer with the same state and the same predictions.
     @Test func untouchedSnapshotRestores() throws {
-        _ = try Self.decode { _ in }.makeOptimizer()
+        let original = try Self.trained()
+        let restored = try Self.decode { _ in }.makeOptimizer()
+        #expect(restored.state == original.state)
+        // Both continue identically on new samples.
+        let (x, y) = OptimizerTests.samples(30, seed: 2)
+        try original.train(inputs: x, targets: y, count: 30)
+        try restored.train(inputs: x, targets: y, count: 30)
+        #expect(restored.network.state.parameters == original.network.state.parameters)
     }
 
     @Test func invalidArchitectureIsRejectedOnDecode() {
@@ -387,5 +402,19 @@ import Testing
             s["factors"] = factors
         }
         #expect(throws: MathError.self) { try truncated.makeOptimizer() }
+    }
+}
+
+extension OptimizerState {
+    /// The natural-gradient snapshot, or nil.
+    var naturalGradient: NaturalGradientState? {
+        if case .naturalGradient(let s) = self { return s }
+        return nil
+    }
+
+    /// The Adam snapshot, or nil.
+    var adam: AdamState? {
+        if case .adam(let s) = self { return s }
+        return nil
     }
 }

@@ -3,6 +3,7 @@ import Foundation
 import NGDBench
 import NGDDaemon
 import NGDMath
+import NGDTestSupport
 import Testing
 
 @testable import ngd

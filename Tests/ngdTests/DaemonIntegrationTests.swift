@@ -1,4 +1,6 @@
 import Foundation
+import NGDMath
+import NGDTestSupport
 import NGDWire
 import Testing
 import ZeroMQ
@@ -9,7 +11,7 @@ import ZeroMQ
 @Suite(.serialized) struct DaemonIntegrationTests {
     let probe: [[Double]] = [[0.1, 0.2, 0.3, 0.4], [-1, 0.5, 0, 1], [0, 0, 0, 0]]
 
-    func seq(_ c: DaemonClient, _ model: String) throws -> Int {
+    func seq(_ c: TestClient, _ model: String) throws -> Int {
         try c.request(#"{"cmd":"status"}"#)["models"]?[model]?["seq"]?.int ?? -1
     }
 
@@ -30,7 +32,7 @@ import ZeroMQ
             """
         )
         let d = try DaemonProcess(["--config", config])
-        let c = try DaemonClient(d)
+        let c = try TestClient(d)
         try c.sync(topic: "j", inputWidth: 4)
         var teacher = LinearTeacher()
         // JSON, one sample per message.
@@ -79,16 +81,13 @@ import ZeroMQ
 
     @Test func predictOnlyMessagesArePredictedButNotLearned() throws {
         let d = try DaemonProcess(["--layers", "4,8,2"])
-        let c = try DaemonClient(d)
+        let c = try TestClient(d)
         try c.sync(topic: "default", inputWidth: 4)
         let expected = try c.predict("default", probe)
         try c.send("default", json: #"{"x": [[0.1, 0.2, 0.3, 0.4], [-1, 0.5, 0, 1]], "id": "p1"}"#)
         let p = try #require(try c.nextJSON("prediction.default"))
         #expect(p["id"]?.text == "p1" && p["seq"]?.int == 0 && p["model"]?.text == "default")
-        guard case .array(let rows)? = p["y_hat"] else {
-            Issue.record("y_hat")
-            return
-        }
+        let rows = try #require(p["y_hat"]?.array)
         #expect(rows.count == 2)
         for (r, row) in rows.enumerated() {
             guard case .array(let v) = row else { continue }
@@ -109,7 +108,7 @@ import ZeroMQ
 
     @Test func everyClassOfBadInputGetsItsErrorAndChangesNothing() throws {
         let d = try DaemonProcess(["--layers", "4,8,2", "--max-message-size", "4096"])
-        let c = try DaemonClient(d)
+        let c = try TestClient(d)
         try c.sync(topic: "default", inputWidth: 4)
         var teacher = LinearTeacher()
         try c.feed("default", 400, &teacher)  // past NGD's warm-up, so the model is really learning
@@ -160,7 +159,7 @@ import ZeroMQ
             ([Array("default".utf8), Array(#"{"y": [1, 2], "id": 9}"#.utf8)], "error.default", "missing x"),
         ]
         for (frames, topic, reason) in cases {
-            try c.producer.send(frames)
+            try c.client.producer.send(frames: frames)
             let e = try #require(try c.next("error."), "no error for \(reason)")
             #expect(e.topic == topic)
             let body = try JSONValue.parse(e.payload)
@@ -170,7 +169,7 @@ import ZeroMQ
         }
         // Over --max-message-size: libzmq drops that producer's connection; the daemon and other
         // producers carry on.
-        let big = try ZMQSocket(c.ctx, type: .pub, lingerMilliseconds: 0)
+        let big = try ZMQSocket(c.client.context, type: .pub, lingerMilliseconds: 0)
         try big.connect(d.input)
         Thread.sleep(forTimeInterval: 0.3)
         let huge = "{\"x\": [" + Array(repeating: "1.0", count: 2000).joined(separator: ",") + "]}"
@@ -197,7 +196,7 @@ import ZeroMQ
             """
         )
         let d = try DaemonProcess(["--config", config])
-        let c = try DaemonClient(d)
+        let c = try TestClient(d)
         try c.sync(topic: "a", inputWidth: 4)
         let a0 = try c.predict("a", probe)
         let b0 = try c.predict("b", probe)
@@ -216,7 +215,7 @@ import ZeroMQ
 
     @Test func controlCommands() throws {
         let d = try DaemonProcess(["--layers", "4,8,2", "--optimizer", "sgd", "--learning-rate", "0.05"])
-        let c = try DaemonClient(d)
+        let c = try TestClient(d)
         try c.sync(topic: "default", inputWidth: 4)
         let s = try c.request(#"{"cmd":"status"}"#)
         let m = try #require(s["models"]?["default"])
@@ -228,10 +227,7 @@ import ZeroMQ
         }
         let ck = try c.request(#"{"cmd":"checkpoint"}"#)
         #expect(ck["ok"] == .bool(true))
-        guard case .array(let paths)? = ck["paths"], let path = paths.first?.text else {
-            Issue.record("paths")
-            return
-        }
+        let path = try #require(ck["paths"]?.array?.first?.text)
         #expect(path == d.stateDir + "/default.ngdckpt" && FileManager.default.fileExists(atPath: path))
         // Paused: predicted and scored, not learned.
         #expect(try c.request(#"{"cmd":"pause","model":"default"}"#)["paused"] == .bool(true))
@@ -256,18 +252,15 @@ import ZeroMQ
         for (req, reason) in bad {
             #expect(try c.request(req)["error"]?.text?.contains(reason) == true, "\(req)")
         }
-        try c.controlSocket.send(["{}", "{}"])
-        #expect(
-            try JSONValue.parse(try #require(try c.controlSocket.receive())[0])["error"]?.text?.contains("2 frames")
-                == true
-        )
+        let twoFrames = try c.client.control.exchange(frames: [Array("{}".utf8), Array("{}".utf8)])
+        #expect(try JSONValue.parse(twoFrames)["error"]?.text?.contains("2 frames") == true)
         #expect(try c.predict("default", [probe[0]]).count == 1)
         #expect(d.terminate().status == 0)
     }
 
     @Test func sigtermCheckpointsAndARestartContinuesIdentically() throws {
         let d = try DaemonProcess(["--layers", "4,8,2", "--checkpoint-interval", "0"])
-        let c = try DaemonClient(d)
+        let c = try TestClient(d)
         try c.sync(topic: "default", inputWidth: 4)
         var teacher = LinearTeacher()
         try c.feed("default", 700, &teacher)
@@ -280,7 +273,7 @@ import ZeroMQ
 
         let e = try DaemonProcess(["--layers", "4,8,2"], stateDir: d.stateDir)
         #expect(e.log.contains("restored model"))
-        let c2 = try DaemonClient(e)
+        let c2 = try TestClient(e)
         #expect(try c2.predict("default", probe) == p0)  // bit-identical
         #expect(try seq(c2, "default") == s0)
         try c2.sync(topic: "default", inputWidth: 4)
@@ -297,7 +290,12 @@ import ZeroMQ
         let saved = try Data(contentsOf: URL(fileURLWithPath: path))
         let e = try DaemonProcess(["--layers", "4,9,2"], stateDir: d.stateDir, expectStart: false)
         #expect(e.process.terminationStatus != 0)
-        #expect(e.log.contains("was saved with architecture 4→8→2") || e.log.contains("architecture"), "\(e.log)")
+        let savedArchitecture = try Architecture(sizes: [4, 8, 2], hidden: .tanh, bias: true).summary
+        let wanted = try Architecture(sizes: [4, 9, 2], hidden: .tanh, bias: true).summary
+        #expect(
+            e.log.contains("was saved with architecture \(savedArchitecture) but the configuration says \(wanted)"),
+            "\(e.log)"
+        )
         #expect(!e.log.contains("serving"))
         #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == saved)
         let f = try DaemonProcess(

@@ -1,4 +1,5 @@
 import Foundation
+import NGDTestSupport
 import NGDWire
 import Testing
 import ZeroMQ
@@ -7,7 +8,7 @@ import ZeroMQ
 @Suite(.serialized) struct DaemonPatternTests {
     @Test func pullInputWithAPushProducer() throws {
         let d = try DaemonProcess(["--layers", "4,8,2", "--input-pattern", "pull"])
-        let c = try DaemonClient(d, producer: .push)
+        let c = try TestClient(d, producer: .push)
         try c.sync(topic: "default", inputWidth: 4)
         try c.send("default", json: #"{"x": [1, 2, 3, 4], "y": [1, 0], "id": 3}"#)
         #expect(try c.nextJSON("loss.default")?["id"]?.int == 3)
@@ -24,7 +25,7 @@ import ZeroMQ
         let d = try DaemonProcess([
             "--layers", "4,8,2", "--input", endpoint, "--input-mode", "connect", "--subscribe", "models",
         ])
-        let c = try DaemonClient(d)
+        let c = try TestClient(d)
         // Probe until the daemon's subscription reaches the producer and outputs flow back.
         var synced = false
         for i in 0..<400 where !synced {
@@ -45,7 +46,7 @@ import ZeroMQ
 
     @Test func statsArePublishedOnScheduleAndLossEveryThins() throws {
         let d = try DaemonProcess(["--layers", "4,8,2", "--stats-interval", "0.2", "--loss-every", "3"])
-        let c = try DaemonClient(d)
+        let c = try TestClient(d)
         try c.sync(topic: "default", inputWidth: 4)
         var teacher = LinearTeacher()
         for i in 0..<9 {
@@ -75,7 +76,7 @@ import ZeroMQ
 
     @Test func aFailedSaveIsReportedAndTheDaemonKeepsServing() throws {
         let d = try DaemonProcess(["--layers", "4,8,2"])
-        let c = try DaemonClient(d)
+        let c = try TestClient(d)
         // Replace the state directory by a plain file: every save now fails (even for root).
         try FileManager.default.removeItem(atPath: d.stateDir)
         FileManager.default.createFile(atPath: d.stateDir, contents: Data("not a directory".utf8))
@@ -113,7 +114,7 @@ import ZeroMQ
 
     @Test func tailPrintsLossStatsAndErrors() throws {
         let d = try DaemonProcess(["--layers", "4,8,2", "--stats-interval", "0.3"])
-        let c = try DaemonClient(d)
+        let c = try TestClient(d)
         try c.sync(topic: "default", inputWidth: 4)
         let p = Process()
         p.executableURL = URL(fileURLWithPath: ngdExecutable())

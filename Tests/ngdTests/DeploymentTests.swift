@@ -1,4 +1,5 @@
 import Foundation
+import NGDTestSupport
 import Testing
 
 /// deploy/ngd.service is accepted by systemd's own checker, with the built binary in place of

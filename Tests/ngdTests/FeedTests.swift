@@ -1,4 +1,5 @@
 import Foundation
+import NGDTestSupport
 import NGDWire
 import Testing
 
@@ -90,7 +91,7 @@ import Testing
         for i in 0..<50 { text += "\(Double(i) / 50),\(Double(i % 7) / 7),0.5\n" }
         let path = write("feed.csv", Array(text.utf8))
         let d = try DaemonProcess(["--layers", "2,4,1"])
-        let c = try DaemonClient(d)
+        let c = try TestClient(d)
         let (status, output) = try runProcess(
             ngdExecutable(),
             [

@@ -1,4 +1,5 @@
 import Foundation
+import NGDTestSupport
 import Testing
 
 /// The README's Python producer and subscriber (examples/*.py, pyzmq) against a real daemon.

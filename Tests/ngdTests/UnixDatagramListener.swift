@@ -1,4 +1,5 @@
 import Foundation
+import NGDTestSupport
 
 /// Stands in for systemd's notify socket: a bound Unix datagram socket that collects messages.
 final class UnixDatagramListener {
