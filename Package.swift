@@ -1,4 +1,4 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.2
 //
 // Layering (data flows top to bottom):
 //   CBLAS      system library: OpenBLAS (CBLAS + LAPACK Cholesky), Debian libopenblas-dev
@@ -16,6 +16,9 @@
 //   ngd        the executable (swift-argument-parser): serve, feed, tail, demo, bench
 import PackageDescription
 
+/// CI (`CI=true`) builds this package's own targets with every warning an error.
+let strict: [SwiftSetting] = Context.environment["CI"] == "true" ? [.treatAllWarnings(as: .error)] : []
+
 let package = Package(
     name: "ngd",
     products: [
@@ -25,9 +28,10 @@ let package = Package(
         .library(name: "NGDBench", targets: ["NGDBench"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
-        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
-        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        // Exact versions: the ones the build is tested with (Package.resolved is not committed).
+        .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", exact: "2.13.0"),
     ],
     targets: [
         .systemLibrary(name: "CBLAS"),
@@ -81,3 +85,7 @@ let package = Package(
         ),
     ]
 )
+
+for target in package.targets where target.type != .system {
+    target.swiftSettings = (target.swiftSettings ?? []) + strict
+}

@@ -30,6 +30,7 @@ public enum ClientError: Error, Sendable, CustomStringConvertible {
 }
 
 /// Runs a socket call, naming the socket's role and endpoint on failure.
+@discardableResult
 func socketCall<T>(_ role: String, _ endpoint: String, _ body: () throws -> T) throws(ClientError) -> T {
     do { return try body() } catch let e as ZMQError {
         throw .socket(role: role, endpoint: endpoint, underlying: e)

@@ -21,7 +21,7 @@ import Testing
         var string = "héllo \u{0}"
         var optional: Int? = nil
         var present: String? = "x"
-        var doubles: [Double] = [1, .nan, .infinity, -.infinity, 5e-324, .greatestFiniteMagnitude]
+        var doubles: [Double] = [1, .nan, .infinity, -.infinity, .leastNonzeroMagnitude, .greatestFiniteMagnitude]
         var emptyDoubles: [Double] = []
         var nested: [[Int]] = [[1, 2], [], [3]]
         var dictionary: [String: Double] = ["k": 1]

@@ -124,7 +124,7 @@ private func tempDir() -> String {
         let dir = tempDir()
         let m = try trainedModel(.sgd)
         let path = try CheckpointFile.save(m.checkpoint(), directory: dir)
-        FileManager.default.createFile(atPath: path + ".tmp", contents: Data("half-written".utf8))
+        #expect(FileManager.default.createFile(atPath: path + ".tmp", contents: Data("half-written".utf8)))
         var c = DaemonConfig()
         c.stateDirectory = dir
         c.models = [m.config]

@@ -17,7 +17,7 @@ import ZeroMQ
 
     func writeConfig(_ text: String) -> String {
         let path = temporaryDirectory("config") + "/ngd.toml"
-        FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
+        #expect(FileManager.default.createFile(atPath: path, contents: Data(text.utf8)))
         return path
     }
 

@@ -9,7 +9,7 @@ import Testing
 @Suite struct FeedTests {
     func write(_ name: String, _ bytes: [UInt8]) -> String {
         let path = temporaryDirectory("feed") + "/" + name
-        FileManager.default.createFile(atPath: path, contents: Data(bytes))
+        #expect(FileManager.default.createFile(atPath: path, contents: Data(bytes)))
         return path
     }
 
