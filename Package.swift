@@ -72,7 +72,9 @@ let package = Package(
         .testTarget(name: "NGDWireTests", dependencies: ["NGDWire", "NGDTestSupport"]),
         .testTarget(
             name: "NGDDaemonTests",
-            dependencies: ["NGDDaemon", "NGDMath", "NGDWire", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "NGDDaemon", "NGDMath", "NGDWire", "NGDTestSupport", .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         // CZlib writes the gzip'd fixtures the dataset reader is tested on.
         .testTarget(name: "NGDBenchTests", dependencies: ["NGDBench", "NGDMath", "CZlib"]),

@@ -5,7 +5,7 @@ Two methods on the same networks as ngd's benchmarks:
           batch and inverted directly by Cholesky, step ΔW_i = (η/L)(Λ̃_i + d̃I)⁻¹⟨e_i x_{i-1}ᵀ⟩(Λ_i + dI)⁻¹,
           relative damping d = √λ·tr/n, λ adapted per step (×2/3 after a step that lowered the
           batch loss, ×3/2 and the step undone otherwise).
-  online  online NGD with Sherman–Morrison inverse factors as in ALGORITHM.md: EMA factors with
+  online  online NGD with Sherman–Morrison inverse factors as in docs/algorithm.md: EMA factors with
           cyclic identity injection, the step clipped to the sample's Gauss–Newton minimiser
           (one forward-mode pass), a trial forward pass that undoes a step raising the loss.
 
@@ -132,7 +132,7 @@ def batch_ngd(net, stream, rng, eta=1.0, lam=1e-2, m=1000):
 
 
 def online_ngd(net, stream, rng, eta=0.02, eps=3e-3, lam=1e-2):
-    """ALGORITHM.md's online SM-NGD, one sample at a time; yields (samples learned)."""
+    """docs/algorithm.md's online SM-NGD, one sample at a time; yields (samples learned)."""
     L = net.L
     dims_a = [w.shape[1] for w in net.w]
     dims_e = [w.shape[0] for w in net.w]

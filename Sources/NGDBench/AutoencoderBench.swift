@@ -14,19 +14,15 @@ public struct AutoencoderBench {
     public var samples = 60_000
     /// Test images used for the test `mse` (at most 10,000).
     public var testCount = 10_000
-    /// NGD settings: ALGORITHM.md's, with the damping floor raised to λ_min = 3·10⁻³.
-    ///
-    /// On this problem the adaptive rule (paper Eq. 21) drives λ to its floor: each sample's own
-    /// quadratic model predicts that sample's decrease well (ρ ≈ 1), but a step fitted to one
-    /// sample in directions of tiny input variance does not generalise. Measured (seed 0, 2,000
-    /// test images, mse at 10k/20k/60k): λ_min = 10⁻⁸ gives 1.55e-2/1.49e-2/1.42e-2 (every step
-    /// clipped); λ fixed at 3·10⁻³ gives 1.32e-2/1.18e-2/1.01e-2, at 10⁻² 1.30e-2/1.18e-2/1.05e-2.
+    /// NGD settings: the defaults, with the damping floor raised to λ_min = 3·10⁻³. On this
+    /// problem the adaptive rule (paper Eq. 21) drives λ to its floor, where a step fitted to
+    /// one sample does not generalise (docs/algorithm.md; docs/performance.md has the figures).
     public var ngd: NaturalGradientSettings
     public var sgdRates = Self.defaultSGDRates
     public var adamRates = Self.defaultAdamRates
-    /// SGD grid (M = 1): 0.005 was worse than these at every checkpoint, and 0.01 diverged.
+    /// SGD grid (M = 1), bracketing the best rate (docs/performance.md).
     public static let defaultSGDRates = [5e-4, 1e-3, 2e-3, 3e-3]
-    /// Adam grid (M = 1): 10⁻³ was worse than 3·10⁻⁴ at 10k (4.0e-2 vs 2.2e-2).
+    /// Adam grid (M = 1), likewise.
     public static let defaultAdamRates = [3e-5, 1e-4, 3e-4]
     /// SGD and Adam mini-batch size.
     public var batch = 1
@@ -37,7 +33,7 @@ public struct AutoencoderBench {
         ngd = Self.defaultNGD
     }
 
-    /// ALGORITHM.md's settings with λ_min = 3·10⁻³ (see ``ngd``).
+    /// The default settings with λ_min = 3·10⁻³ (see ``ngd``).
     public static var defaultNGD: NaturalGradientSettings {
         var s = NaturalGradientSettings()
         s.minimumDamping = 3e-3

@@ -18,17 +18,14 @@ public struct PaperBench {
     /// Which optimizers to run (`ngd`, `sgd`, `adam`).
     public var optimizers: Set<String>
 
-    /// The SGD grid (on ½‖y − x_L‖², M = 1). Measured on seed 0, SGD diverges above 0.02 on A,
-    /// above 3e-3 on B and above 1e-3 on C, and is best at 0.015, 3e-3 and 1e-3; on C seed 1 it
-    /// diverges at every rate from 3e-4 up. The grid brackets each problem's best rate.
+    /// The SGD grid (on ½‖y − x_L‖², M = 1): it brackets each problem's best rate
+    /// (docs/performance.md, "Design measurements").
     public static let defaultSGDRates = [3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 2e-2]
-    /// The Adam grid (M = 1): best at 3e-4 on A and 1e-4 on B and C (seed 0).
+    /// The Adam grid (M = 1), likewise.
     public static let defaultAdamRates = [3e-5, 1e-4, 3e-4, 1e-3]
 
-    /// NGD for these problems: σ² = 10⁻⁶ (the teacher's noise) and η = 0.02, the rest as in
-    /// ALGORITHM.md. With ALGORITHM.md's η = 0.01, C seed 1 was at 2.42× the floor after 5k
-    /// samples (A, B and C seeds 0–2: worst 1.29×, 1.08×, 2.42× at 5k); with 0.02 the worst of
-    /// the nine is 1.19× at 5k and 1.08× at 20k. 0.03 is worse on B (1.39× at 5k).
+    /// NGD for these problems: σ² = 10⁻⁶ (the teacher's noise) and η = 0.02, the other settings
+    /// at their defaults (docs/algorithm.md says why η = 0.02 here).
     public static var defaultNGD: NaturalGradientSettings {
         var s = NaturalGradientSettings()
         s.outputVariance = 1e-6

@@ -139,9 +139,8 @@ public final class InverseCovariance {
     }
 
     /// The largest n at which a block is absorbed one vector at a time (fused Sherman–Morrison)
-    /// rather than by one Woodbury update. Measured per sample with k = 16 (commit 07499f3, before
-    /// the two-row symv made the fused pass faster still): 696 against 838 ns at n = 21, 1,152
-    /// against 1,148 ns at n = 31, 1,821 against 1,379 ns at n = 41.
+    /// rather than by one Woodbury update: below it the fused passes are the cheaper form
+    /// (docs/performance.md, "Design measurements").
     public static let sequentialDimension = 32
 
     /// The damping d = √λ·T/n that the next injection adds for a given √λ.

@@ -2,7 +2,7 @@
 /// cost more in call and per-column overhead than in arithmetic (its `dsyr` makes one `daxpy`
 /// call per column). `ngd bench speed` times them against the BLAS path; below
 /// ``smallDimension`` they are faster. Offsets use `&+`/`&*` and updates are written in axpy
-/// form so that LLVM vectorises the inner loops (PLATFORM-NOTES: checked indexing does not).
+/// form so that LLVM vectorises the inner loops (overflow-checked indexing stops it).
 extension Kernels {
     /// The largest factor dimension that uses the Swift kernels instead of BLAS level 2.
     package static let smallDimension = 48
@@ -37,8 +37,8 @@ extension Kernels {
 
     /// Row i of the upper triangle contributes p_ij v_j to y_i (a dot product) and, by symmetry,
     /// p_ij v_i to y_j for j > i (an axpy). Rows are taken two at a time, so each y_j (and t_j) is
-    /// loaded and stored once per two rows and each v_j (and w_j) loaded once: at n = 20 this is
-    /// 142 against 205 ns for one row at a time (`ngd bench speed` shows the whole update). The
+    /// loaded and stored once per two rows and each v_j (and w_j) loaded once (docs/performance.md
+    /// compares it with one row at a time). The
     /// two-lane loads and stores of y start at an even index, so a pair never straddles the
     /// previous rows' pair stores (which the store buffer could not forward).
     @inline(__always)

@@ -14,9 +14,8 @@ import CBLAS
 /// or an inverse-covariance estimator (see ``configureSingleThreaded()``): the per-sample sizes
 /// here run slower with its thread pool than without it.
 package enum Kernels {
-    /// Pins OpenBLAS to one thread, once per process. Measured on 2 cores, its default thread
-    /// pool is about 1.4× slower at the matrix sizes of a per-sample update, and its idle
-    /// workers spin: a test run beside another job spent 8 of its 11 minutes in the kernel.
+    /// Pins OpenBLAS to one thread, once per process: at the matrix sizes of a per-sample update
+    /// its default thread pool is slower, and its idle workers spin (docs/performance.md).
     package static func configureSingleThreaded() {
         _ = singleThreaded
     }

@@ -1,5 +1,5 @@
 /// Online natural-gradient descent (Bernacchia, Lengyel & Hennequin, NeurIPS 2018, Eq. 10/20/21)
-/// with Sherman–Morrison inverse Fisher factors, as set out in ALGORITHM.md.
+/// with Sherman–Morrison inverse Fisher factors, as set out in docs/algorithm.md.
 ///
 /// For each block of k samples (k = 1 by default):
 /// 1. forward pass; errors e_i back-propagated from the true y (they feed only the gradient);

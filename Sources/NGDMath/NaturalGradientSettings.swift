@@ -1,8 +1,8 @@
-/// Every constant of online natural-gradient descent, with the defaults that ALGORITHM.md
-/// measured to work on the paper's problems.
+/// Every constant of online natural-gradient descent, with its default; docs/algorithm.md says
+/// what each does and where its default comes from.
 public struct NaturalGradientSettings: Codable, Equatable, Sendable {
     /// η: the step is ΔW_i = (η_t/L)(P̃_i e_i)(P_i x_{i-1})ᵀ. `ngd bench paper` uses 0.02 (see
-    /// `PaperBench`); this default is ALGORITHM.md's.
+    /// `PaperBench`); this is the library's default.
     public var learningRate = 0.01
     /// η_t = η/(1 + learningRateDecay·t), t counting samples.
     public var learningRateDecay = 1e-4
@@ -38,10 +38,10 @@ public struct NaturalGradientSettings: Codable, Equatable, Sendable {
     /// factor and a rank-k weight update.
     public var blockSize = 1
     /// Update the Fisher factors on one block in `factorInterval` only; 1 (the default, and
-    /// ALGORITHM.md's method) updates them on every block. With n > 1 the other blocks skip the
+    /// the method of docs/algorithm.md) updates them on every block. With n > 1 the other blocks skip the
     /// sampled backward pass and both factor updates, and the absorbed samples get n times the
     /// rate ε, so the factors keep their memory of about 1/ε samples. Warm-up absorbs every block.
-    /// A throughput setting: `ngd bench paper --ngd-factor-interval` shows what it costs in
+    /// A throughput setting: `ngd bench paper --factor-interval` shows what it costs in
     /// learning on the paper's problems.
     public var factorInterval: Int {
         get { factorIntervalSetting ?? 1 }

@@ -6,7 +6,7 @@ public enum Initialization: Codable, Equatable, Sendable {
     /// orthonormal columns otherwise.
     case orthogonal(gain: Double)
 
-    /// N(0, 1/n_in), the setting ALGORITHM.md measured on the paper's problems.
+    /// N(0, 1/n_in), the setting used on the paper's problems (docs/algorithm.md).
     public static let standard = Initialization.gaussian(gain: 1)
 }
 

@@ -8,10 +8,10 @@ import Glibc
 ///
 /// Debian's OpenBLAS 0.3.21 is built with DYNAMIC_ARCH and picks its kernels from the CPU
 /// model. On a virtual CPU it does not know (these machines report "Intel(R) Xeon(R)
-/// Processor" with AVX-512), it falls back to its Prescott (SSE3) kernels. Level-3 calls then run
-/// 3–6× slower: dgemm 16×785×785 takes 2.7 ms with Prescott kernels and 0.69 ms with SkylakeX
-/// ones on the same core. OpenBLAS reads `OPENBLAS_CORETYPE` only when it is loaded, so the fix
-/// is to set it and re-execute the process before any work; ``reexecutingIfNeeded()`` does.
+/// Processor" with AVX-512), it falls back to its Prescott (SSE3) kernels, and level-3 calls run
+/// several times slower (docs/performance.md has the figures). OpenBLAS reads
+/// `OPENBLAS_CORETYPE` only when it is loaded, so the fix is to set it and re-execute the
+/// process before any work; ``reexecutingIfNeeded()`` does.
 public enum BLASCore {
     /// The kernel set OpenBLAS chose, e.g. `Haswell`, `SkylakeX`, `Prescott`.
     public static var name: String { String(cString: openblas_get_corename()) }
@@ -54,9 +54,8 @@ public enum BLASCore {
     /// loads, and re-executes this program with the same arguments when one needed fixing (same
     /// PID, so systemd's MAINPID holds):
     /// - `OPENBLAS_NUM_THREADS=1` when no thread count is set. ngd runs BLAS on one thread, and
-    ///   `openblas_set_num_threads(1)` at run time leaves OpenBLAS's worker pool alive: measured
-    ///   on `ngd bench paper --arch A --ngd-block 16`, its idle worker spun in `sched_yield` for
-    ///   11% of the samples, CPU a daemon's producer and subscriber on 2 cores need.
+    ///   `openblas_set_num_threads(1)` at run time leaves OpenBLAS's worker pool alive, spinning
+    ///   in `sched_yield` on CPU a daemon's producer and subscriber need (docs/performance.md).
     /// - `OPENBLAS_CORETYPE` when OpenBLAS fell back to generic kernels on a CPU that has AVX2 or
     ///   AVX-512, unless `NGD_BLAS_CORE=auto` asks for OpenBLAS's own choice.
     ///

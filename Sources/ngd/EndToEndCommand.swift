@@ -44,7 +44,9 @@ struct EndToEndCommand: ParsableCommand {
         emit("End to end through `ngd serve` (A: 16 × 20 linear, NGD), producer and subscriber in separate processes")
         emit(BLASCore.summary)
         emit("k: samples per message; block: the model's --batch (samples per natural-gradient step);")
-        emit("F: its --factor-interval (1 in F blocks updates the Fisher factors; 1 is ALGORITHM.md's method).")
+        emit(
+            "F: its --factor-interval (1 in F blocks updates the Fisher factors; 1, the default, updates them on every block)."
+        )
         emit("format  k     block   F   samples sent   received   samples/s learned+published   peak RSS (MiB)")
         var peak = 0.0
         let runs = [

@@ -1,4 +1,5 @@
 import NGDMath
+import NGDTestSupport
 import Testing
 
 @testable import NGDDaemon
@@ -126,6 +127,27 @@ import Testing
                 && m.ngd.minimumDamping == 0.001 && m.ngd.maximumDamping == 100
         )
         #expect(m.ngd.factorInterval == 4 && m.naturalGradientSettings.factorInterval == 4)
+    }
+
+    /// Every row of the settings tables is a key of its TOML table: setting it changes exactly
+    /// that value.
+    @Test func everySettingOfTheTablesIsAKey() throws {
+        for row in DaemonConfig.settings {
+            let want = otherValue(row.value(in: DaemonConfig()), row.kind)
+            let c = try DaemonConfig.parse(toml: "[daemon]\n\(row.name.configKey) = \(tomlLiteral(want))")
+            #expect(row.value(in: c) == want, "daemon.\(row.name.configKey)")
+        }
+        for row in ModelConfig.settings {
+            let kind = row.optimizer ?? .ngd
+            var fresh = ModelConfig(name: "m", layers: [])
+            fresh.optimizer = kind
+            let name = row.setting.name
+            let want = otherValue(fresh.value(of: name), row.setting.kind)
+            var text = "[models.m]\n\(name.configKey) = \(tomlLiteral(want))\n"
+            if name != .optimizer { text += "optimizer = \"\(kind.rawValue)\"\n" }
+            let m = try #require(try DaemonConfig.parse(toml: text).models.first)
+            #expect(m.value(of: name) == want, "models.m.\(name.configKey) for \(kind)")
+        }
     }
 
     @Test(arguments: [

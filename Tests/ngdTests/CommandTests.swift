@@ -117,26 +117,13 @@ import Testing
         #expect(c.receiveHighWaterMark == 11 && c.sendHighWaterMark == 12 && c.lingerMilliseconds == 13)
     }
 
-    /// A value unlike `v`, of the same kind (for the table-driven tests).
-    static func otherValue(_ v: SettingValue?, _ kind: SettingKind) -> SettingValue {
-        switch (kind, v) {
-        case (.real, .number(let d)?): .number(d * 2 + 1)
-        case (.integer, .integer(let n)?), (.optionalInteger, .integer(let n)?): .integer(n + 3)
-        case (.optionalInteger, nil): .integer(7)
-        case (.boolean, .boolean(let b)?): .boolean(!b)
-        case (.choice(let words), .text(let w)?): .text(words.first { $0 != w }!)
-        case (.integers, _): .integers([3, 4, 5])
-        default: .text("x\(v.map { "\($0)" } ?? "")")
-        }
-    }
-
     /// Every row of the daemon's and the models' settings tables is a flag of `serve`: setting it
     /// changes exactly that value. Flags are unique.
     @Test func everySettingOfTheTablesIsAFlag() throws {
         let flags = (FlagSpec.daemon + FlagSpec.model).map(\.flag)
         #expect(Set(flags).count == flags.count)
         for row in DaemonConfig.settings {
-            let want = Self.otherValue(row.value(in: DaemonConfig()), row.kind)
+            let want = otherValue(row.value(in: DaemonConfig()), row.kind)
             var c = DaemonConfig()
             try ServeCommand.parse([row.name.flag, "\(want)"]).applyFlags(to: &c)
             #expect(row.value(in: c) == want, "\(row.name.flag)")
@@ -146,7 +133,7 @@ import Testing
             var fresh = ModelConfig(name: "default", layers: [])
             fresh.optimizer = kind
             let name = row.setting.name
-            let want = Self.otherValue(fresh.value(of: name), row.setting.kind)
+            let want = otherValue(fresh.value(of: name), row.setting.kind)
             var args = [name.flag, "\(want)"]
             if name != .optimizer { args += ["--optimizer", kind.rawValue] }
             if row.setting.kind == .boolean {
