@@ -186,7 +186,10 @@ public final class NaturalGradientOptimizer: BlockOptimizer {
         let lin = preconditionAll(count: k, productsReady: fused)
         let q = modelCurvature(count: k) / variance
         guard lin > 0, lin.isFinite, q.isFinite else { return report }
-        var eta = settings.learningRate / (1 + settings.learningRateDecay * Double(t))
+        var eta = max(
+            settings.learningRate / (1 + settings.learningRateDecay * Double(t)),
+            settings.minimumLearningRate
+        )
         if settings.clipToModelMinimum, q > 0, eta * q > lin {
             eta = lin / q
             report.clipped = 1

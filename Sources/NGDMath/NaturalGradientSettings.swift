@@ -6,6 +6,14 @@ public struct NaturalGradientSettings: Codable, Equatable, Sendable {
     public var learningRate = 0.01
     /// η_t = η/(1 + learningRateDecay·t), t counting samples.
     public var learningRateDecay = 1e-4
+    /// η_min: η_t = max(η/(1 + decay·t), η_min), so that the step of a long-running model does
+    /// not decay to nothing on a stream that keeps changing. 0 (the default) is no floor.
+    public var minimumLearningRate: Double {
+        get { minimumLearningRateSetting ?? 0 }
+        set { minimumLearningRateSetting = newValue == 0 ? nil : newValue }
+    }
+    /// Stored as an optional so that settings saved before the setting existed still decode.
+    var minimumLearningRateSetting: Double?
     /// ε, the rate of the exponential moving averages of both Fisher factors.
     public var factorRate = 3e-3
     /// Samples that only update the factors, with ε_t = 1/(t+2). `nil` means ⌈1/ε⌉.
@@ -62,6 +70,7 @@ public struct NaturalGradientSettings: Codable, Equatable, Sendable {
         [
             .real(.learningRate, \.learningRate, "η", "Step size η (NGD: ΔW_i = (η_t/L)(P̃_i e_i)(P_i x_{i-1})ᵀ)."),
             .real(.learningRateDecay, \.learningRateDecay, "decay", "η_t = η/(1 + decay·t), t in samples."),
+            .real(.minimumLearningRate, \.minimumLearningRate, "η", "Floor of η_t (0: none)."),
             .integer(
                 .blockSize,
                 \.blockSize,
@@ -148,6 +157,12 @@ public struct NaturalGradientSettings: Codable, Equatable, Sendable {
             .learningRateDecay,
             learningRateDecay,
             "must be ≥ 0"
+        )
+        try require(
+            minimumLearningRate >= 0 && minimumLearningRate <= learningRate,
+            .minimumLearningRate,
+            minimumLearningRate,
+            "must be in [0, \(TrainingSetting.learningRate.configKey) \(learningRate)]"
         )
         try require(factorRate > 0 && factorRate < 1, .factorRate, factorRate, "must be in (0, 1)")
         if let w = warmup { try require(w >= 0, .warmup, w, "must be ≥ 0") }

@@ -3,6 +3,7 @@
 public enum TrainingSetting: String, CaseIterable, SettingName {
     case learningRate = "learning_rate"
     case learningRateDecay = "learning_rate_decay"
+    case minimumLearningRate = "min_learning_rate"
     case blockSize = "batch"
     case outputVariance = "output_noise"
     case factorRate = "factor_rate"
@@ -32,6 +33,7 @@ public enum TrainingSetting: String, CaseIterable, SettingName {
         switch self {
         case .learningRate: "--learning-rate"
         case .learningRateDecay: "--learning-rate-decay"
+        case .minimumLearningRate: "--min-learning-rate"
         case .blockSize: "--batch"
         case .outputVariance: "--output-noise"
         case .factorRate: "--factor-rate"

@@ -42,6 +42,50 @@ import Testing
         ]
     }
 
+    /// η_t = max(η/(1 + decay·t), η_min): with the floor at η the schedule is flat, so a huge
+    /// decay changes nothing; without the floor the same decay does.
+    @Test func theLearningRateFloorHoldsTheDecayingStep() throws {
+        func train(decay: Double, floor: Double) throws -> [Double] {
+            var s = Self.ngdSettings()
+            s.learningRateDecay = decay
+            s.minimumLearningRate = floor
+            let opt = try NaturalGradientOptimizer(
+                network: Network(architecture: Self.arch, seed: 77),
+                settings: s,
+                seed: 3
+            )
+            let (x, y) = Self.samples(400, seed: 8)
+            try opt.train(inputs: x, targets: y, count: 400)
+            return opt.network.state.parameters
+        }
+        let eta = Self.ngdSettings().learningRate
+        let flat = try train(decay: 0, floor: 0)
+        #expect(try train(decay: 1e3, floor: eta) == flat)
+        #expect(try train(decay: 1e3, floor: 0) != flat)
+        // Out of range: negative, or above η.
+        var bad = Self.ngdSettings()
+        bad.minimumLearningRate = 2 * eta
+        #expect(
+            throws: MathError.invalidSetting(
+                .minimumLearningRate,
+                value: "\(2 * eta)",
+                reason: "must be in [0, learning_rate \(eta)]"
+            )
+        ) {
+            try bad.validate()
+        }
+        bad.minimumLearningRate = -1
+        #expect(throws: MathError.self) { try bad.validate() }
+        // Settings saved before the setting existed decode with no floor.
+        var old = try JSONSerialization.jsonObject(with: JSONEncoder().encode(bad)) as! [String: Any]
+        old.removeValue(forKey: "minimumLearningRateSetting")
+        let decoded = try JSONDecoder().decode(
+            NaturalGradientSettings.self,
+            from: JSONSerialization.data(withJSONObject: old)
+        )
+        #expect(decoded.minimumLearningRate == 0)
+    }
+
     @Test func sameSeedGivesBitIdenticalWeights() throws {
         let (x, y) = Self.samples(500, seed: 1)
         for (a, b) in zip(try Self.everyOptimizer(), try Self.everyOptimizer()) {
