@@ -6,7 +6,7 @@ import Glibc
 #endif
 
 /// How the input socket receives.
-public enum InputPattern: String, CaseIterable, Sendable {
+public enum InputPattern: String, CaseIterable, Sendable, SettingChoice {
     /// SUB: producers PUBlish; messages are routed by topic.
     case sub
     /// PULL: producers PUSH; load-balanced, no subscription.
@@ -14,13 +14,13 @@ public enum InputPattern: String, CaseIterable, Sendable {
 }
 
 /// Whether a socket binds (waits for peers) or connects (to a producer's PUB, or a proxy).
-public enum SocketMode: String, CaseIterable, Sendable {
+public enum SocketMode: String, CaseIterable, Sendable, SettingChoice {
     case bind
     case connect
 }
 
 /// Which topics the SUB input subscribes to.
-public enum SubscriptionMode: String, CaseIterable, Sendable {
+public enum SubscriptionMode: String, CaseIterable, Sendable, SettingChoice {
     /// Everything; a topic that names no model is rejected with an error (the default).
     case all
     /// Only the models' topics, for a daemon on a shared bus. libzmq filters by prefix, so the
@@ -99,58 +99,58 @@ public struct DaemonConfig: Equatable, Sendable {
     /// Every `[daemon]` setting, once, with its help line.
     public static var settings: [Setting<DaemonConfig, DaemonSettingName>] {
         [
-            .text(.input, \.input, "endpoint", "Input endpoint: producers send [topic, payload] messages here."),
-            .choice(
+            Setting(.input, \.input, "endpoint", "Input endpoint: producers send [topic, payload] messages here."),
+            Setting(
                 .inputPattern,
                 \.inputPattern,
                 "sub: topics are routed to models; pull: load-balanced PUSH producers."
             ),
-            .choice(.inputMode, \.inputMode, "bind the input, or connect it to a producer's PUB or a proxy."),
-            .choice(
+            Setting(.inputMode, \.inputMode, "bind the input, or connect it to a producer's PUB or a proxy."),
+            Setting(
                 .subscribe,
                 \.subscribe,
                 "SUB input: all topics (unknown ones get an error) or only the models' topics."
             ),
-            .text(.output, \.output, "endpoint", "Output PUB endpoint: predictions, loss, stats and errors."),
-            .text(
+            Setting(.output, \.output, "endpoint", "Output PUB endpoint: predictions, loss, stats and errors."),
+            Setting(
                 .control,
                 \.control,
                 "endpoint",
                 "Control endpoint (REQ/REP JSON): status, predict, checkpoint, pause, resume."
             ),
-            .text(
+            Setting(
                 .stateDirectory,
                 \.stateDirectory,
                 "dir",
                 "Checkpoint directory; $STATE_DIRECTORY (systemd's StateDirectory=) when set."
             ),
-            .real(
+            Setting(
                 .checkpointInterval,
                 \.checkpointInterval,
                 "s",
                 "Seconds between checkpoints; 0 saves only on command and at shutdown."
             ),
-            .real(.statsInterval, \.statsInterval, "s", "Seconds between stats messages; 0 turns them off."),
-            .integer(.lossEvery, \.lossEvery, "n", "Publish loss for every nth labelled message."),
-            .integer(
+            Setting(.statsInterval, \.statsInterval, "s", "Seconds between stats messages; 0 turns them off."),
+            Setting(.lossEvery, \.lossEvery, "n", "Publish loss for every nth labelled message."),
+            Setting(
                 .receiveHighWaterMark,
                 \.receiveHighWaterMark,
                 "n",
                 "Input queue limit in messages (0: unlimited)."
             ),
-            .integer(
+            Setting(
                 .sendHighWaterMark,
                 \.sendHighWaterMark,
                 "n",
                 "Output queue limit per subscriber in messages (0: unlimited)."
             ),
-            .integer(
+            Setting(
                 .maxMessageSize,
                 \.maxMessageSize,
                 "bytes",
                 "Largest input message; libzmq drops a peer that sends more."
             ),
-            .integer(.linger, \.lingerMilliseconds, "ms", "Milliseconds unsent output may delay shutdown."),
+            Setting(.linger, \.lingerMilliseconds, "ms", "Milliseconds unsent output may delay shutdown."),
         ]
     }
 

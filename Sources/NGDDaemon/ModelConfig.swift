@@ -1,7 +1,7 @@
 import NGDMath
 
 /// Which optimizer trains a model.
-public enum OptimizerKind: String, CaseIterable, Codable, Sendable {
+public enum OptimizerKind: String, CaseIterable, Codable, Sendable, SettingChoice {
     /// Online natural-gradient descent (Sherman–Morrison / Woodbury), the daemon's reason to exist.
     case ngd
     /// Plain stochastic gradient descent on ½‖y − ŷ‖², for comparison.
@@ -89,35 +89,18 @@ public struct ModelConfig: Equatable, Sendable {
     /// Every model setting, once: the model's own, then each optimizer's table.
     public static var settings: [ModelSetting] {
         let own: [Setting<ModelConfig, ModelSettingName>] = [
-            .text(.topic, \.topic, "topic", "Input topic routed to the model; its name unless set."),
+            Setting(.topic, \.topic, "topic", "Input topic routed to the model; its name unless set."),
+            Setting(.layers, \.layers, "sizes", "Layer sizes n0,n1,…,nL, e.g. 20,20,20."),
+            Setting(.activation, \.activation, "Hidden activation; the output layer is linear."),
+            Setting(.bias, \.bias, "A bias in every layer."),
+            Setting(.optimizer, \.optimizer, "The optimizer; the settings below marked for another one do not apply."),
+            Setting(.seed, \.seed, "n", "Seed of the initial weights and of the optimizer's sampling."),
             Setting(
-                .layers,
-                "sizes",
-                "Layer sizes n0,n1,…,nL, e.g. 20,20,20.",
-                kind: .integers,
-                read: { .integers($0.layers) },
-                write: { m, v in
-                    guard case .integers(let l) = v else { return false }
-                    m.layers = l
-                    return true
-                }
+                .training(.outputVariance),
+                \.outputNoise,
+                "σ²",
+                "σ² of the output model; the loss is ½‖y − ŷ‖²/σ²."
             ),
-            .choice(.activation, \.activation, "Hidden activation; the output layer is linear."),
-            .boolean(.bias, \.bias, "A bias in every layer."),
-            .choice(.optimizer, \.optimizer, "The optimizer; the settings below marked for another one do not apply."),
-            Setting(
-                .seed,
-                "n",
-                "Seed of the initial weights and of the optimizer's sampling.",
-                kind: .integer,
-                read: { .integer(Int(truncatingIfNeeded: $0.seed)) },
-                write: { m, v in
-                    guard let n = v.integerValue, n >= 0 else { return false }
-                    m.seed = UInt64(n)
-                    return true
-                }
-            ),
-            .real(.training(.outputVariance), \.outputNoise, "σ²", "σ² of the output model; the loss is ½‖y − ŷ‖²/σ²."),
         ]
         func lift<S>(
             _ table: [Setting<S, TrainingSetting>],

@@ -34,11 +34,11 @@ public struct AdamSettings: Codable, Equatable, Sendable {
     /// Every setting, once (see ``NaturalGradientSettings/settings``).
     public static var settings: [Setting<Self, TrainingSetting>] {
         [
-            .real(.learningRate, \.learningRate, "α", "Step size α on ½‖y − ŷ‖²."),
-            .integer(.blockSize, \.blockSize, "M", "Samples per step (mini-batch size)."),
-            .real(.beta1, \.beta1, "β₁", "Decay of Adam's first-moment average."),
-            .real(.beta2, \.beta2, "β₂", "Decay of Adam's second-moment average."),
-            .real(.epsilon, \.epsilon, "ε", "Added to √v̂ in Adam's step."),
+            Setting(.learningRate, \.learningRate, "α", "Step size α on ½‖y − ŷ‖²."),
+            Setting(.blockSize, \.blockSize, "M", "Samples per step (mini-batch size)."),
+            Setting(.beta1, \.beta1, "β₁", "Decay of Adam's first-moment average."),
+            Setting(.beta2, \.beta2, "β₂", "Decay of Adam's second-moment average."),
+            Setting(.epsilon, \.epsilon, "ε", "Added to √v̂ in Adam's step."),
         ]
     }
 

@@ -68,75 +68,80 @@ public struct NaturalGradientSettings: Codable, Equatable, Sendable {
     /// files, flags, `--help` and the docs read this table.
     public static var settings: [Setting<Self, TrainingSetting>] {
         [
-            .real(.learningRate, \.learningRate, "η", "Step size η (NGD: ΔW_i = (η_t/L)(P̃_i e_i)(P_i x_{i-1})ᵀ)."),
-            .real(.learningRateDecay, \.learningRateDecay, "decay", "η_t = η/(1 + decay·t), t in samples."),
-            .real(.minimumLearningRate, \.minimumLearningRate, "η", "Floor of η_t (0: none)."),
-            .integer(
+            Setting(.learningRate, \.learningRate, "η", "Step size η (NGD: ΔW_i = (η_t/L)(P̃_i e_i)(P_i x_{i-1})ᵀ)."),
+            Setting(.learningRateDecay, \.learningRateDecay, "decay", "η_t = η/(1 + decay·t), t in samples."),
+            Setting(.minimumLearningRate, \.minimumLearningRate, "η", "Floor of η_t (0: none)."),
+            Setting(
                 .blockSize,
                 \.blockSize,
                 "k",
                 "Samples per step: 1 is Sherman–Morrison, k > 1 one Woodbury block of k."
             ),
-            .real(.factorRate, \.factorRate, "ε", "Moving-average rate of the Fisher factors (memory ≈ 1/ε samples)."),
-            .integer(
+            Setting(
+                .factorRate,
+                \.factorRate,
+                "ε",
+                "Moving-average rate of the Fisher factors (memory ≈ 1/ε samples)."
+            ),
+            Setting(
                 .factorInterval,
                 \.factorInterval,
                 "n",
                 "Update the Fisher factors on one block in n, at rate nε (a throughput setting; 1 updates every block)."
             ),
-            .optionalInteger(
+            Setting(
                 .warmup,
                 \.warmup,
                 "n",
                 "Samples that only update the factors, at rate 1/(t+2) (default ⌈1/ε⌉)."
             ),
-            .real(.initialDamping, \.initialDamping, "λ₀", "Initial relative damping λ₀ (dimensionless)."),
-            .real(.minimumDamping, \.minimumDamping, "λ", "Floor of the relative damping."),
-            .real(.maximumDamping, \.maximumDamping, "λ", "Ceiling of the relative damping."),
-            .integer(
+            Setting(.initialDamping, \.initialDamping, "λ₀", "Initial relative damping λ₀ (dimensionless)."),
+            Setting(.minimumDamping, \.minimumDamping, "λ", "Floor of the relative damping."),
+            Setting(.maximumDamping, \.maximumDamping, "λ", "Ceiling of the relative damping."),
+            Setting(
                 .modelSamples,
                 \.modelSamples,
                 "K",
                 "Targets sampled from the model per input, for the error factors."
             ),
-            .integer(
+            Setting(
                 .dampingWindow,
                 \.dampingWindow,
                 "n",
                 "Samples per adaptive-damping window (ρ = actual/predicted decrease)."
             ),
-            .real(
+            Setting(
                 .dampingIncrease,
                 \.dampingIncrease,
                 "×",
                 "λ ← λ·this when ρ is below damping_low_ratio, and on a rejected step."
             ),
-            .real(.dampingDecrease, \.dampingDecrease, "×", "λ ← λ·this when ρ is above damping_high_ratio."),
-            .real(.lowRatio, \.lowRatio, "ρ", "ρ below which damping increases (paper Eq. 21: 1/4)."),
-            .real(.highRatio, \.highRatio, "ρ", "ρ above which damping decreases (paper Eq. 21: 3/4)."),
-            .boolean(
+            Setting(.dampingDecrease, \.dampingDecrease, "×", "λ ← λ·this when ρ is above damping_high_ratio."),
+            Setting(.lowRatio, \.lowRatio, "ρ", "ρ below which damping increases (paper Eq. 21: 1/4)."),
+            Setting(.highRatio, \.highRatio, "ρ", "ρ above which damping decreases (paper Eq. 21: 3/4)."),
+            Setting(
                 .clipToModelMinimum,
                 \.clipToModelMinimum,
                 "Clip η_t to the minimiser of the block's own quadratic model."
             ),
-            .boolean(
+            Setting(
                 .rejectWorseSteps,
                 \.rejectWorseSteps,
                 "Undo a step that raised its own block's loss, and raise λ."
             ),
-            .integer(
+            Setting(
                 .healthInterval,
                 \.health.interval,
                 "n",
                 "Check each inverse factor's drift every n updates (0: never)."
             ),
-            .real(
+            Setting(
                 .driftTolerance,
                 \.health.driftTolerance,
                 "tol",
                 "Largest drift ‖PC − I‖/√n before P is re-inverted from C."
             ),
-            .integer(
+            Setting(
                 .refreshInterval,
                 \.health.refreshInterval,
                 "n",

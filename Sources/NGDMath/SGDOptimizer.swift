@@ -13,8 +13,8 @@ public struct SGDSettings: Codable, Equatable, Sendable {
     /// Every setting, once (see ``NaturalGradientSettings/settings``).
     public static var settings: [Setting<Self, TrainingSetting>] {
         [
-            .real(.learningRate, \.learningRate, "α", "Step size α on ½‖y − ŷ‖² (the mean gradient over the block)."),
-            .integer(.blockSize, \.blockSize, "M", "Samples per step (mini-batch size)."),
+            Setting(.learningRate, \.learningRate, "α", "Step size α on ½‖y − ŷ‖² (the mean gradient over the block)."),
+            Setting(.blockSize, \.blockSize, "M", "Samples per step (mini-batch size)."),
         ]
     }
 

@@ -115,135 +115,131 @@ public struct Setting<Root, Name: SettingName> {
 }
 
 extension Setting {
-    /// A floating-point setting stored at `path`.
-    public static func real(
+    /// The setting stored at `path`, of the kind its type gives. `valueName` is the placeholder
+    /// in help (a choice's placeholder lists its words).
+    public init<Value: SettingRepresentable>(
         _ name: Name,
-        _ path: WritableKeyPath<Root, Double>,
+        _ path: WritableKeyPath<Root, Value>,
         _ valueName: String,
         _ help: String
-    )
-        -> Self
-    {
-        Self(
+    ) {
+        let kind = Value.settingKind
+        var shown = valueName
+        if case .choice(let words) = kind { shown = words.joined(separator: "|") }
+        self.init(
             name,
-            valueName,
+            shown,
             help,
-            kind: .real,
-            read: { .number($0[keyPath: path]) },
+            kind: kind,
+            read: { $0[keyPath: path].settingValue },
             write: { root, value in
-                switch value {
-                case .number(let d): root[keyPath: path] = d
-                case .integer(let n): root[keyPath: path] = Double(n)
-                default: return false
-                }
-                return true
-            }
-        )
-    }
-
-    /// An integer setting stored at `path`.
-    public static func integer(
-        _ name: Name,
-        _ path: WritableKeyPath<Root, Int>,
-        _ valueName: String,
-        _ help: String
-    )
-        -> Self
-    {
-        Self(
-            name,
-            valueName,
-            help,
-            kind: .integer,
-            read: { .integer($0[keyPath: path]) },
-            write: { root, value in
-                guard let n = value.integerValue else { return false }
-                root[keyPath: path] = n
-                return true
-            }
-        )
-    }
-
-    /// An integer setting stored at `path`, where nil means "automatic".
-    public static func optionalInteger(
-        _ name: Name,
-        _ path: WritableKeyPath<Root, Int?>,
-        _ valueName: String,
-        _ help: String
-    ) -> Self {
-        Self(
-            name,
-            valueName,
-            help,
-            kind: .optionalInteger,
-            read: { $0[keyPath: path].map(SettingValue.integer) },
-            write: { root, value in
-                guard let n = value.integerValue else { return false }
-                root[keyPath: path] = n
-                return true
-            }
-        )
-    }
-
-    /// A text setting stored at `path`.
-    public static func text(
-        _ name: Name,
-        _ path: WritableKeyPath<Root, String>,
-        _ valueName: String,
-        _ help: String
-    )
-        -> Self
-    {
-        Self(
-            name,
-            valueName,
-            help,
-            kind: .text,
-            read: { .text($0[keyPath: path]) },
-            write: { root, value in
-                guard case .text(let s) = value else { return false }
-                root[keyPath: path] = s
-                return true
-            }
-        )
-    }
-
-    /// A true/false setting stored at `path`.
-    public static func boolean(_ name: Name, _ path: WritableKeyPath<Root, Bool>, _ help: String) -> Self {
-        Self(
-            name,
-            "",
-            help,
-            kind: .boolean,
-            read: { .boolean($0[keyPath: path]) },
-            write: { root, value in
-                guard case .boolean(let b) = value else { return false }
-                root[keyPath: path] = b
-                return true
-            }
-        )
-    }
-
-    /// A setting that holds one case of `Choice`, spelled by its raw value.
-    public static func choice<Choice: RawRepresentable & CaseIterable>(
-        _ name: Name,
-        _ path: WritableKeyPath<Root, Choice>,
-        _ help: String
-    ) -> Self where Choice.RawValue == String {
-        Self(
-            name,
-            Choice.allCases.map(\.rawValue).joined(separator: "|"),
-            help,
-            kind: .choice(Choice.allCases.map(\.rawValue)),
-            read: { .text($0[keyPath: path].rawValue) },
-            write: { root, value in
-                guard case .text(let s) = value, let c = Choice(rawValue: s) else { return false }
-                root[keyPath: path] = c
+                guard let v = Value(setting: value) else { return false }
+                root[keyPath: path] = v
                 return true
             }
         )
     }
 }
+
+extension Setting {
+    /// A setting without a placeholder: a true/false setting or a choice.
+    public init<Value: SettingRepresentable>(_ name: Name, _ path: WritableKeyPath<Root, Value>, _ help: String) {
+        self.init(name, path, "", help)
+    }
+}
+
+/// A type a setting can hold: it reads itself from a ``SettingValue`` and writes itself as one.
+public protocol SettingRepresentable {
+    /// How the value is read from text and shown in help.
+    static var settingKind: SettingKind { get }
+    /// The value, or nil when `setting` has the wrong type (an integral number is an integer,
+    /// an integer a number).
+    init?(setting: SettingValue)
+    /// The value as a setting; nil for an unset optional.
+    var settingValue: SettingValue? { get }
+}
+
+extension Double: SettingRepresentable {
+    public static var settingKind: SettingKind { .real }
+    public init?(setting: SettingValue) {
+        switch setting {
+        case .number(let d): self = d
+        case .integer(let n): self = Double(n)
+        default: return nil
+        }
+    }
+    public var settingValue: SettingValue? { .number(self) }
+}
+
+extension Int: SettingRepresentable {
+    public static var settingKind: SettingKind { .integer }
+    public init?(setting: SettingValue) {
+        guard let n = setting.integerValue else { return nil }
+        self = n
+    }
+    public var settingValue: SettingValue? { .integer(self) }
+}
+
+/// An integer of at least 0, such as a seed.
+extension UInt64: SettingRepresentable {
+    public static var settingKind: SettingKind { .integer }
+    public init?(setting: SettingValue) {
+        guard let n = setting.integerValue, n >= 0 else { return nil }
+        self = UInt64(n)
+    }
+    public var settingValue: SettingValue? { .integer(Int(truncatingIfNeeded: self)) }
+}
+
+/// An integer, or nothing for "automatic".
+extension Optional: SettingRepresentable where Wrapped == Int {
+    public static var settingKind: SettingKind { .optionalInteger }
+    public init?(setting: SettingValue) {
+        guard let n = setting.integerValue else { return nil }
+        self = n
+    }
+    public var settingValue: SettingValue? { map(SettingValue.integer) }
+}
+
+extension Bool: SettingRepresentable {
+    public static var settingKind: SettingKind { .boolean }
+    public init?(setting: SettingValue) {
+        guard case .boolean(let b) = setting else { return nil }
+        self = b
+    }
+    public var settingValue: SettingValue? { .boolean(self) }
+}
+
+extension String: SettingRepresentable {
+    public static var settingKind: SettingKind { .text }
+    public init?(setting: SettingValue) {
+        guard case .text(let s) = setting else { return nil }
+        self = s
+    }
+    public var settingValue: SettingValue? { .text(self) }
+}
+
+extension Array: SettingRepresentable where Element == Int {
+    public static var settingKind: SettingKind { .integers }
+    public init?(setting: SettingValue) {
+        guard case .integers(let list) = setting else { return nil }
+        self = list
+    }
+    public var settingValue: SettingValue? { .integers(self) }
+}
+
+/// A setting that holds one case of an enumeration, spelled by its raw value.
+public protocol SettingChoice: SettingRepresentable, RawRepresentable, CaseIterable where RawValue == String {}
+
+extension SettingChoice {
+    public static var settingKind: SettingKind { .choice(allCases.map(\.rawValue)) }
+    public init?(setting: SettingValue) {
+        guard case .text(let s) = setting else { return nil }
+        self.init(rawValue: s)
+    }
+    public var settingValue: SettingValue? { .text(rawValue) }
+}
+
+extension Activation: SettingChoice {}
 
 extension SettingValue {
     /// "a number", "a string", … for error messages.
