@@ -29,9 +29,7 @@ public struct AutoencoderBench {
     /// Which optimizers to run (`ngd`, `sgd`, `adam`).
     public var optimizers: Set<String> = ["ngd", "sgd", "adam"]
 
-    public init() {
-        ngd = Self.defaultNGD
-    }
+    public init() { ngd = Self.defaultNGD }
 
     /// The default settings with λ_min = 3·10⁻³ (see ``ngd``).
     public static var defaultNGD: NaturalGradientSettings {
@@ -66,20 +64,11 @@ public struct AutoencoderBench {
         let train = try FashionMNIST.loadImages(path: directory + "/" + FashionMNIST.trainImages)
         let test = try FashionMNIST.loadImages(path: directory + "/" + FashionMNIST.testImages, limit: testCount)
         let initial = Network(
-            architecture: Self.architecture,
-            initialization: .standard,
-            seed: seed &* 0x1000_0001 &+ 12
-        )
+            architecture: Self.architecture, initialization: .standard, seed: seed &* 0x1000_0001 &+ 12)
         let stream = SampleStream(train, seed: seed &* 0x1000_0001 &+ 13)
         return try BenchRunner.runAll(
-            specs(),
-            initial: initial,
-            stream: stream,
-            test: test,
-            checkpoints: checkpoints,
-            tag: "autoencoder",
-            progress: progress
-        )
+            specs(), initial: initial, stream: stream, test: test, checkpoints: checkpoints, tag: "autoencoder",
+            progress: progress)
     }
 
     /// The text report: the table and NGD's standing against the best of each grid.

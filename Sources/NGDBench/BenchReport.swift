@@ -14,9 +14,7 @@ public enum BenchReport {
             if let f = floor, let last = r.points.last { row.append(ratio(last.testMSE / f)) }
             rows.append(row)
         }
-        if let f = floor {
-            rows.append(["floor (teacher)", ""] + samples.map { _ in scientific(f) } + ["1.00"])
-        }
+        if let f = floor { rows.append(["floor (teacher)", ""] + samples.map { _ in scientific(f) } + ["1.00"]) }
         let widths = (0..<header.count).map { c in rows.map { $0[c].count }.max() ?? 0 }
         return rows.map { row in
             row.enumerated().map { c, cell in
@@ -44,8 +42,8 @@ public enum BenchReport {
                 var fields = extra
                 fields += [
                     ("optimizer", "\"\(r.spec.name)\""), ("lr", json(r.spec.learningRate)),
-                    ("batch", "\(r.spec.blockSize)"), ("samples", "\(p.samples)"),
-                    ("test_mse", json(p.testMSE)), ("us_per_sample", json(r.microsecondsPerSample)),
+                    ("batch", "\(r.spec.blockSize)"), ("samples", "\(p.samples)"), ("test_mse", json(p.testMSE)),
+                    ("us_per_sample", json(r.microsecondsPerSample)),
                 ]
                 if let d = r.divergedAt { fields.append(("diverged_at", "\(d)")) }
                 out.append("{" + fields.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}")
@@ -57,9 +55,7 @@ public enum BenchReport {
     /// A JSON number, or `null` when not finite (a diverged run).
     public static func json(_ x: Double) -> String { x.isFinite ? "\(x)" : "null" }
 
-    static func countLabel(_ n: Int) -> String {
-        n % 1000 == 0 ? "\(n / 1000)k" : "\(n)"
-    }
+    static func countLabel(_ n: Int) -> String { n % 1000 == 0 ? "\(n / 1000)k" : "\(n)" }
 
     static func scientific(_ x: Double) -> String {
         guard x.isFinite else { return "diverged" }

@@ -14,10 +14,7 @@ public struct OptimizerSpec: Sendable {
     public let make: @Sendable (Network) throws -> any Optimizer
 
     public init(
-        name: String,
-        learningRate: Double,
-        blockSize: Int,
-        factorInterval: Int = 1,
+        name: String, learningRate: Double, blockSize: Int, factorInterval: Int = 1,
         make: @escaping @Sendable (Network) throws -> any Optimizer
     ) {
         self.name = name
@@ -30,13 +27,9 @@ public struct OptimizerSpec: Sendable {
     /// NGD with `settings`.
     public static func naturalGradient(_ settings: NaturalGradientSettings, seed: UInt64) -> OptimizerSpec {
         OptimizerSpec(
-            name: "ngd",
-            learningRate: settings.learningRate,
-            blockSize: settings.blockSize,
+            name: "ngd", learningRate: settings.learningRate, blockSize: settings.blockSize,
             factorInterval: settings.factorInterval
-        ) {
-            try NaturalGradientOptimizer(network: $0, settings: settings, seed: seed)
-        }
+        ) { try NaturalGradientOptimizer(network: $0, settings: settings, seed: seed) }
     }
 
     /// SGD with learning rate `lr` and mini-batch `batch`.
@@ -80,9 +73,7 @@ public struct BenchRun: Sendable {
     public let naturalGradient: (counters: NaturalGradientOptimizer.Counters, damping: Double)?
 
     /// The test error at `samples`, if that was a checkpoint.
-    public func testMSE(at samples: Int) -> Double? {
-        points.first { $0.samples == samples }?.testMSE
-    }
+    public func testMSE(at samples: Int) -> Double? { points.first { $0.samples == samples }?.testMSE }
 }
 
 /// Streams samples through optimizers and records test error at checkpoints.
@@ -103,11 +94,7 @@ public enum BenchRunner {
     /// test error on `test` at each checkpoint. `progress` is called with samples done after
     /// each chunk.
     public static func run(
-        _ spec: OptimizerSpec,
-        initial: Network,
-        stream: SampleStream,
-        test: Dataset,
-        checkpoints: [Int],
+        _ spec: OptimizerSpec, initial: Network, stream: SampleStream, test: Dataset, checkpoints: [Int],
         progress: (Int) -> Void = { _ in }
     ) throws -> BenchRun {
         let optimizer = try spec.make(initial.copy())
@@ -139,24 +126,15 @@ public enum BenchRunner {
         }
         let ngd = (optimizer as? NaturalGradientOptimizer).map { (counters: $0.counters, damping: $0.damping) }
         return BenchRun(
-            spec: spec,
-            points: points,
-            microsecondsPerSample: median(perSample),
-            divergedAt: diverged,
-            naturalGradient: ngd
-        )
+            spec: spec, points: points, microsecondsPerSample: median(perSample), divergedAt: diverged,
+            naturalGradient: ngd)
     }
 
     /// Runs every spec in turn from the same initial network and the same stream, reporting
     /// progress as `"<tag> [i/n] <label>: done/total samples"` every 5 %.
     public static func runAll(
-        _ specs: [OptimizerSpec],
-        initial: Network,
-        stream: SampleStream,
-        test: Dataset,
-        checkpoints: [Int],
-        tag: String,
-        progress: (String) -> Void
+        _ specs: [OptimizerSpec], initial: Network, stream: SampleStream, test: Dataset, checkpoints: [Int],
+        tag: String, progress: (String) -> Void
     ) throws -> [BenchRun] {
         let total = checkpoints.last ?? 0
         var runs = [BenchRun]()
@@ -170,8 +148,7 @@ public enum BenchRunner {
                         shown = step
                         progress("\(label): \(done)/\(total) samples")
                     }
-                }
-            )
+                })
         }
         return runs
     }
@@ -189,10 +166,9 @@ extension [BenchRun] {
     /// The lowest finite test error at `samples` among runs of optimizer `name` (a grid), with
     /// its run; `nil` when there is no such run or every one diverged.
     public func best(_ name: String, at samples: Int) -> (run: BenchRun, mse: Double)? {
-        filter { $0.spec.name == name }
-            .compactMap { r in r.testMSE(at: samples).map { (run: r, mse: $0) } }
-            .filter { $0.mse.isFinite }
-            .min { $0.mse < $1.mse }
+        filter { $0.spec.name == name }.compactMap { r in r.testMSE(at: samples).map { (run: r, mse: $0) } }.filter {
+            $0.mse.isFinite
+        }.min { $0.mse < $1.mse }
     }
 }
 

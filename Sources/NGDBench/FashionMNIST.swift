@@ -12,10 +12,8 @@ public enum DatasetError: Error, Equatable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .cannotOpen(let path):
-            return "cannot open \(path): it is missing or not readable"
-        case .notIDXImages(let path, let detail):
-            return "\(path) is not an IDX image file: \(detail)"
+        case .cannotOpen(let path): return "cannot open \(path): it is missing or not readable"
+        case .notIDXImages(let path, let detail): return "\(path) is not an IDX image file: \(detail)"
         case .truncated(let path, let expected, let got):
             return "\(path) is truncated: its header promises \(expected) bytes of pixels, it holds \(got)"
         }
@@ -47,9 +45,7 @@ public enum FashionMNIST {
         }
         guard word(0) == 0x0000_0803 else {
             throw DatasetError.notIDXImages(
-                path: path,
-                detail: "magic number \(word(0)), expected 2051 (unsigned bytes, 3 dimensions)"
-            )
+                path: path, detail: "magic number \(word(0)), expected 2051 (unsigned bytes, 3 dimensions)")
         }
         let total = word(4)
         let rows = word(8)
@@ -61,9 +57,7 @@ public enum FashionMNIST {
         let width = rows * columns
         var pixels = [UInt8](repeating: 0, count: count * width)
         let read = pixels.withUnsafeMutableBytes { file.read(into: $0) }
-        guard read == pixels.count else {
-            throw DatasetError.truncated(path: path, expected: pixels.count, got: read)
-        }
+        guard read == pixels.count else { throw DatasetError.truncated(path: path, expected: pixels.count, got: read) }
         let values = pixels.map { Double($0) / 255 }
         return Dataset(inputs: values, targets: values, count: count, inputSize: width, outputSize: width)
     }

@@ -73,14 +73,8 @@ public struct PaperBench {
             let initial = Network(architecture: arch.architecture, initialization: .standard, seed: problem.studentSeed)
             let stream = SampleStream(problem.train, seed: problem.streamSeed)
             let runs = try BenchRunner.runAll(
-                specs(seed: seed),
-                initial: initial,
-                stream: stream,
-                test: problem.test,
-                checkpoints: checkpoints,
-                tag: "arch \(arch.rawValue) seed \(seed)",
-                progress: progress
-            )
+                specs(seed: seed), initial: initial, stream: stream, test: problem.test, checkpoints: checkpoints,
+                tag: "arch \(arch.rawValue) seed \(seed)", progress: progress)
             results.append(Result(problem: problem, runs: runs))
         }
         return results
@@ -95,8 +89,7 @@ public struct PaperBench {
         return [
             title, BenchReport.table(r.runs, floor: r.problem.floor), summary(r),
             BenchReport.naturalGradientNotes(r.runs),
-        ]
-        .filter { !$0.isEmpty }.joined(separator: "\n")
+        ].filter { !$0.isEmpty }.joined(separator: "\n")
     }
 
     /// Ratios to the floor for NGD and for the best of each grid.
@@ -127,7 +120,6 @@ public struct PaperBench {
             extra: [
                 ("arch", "\"\(arch.rawValue)\""), ("seed", "\(r.problem.seed)"),
                 ("floor", BenchReport.json(r.problem.floor)),
-            ]
-        )
+            ])
     }
 }

@@ -14,11 +14,7 @@ extension SpeedBench {
         public let secondsToTarget: Double?
 
         public init(
-            problem: String,
-            method: String,
-            microseconds: Double,
-            samplesToTarget: Int?,
-            secondsToTarget: Double?
+            problem: String, method: String, microseconds: Double, samplesToTarget: Int?, secondsToTarget: Double?
         ) {
             self.problem = problem
             self.method = method
@@ -34,10 +30,7 @@ extension SpeedBench {
     /// Streams `problem`'s training set (cycled, reshuffled) through NGD with `settings`,
     /// checking the test mse every `checkEvery` samples, until ≤ 2× floor or `maxSamples`.
     public static func timeToTarget(
-        problem: TeacherProblem,
-        label: String,
-        settings: NaturalGradientSettings,
-        maxSamples: Int,
+        problem: TeacherProblem, label: String, settings: NaturalGradientSettings, maxSamples: Int,
         checkEvery: Int = targetCheckInterval
     ) throws -> TargetRow {
         let network = Network(architecture: problem.arch.architecture, seed: problem.studentSeed)
@@ -62,22 +55,14 @@ extension SpeedBench {
                 nextCheck += checkEvery
                 if problem.test.meanSquaredError(of: network) <= 2 * problem.floor {
                     return TargetRow(
-                        problem: "\(problem.arch)",
-                        method: label,
-                        microseconds: median(perSample),
-                        samplesToTarget: seen,
-                        secondsToTarget: seconds
-                    )
+                        problem: "\(problem.arch)", method: label, microseconds: median(perSample),
+                        samplesToTarget: seen, secondsToTarget: seconds)
                 }
             }
         }
         return TargetRow(
-            problem: "\(problem.arch)",
-            method: label,
-            microseconds: median(perSample),
-            samplesToTarget: nil,
-            secondsToTarget: nil
-        )
+            problem: "\(problem.arch)", method: label, microseconds: median(perSample), samplesToTarget: nil,
+            secondsToTarget: nil)
     }
 
     public static func targetTable(_ rows: [TargetRow]) -> String {

@@ -12,9 +12,7 @@ import Glibc
 public enum SpeedBench {
     /// Median nanoseconds per call of `body`, over batches of calls that each take ≥ `minBatch`.
     public static func nanoseconds(
-        batches: Int = 7,
-        minBatch: Duration = .milliseconds(2),
-        _ body: () -> Void
+        batches: Int = 7, minBatch: Duration = .milliseconds(2), _ body: () -> Void
     ) -> Double {
         withoutActuallyEscaping(body) { median(interleavedNanoseconds(rounds: batches, minBatch: minBatch, [$0])[0]) }
     }
@@ -24,9 +22,7 @@ public enum SpeedBench {
     /// round. On a shared machine whose speed drifts, ratios of the same round are steadier
     /// than ratios of medians taken minutes apart.
     public static func interleavedNanoseconds(
-        rounds: Int = 7,
-        minBatch: Duration = .milliseconds(2),
-        _ bodies: [() -> Void]
+        rounds: Int = 7, minBatch: Duration = .milliseconds(2), _ bodies: [() -> Void]
     ) -> [[Double]] {
         let clock = ContinuousClock()
         let calls = bodies.map { body in
@@ -42,8 +38,7 @@ public enum SpeedBench {
             for (i, body) in bodies.enumerated() {
                 let t = clock.measure { for _ in 0..<calls[i] { body() } }
                 samples[i].append(
-                    (Double(t.components.attoseconds) / 1e9 + Double(t.components.seconds) * 1e9) / Double(calls[i])
-                )
+                    (Double(t.components.attoseconds) / 1e9 + Double(t.components.seconds) * 1e9) / Double(calls[i]))
             }
         }
         return samples
@@ -70,10 +65,7 @@ public enum SpeedBench {
     /// Times the factor update for every `n` in `sizes` and every block size in `blocks`.
     /// `naiveUpTo` caps the dimension at which the (slow) naive reference is timed.
     public static func kernels(
-        sizes: [Int],
-        blocks: [Int],
-        naiveUpTo: Int = 1000,
-        progress: (String) -> Void = { _ in }
+        sizes: [Int], blocks: [Int], naiveUpTo: Int = 1000, progress: (String) -> Void = { _ in }
     ) -> [KernelRow] {
         Kernels.configureSingleThreaded()
         var rows: [KernelRow] = []
@@ -98,13 +90,8 @@ public enum SpeedBench {
             vectors.withUnsafeBufferPointer { v in
                 let start = (sample % (pool - k + 1)) * n
                 ic.absorb(
-                    v.baseAddress! + start,
-                    count: k,
-                    stride: n,
-                    firstSample: sample,
-                    schedule: schedule,
-                    sqrtDamping: 0.1
-                )
+                    v.baseAddress! + start, count: k, stride: n, firstSample: sample, schedule: schedule,
+                    sqrtDamping: 0.1)
                 sample += k
             }
         }
@@ -158,52 +145,22 @@ public enum SpeedBench {
                                 let V = v.baseAddress!
                                 if k == 1 {
                                     ReferenceKernels.symmetricMultiply(
-                                        k: 1,
-                                        n: n,
-                                        alpha: 1,
-                                        p: P,
-                                        v: V,
-                                        ldv: n,
-                                        u: Y,
-                                        ldu: n
-                                    )
+                                        k: 1, n: n, alpha: 1, p: P, v: V, ldv: n, u: Y, ldu: n)
                                     ReferenceKernels.symmetricRankUpdate(k: 1, n: n, alpha: -tiny, v: Y, ldv: n, p: P)
                                     ReferenceKernels.symmetricRankUpdate(k: 1, n: n, alpha: -tiny, v: Y, ldv: n, p: P)
                                     ReferenceKernels.symmetricRankUpdate(k: 1, n: n, alpha: tiny, v: V, ldv: n, p: C)
                                 } else {
                                     ReferenceKernels.symmetricMultiply(
-                                        k: k,
-                                        n: n,
-                                        alpha: 1,
-                                        p: P,
-                                        v: V,
-                                        ldv: n,
-                                        u: Y,
-                                        ldu: n
-                                    )
+                                        k: k, n: n, alpha: 1, p: P, v: V, ldv: n, u: Y, ldu: n)
                                     var gram = g
                                     gram.withUnsafeMutableBufferPointer { G in
                                         ReferenceKernels.multiplyTransposed(
-                                            k: k,
-                                            m: k,
-                                            n: n,
-                                            x: Y,
-                                            ldx: n,
-                                            w: V,
-                                            ldw: n,
-                                            y: G.baseAddress!,
-                                            ldy: r
-                                        )
+                                            k: k, m: k, n: n, x: Y, ldx: n, w: V, ldw: n, y: G.baseAddress!, ldy: r)
                                     }
                                     _ = ReferenceKernels.cholesky(n: r, &gram)
                                     g.withUnsafeBufferPointer { L in
                                         ReferenceKernels.solveLowerTriangular(
-                                            k: r,
-                                            n: n,
-                                            l: L.baseAddress!,
-                                            b: Y,
-                                            ldb: n
-                                        )
+                                            k: r, n: n, l: L.baseAddress!, b: Y, ldb: n)
                                     }
                                     ReferenceKernels.symmetricRankUpdate(k: r, n: n, alpha: -tiny, v: Y, ldv: n, p: P)
                                     ReferenceKernels.symmetricRankUpdate(k: k, n: n, alpha: tiny, v: V, ldv: n, p: C)
@@ -262,14 +219,8 @@ public enum SpeedBench {
     /// The optimizers take turns, one timed chunk each per round, so that a change in the
     /// machine's speed hits all of them alike; the SGD ratio is taken round by round.
     public static func steps(
-        problem: String,
-        architecture: Architecture,
-        specs: [(String, (Network) throws -> any Optimizer)],
-        data: [Double],
-        warmup: Int,
-        chunk: Int,
-        chunks: Int,
-        progress: (String) -> Void = { _ in }
+        problem: String, architecture: Architecture, specs: [(String, (Network) throws -> any Optimizer)],
+        data: [Double], warmup: Int, chunk: Int, chunks: Int, progress: (String) -> Void = { _ in }
     ) throws -> [StepRow] {
         let n0 = architecture.inputSize
         let nL = architecture.outputSize
@@ -306,18 +257,14 @@ public enum SpeedBench {
                 fill(o)
                 let t = try clock.measure { _ = try opt.train(inputs: x, targets: y, count: chunk) }
                 times[o].append(
-                    (Double(t.components.seconds) * 1e6 + Double(t.components.attoseconds) / 1e12) / Double(chunk)
-                )
+                    (Double(t.components.seconds) * 1e6 + Double(t.components.attoseconds) / 1e12) / Double(chunk))
             }
         }
         let sgd = specs.firstIndex { $0.0.hasPrefix("sgd") }
         return specs.indices.map { o in
             StepRow(
-                problem: problem,
-                optimizer: specs[o].0,
-                microseconds: median(times[o]),
-                relativeToSGD: sgd.map { s in median(zip(times[o], times[s]).map { $0 / $1 }) }
-            )
+                problem: problem, optimizer: specs[o].0, microseconds: median(times[o]),
+                relativeToSGD: sgd.map { s in median(zip(times[o], times[s]).map { $0 / $1 }) })
         }
     }
 

@@ -51,11 +51,7 @@ public struct TeacherProblem: Sendable {
 
     /// Builds the problem for `seed`. The same arch, seed and sizes always give the same data.
     public init(
-        arch: Arch,
-        seed: UInt64,
-        trainCount: Int = 10_000,
-        testCount: Int = 1_000,
-        noiseVariance: Double = 1e-6
+        arch: Arch, seed: UInt64, trainCount: Int = 10_000, testCount: Int = 1_000, noiseVariance: Double = 1e-6
     ) {
         self.arch = arch
         self.seed = seed

@@ -30,13 +30,12 @@ public enum ClientError: Error, Sendable, CustomStringConvertible {
 }
 
 /// Runs a socket call, naming the socket's role and endpoint on failure.
-@discardableResult
-func socketCall<T>(_ role: String, _ endpoint: String, _ body: () throws -> T) throws(ClientError) -> T {
+@discardableResult func socketCall<T>(
+    _ role: String, _ endpoint: String, _ body: () throws -> T
+) throws(ClientError) -> T {
     do { return try body() } catch let e as ZMQError {
         throw .socket(role: role, endpoint: endpoint, underlying: e)
-    } catch {
-        fatalError("ZeroMQ calls throw ZMQError only: \(error)")
-    }
+    } catch { fatalError("ZeroMQ calls throw ZMQError only: \(error)") }
 }
 
 extension Duration {

@@ -25,12 +25,8 @@ public final class ControlClient {
     }
 
     private static func connect(
-        _ context: ZMQContext,
-        _ endpoint: String,
-        _ timeout: Duration
-    ) throws(ClientError)
-        -> ZMQSocket
-    {
+        _ context: ZMQContext, _ endpoint: String, _ timeout: Duration
+    ) throws(ClientError) -> ZMQSocket {
         try socketCall("control", endpoint) {
             let s = try ZMQSocket(context, type: .req, lingerMilliseconds: 0)
             let ms = Int32(clamping: timeout.milliseconds)
@@ -84,8 +80,7 @@ public final class ControlClient {
 
     /// Saves every model now; returns the files written.
     /// - Throws: ``ClientError/rejected(request:reason:)`` when a save failed.
-    @discardableResult
-    public func checkpoint() throws(ClientError) -> [String] {
+    @discardableResult public func checkpoint() throws(ClientError) -> [String] {
         switch try send(.checkpoint) {
         case .checkpoint(true, let paths, _): return paths
         case .checkpoint(false, _, let error): throw .rejected(request: "checkpoint", reason: error ?? "a save failed")
@@ -106,12 +101,7 @@ public final class ControlClient {
     public func predict(model: String, rows: [[Double]]) throws(ClientError) -> [[Double]] {
         let width = rows.first?.count ?? 0
         let request = ControlRequest.predict(
-            model: model,
-            x: rows.flatMap { $0 },
-            count: rows.count,
-            width: width,
-            isBatch: true
-        )
+            model: model, x: rows.flatMap { $0 }, count: rows.count, width: width, isBatch: true)
         switch try send(request) {
         case .prediction(let values, let count, let w, _):
             return (0..<count).map { Array(values[($0 * w)..<(($0 + 1) * w)]) }

@@ -15,11 +15,7 @@ public final class DaemonClient {
 
     /// Connects to the daemon's three endpoints. `topics` are the subscriber's prefixes.
     public init(
-        input: String,
-        output: String,
-        control: String,
-        pattern: Producer.Pattern = .pub,
-        topics: [String] = [""],
+        input: String, output: String, control: String, pattern: Producer.Pattern = .pub, topics: [String] = [""],
         controlTimeout: Duration = .seconds(5)
     ) throws(ClientError) {
         context = try socketCall("context", "") { try ZMQContext() }
@@ -39,11 +35,7 @@ public final class DaemonClient {
             probes += 1
             let id = "sync-\(probes)"
             let probe = SampleMessage(
-                x: [Double](repeating: 0, count: inputWidth),
-                y: nil,
-                count: 1,
-                id: .json(.string(id))
-            )
+                x: [Double](repeating: 0, count: inputWidth), y: nil, count: 1, id: .json(.string(id)))
             try producer.send(topic: topic, probe)
             let until = ContinuousClock.now + .milliseconds(50)
             while ContinuousClock.now < until {

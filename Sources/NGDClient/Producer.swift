@@ -18,10 +18,7 @@ public final class Producer {
 
     /// Connects to `endpoint`; `highWaterMark` messages may queue (0: unlimited).
     public init(
-        context: ZMQContext,
-        endpoint: String,
-        pattern: Pattern = .pub,
-        highWaterMark: Int32 = 100_000,
+        context: ZMQContext, endpoint: String, pattern: Pattern = .pub, highWaterMark: Int32 = 100_000,
         lingerMilliseconds: Int32 = 2000
     ) throws(ClientError) {
         self.endpoint = endpoint

@@ -11,10 +11,7 @@ public final class Subscriber {
     /// Connects to `endpoint` (the daemon's `output`) and subscribes to each prefix of `topics`
     /// (`["loss."]`, `["prediction.default"]`; `[""]` is everything).
     public init(
-        context: ZMQContext,
-        endpoint: String,
-        topics: [String] = [""],
-        highWaterMark: Int32 = 100_000
+        context: ZMQContext, endpoint: String, topics: [String] = [""], highWaterMark: Int32 = 100_000
     ) throws(ClientError) {
         self.endpoint = endpoint
         socket = try socketCall("subscriber", endpoint) {
@@ -54,9 +51,7 @@ public final class Subscriber {
     }
 
     /// Drops every message already queued.
-    public func drain() throws(ClientError) {
-        while try nextFrames(timeout: nil) != nil {}
-    }
+    public func drain() throws(ClientError) { while try nextFrames(timeout: nil) != nil {} }
 
     public func close() { socket.close() }
 }

@@ -31,9 +31,7 @@ enum BinaryCoder {
         case doubles([Double])
     }
 
-    struct Failure: Error, CustomStringConvertible {
-        let description: String
-    }
+    struct Failure: Error, CustomStringConvertible { let description: String }
 
     static func encode<T: Encodable>(_ value: T) throws -> [UInt8] {
         var out: [UInt8] = []
@@ -112,8 +110,7 @@ enum BinaryCoder {
             return Int(
                 bytes.withUnsafeBytes {
                     UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: r.lowerBound, as: UInt32.self))
-                }
-            )
+                })
         }
         mutating func string() throws -> String {
             let r = try take(try u32())
@@ -151,14 +148,9 @@ enum BinaryCoder {
                             Double(
                                 bitPattern: UInt64(
                                     littleEndian: raw.loadUnaligned(
-                                        fromByteOffset: r.lowerBound + 8 * $0,
-                                        as: UInt64.self
-                                    )
-                                )
-                            )
+                                        fromByteOffset: r.lowerBound + 8 * $0, as: UInt64.self)))
                         }
-                    }
-                )
+                    })
             default: throw Failure(description: "unknown tag \(tag) at byte \(offset - 1)")
             }
         }
@@ -322,8 +314,7 @@ struct NodeDecoder: Decoder {
         case .double(let v) where T.self == Double.self: return v as! T
         case .double(let v) where T.self == Float.self: return Float(v) as! T
         case .string(let s) where T.self == String.self: return s as! T
-        default:
-            if let v = try d.integer(T.self) { return v }
+        default: if let v = try d.integer(T.self) { return v }
         }
         // A primitive that did not match its node must not recurse through T(from:).
         if T.self == Bool.self || T.self == Double.self || T.self == Float.self || T.self == String.self {
@@ -363,8 +354,7 @@ struct NodeDecoder: Decoder {
     func container<Key: CodingKey>(keyedBy type: Key.Type) throws -> KeyedDecodingContainer<Key> {
         guard case .keyed(let members) = node else { throw mismatch("a keyed container") }
         return KeyedDecodingContainer(
-            Keyed<Key>(members: Dictionary(members, uniquingKeysWith: { a, _ in a }), path: path)
-        )
+            Keyed<Key>(members: Dictionary(members, uniquingKeysWith: { a, _ in a }), path: path))
     }
 
     func unkeyedContainer() throws -> any UnkeyedDecodingContainer {
@@ -386,9 +376,7 @@ struct NodeDecoder: Decoder {
         func value(_ key: Key) throws -> BinaryCoder.Node {
             guard let v = members[key.stringValue] else {
                 throw DecodingError.keyNotFound(
-                    key,
-                    .init(codingPath: codingPath, debugDescription: "missing key \(key.stringValue)")
-                )
+                    key, .init(codingPath: codingPath, debugDescription: "missing key \(key.stringValue)"))
             }
             return v
         }
@@ -422,9 +410,7 @@ struct NodeDecoder: Decoder {
         mutating func next() throws -> BinaryCoder.Node {
             guard !isAtEnd else {
                 throw DecodingError.valueNotFound(
-                    Any.self,
-                    .init(codingPath: codingPath, debugDescription: "array ended at \(currentIndex)")
-                )
+                    Any.self, .init(codingPath: codingPath, debugDescription: "array ended at \(currentIndex)"))
             }
             defer { currentIndex += 1 }
             return items[currentIndex]

@@ -51,9 +51,7 @@ enum CheckpointFile {
         }
         let body = Array(bytes[headerSize...])
         guard crc(body) == sum else { throw CheckpointError.checksumMismatch(path: path) }
-        do {
-            return try BinaryCoder.decode(ModelCheckpoint.self, from: body)
-        } catch {
+        do { return try BinaryCoder.decode(ModelCheckpoint.self, from: body) } catch {
             throw CheckpointError.undecodable(path: path, reason: "\(error)")
         }
     }
@@ -76,10 +74,7 @@ enum CheckpointFile {
         }
         do { try FileIO.writeAtomically(bytes, to: final, directory: directory) } catch {
             throw CheckpointError.writeFailed(
-                path: final,
-                step: "\(error.call)\(error.path.map { " of \($0)" } ?? "")",
-                reason: error.reason
-            )
+                path: final, step: "\(error.call)\(error.path.map { " of \($0)" } ?? "")", reason: error.reason)
         }
         return final
     }
@@ -90,28 +85,17 @@ enum CheckpointFile {
         if FileManager.default.fileExists(atPath: directory, isDirectory: &isDir) {
             guard isDir.boolValue else {
                 throw CheckpointError.writeFailed(
-                    path: directory,
-                    step: "using the state directory",
-                    reason: "it is not a directory"
-                )
+                    path: directory, step: "using the state directory", reason: "it is not a directory")
             }
         } else {
-            do {
-                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            } catch {
+            do { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) } catch {
                 throw CheckpointError.writeFailed(
-                    path: directory,
-                    step: "creating the state directory",
-                    reason: "\(error)"
-                )
+                    path: directory, step: "creating the state directory", reason: "\(error)")
             }
         }
         guard access(directory, W_OK) == 0 else {
             throw CheckpointError.writeFailed(
-                path: directory,
-                step: "using the state directory",
-                reason: String(cString: strerror(errno))
-            )
+                path: directory, step: "using the state directory", reason: String(cString: strerror(errno)))
         }
     }
 }

@@ -33,9 +33,7 @@ final class CheckpointWriter: Sendable {
             let result: Result<String, CheckpointError>
             do { result = .success(try CheckpointFile.save(snapshot, directory: directory)) } catch let e
                 as CheckpointError
-            {
-                result = .failure(e)
-            } catch {
+            { result = .failure(e) } catch {
                 result = .failure(.writeFailed(path: directory, step: "saving", reason: "\(error)"))
             }
             progress.withLock {

@@ -55,9 +55,7 @@ private func settingValue(_ v: TOMLValue, _ key: String) throws(ConfigError) -> 
         for item in items {
             guard case .integer(let n) = item else {
                 throw ConfigError(
-                    .other(key),
-                    "must be an array of integers, e.g. [20, 20, 20], not one holding \(item.typeName)"
-                )
+                    .other(key), "must be an array of integers, e.g. [20, 20, 20], not one holding \(item.typeName)")
             }
             list.append(n)
         }

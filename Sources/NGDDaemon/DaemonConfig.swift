@@ -101,55 +101,31 @@ public struct DaemonConfig: Equatable, Sendable {
         [
             Setting(.input, \.input, "endpoint", "Input endpoint: producers send [topic, payload] messages here."),
             Setting(
-                .inputPattern,
-                \.inputPattern,
-                "sub: topics are routed to models; pull: load-balanced PUSH producers."
-            ),
+                .inputPattern, \.inputPattern, "sub: topics are routed to models; pull: load-balanced PUSH producers."),
             Setting(.inputMode, \.inputMode, "bind the input, or connect it to a producer's PUB or a proxy."),
             Setting(
-                .subscribe,
-                \.subscribe,
-                "SUB input: all topics (unknown ones get an error) or only the models' topics."
+                .subscribe, \.subscribe, "SUB input: all topics (unknown ones get an error) or only the models' topics."
             ),
             Setting(.output, \.output, "endpoint", "Output PUB endpoint: predictions, loss, stats and errors."),
             Setting(
-                .control,
-                \.control,
-                "endpoint",
-                "Control endpoint (REQ/REP JSON): status, predict, checkpoint, pause, resume."
-            ),
+                .control, \.control, "endpoint",
+                "Control endpoint (REQ/REP JSON): status, predict, checkpoint, pause, resume."),
             Setting(
-                .stateDirectory,
-                \.stateDirectory,
-                "dir",
-                "Checkpoint directory; $STATE_DIRECTORY (systemd's StateDirectory=) when set."
-            ),
+                .stateDirectory, \.stateDirectory, "dir",
+                "Checkpoint directory; $STATE_DIRECTORY (systemd's StateDirectory=) when set."),
             Setting(
-                .checkpointInterval,
-                \.checkpointInterval,
-                "s",
-                "Seconds between checkpoints; 0 saves only on command and at shutdown."
-            ),
+                .checkpointInterval, \.checkpointInterval, "s",
+                "Seconds between checkpoints; 0 saves only on command and at shutdown."),
             Setting(.statsInterval, \.statsInterval, "s", "Seconds between stats messages; 0 turns them off."),
             Setting(.lossEvery, \.lossEvery, "n", "Publish loss for every nth labelled message."),
             Setting(
-                .receiveHighWaterMark,
-                \.receiveHighWaterMark,
-                "n",
-                "Input queue limit in messages (0: unlimited)."
-            ),
+                .receiveHighWaterMark, \.receiveHighWaterMark, "n", "Input queue limit in messages (0: unlimited)."),
             Setting(
-                .sendHighWaterMark,
-                \.sendHighWaterMark,
-                "n",
-                "Output queue limit per subscriber in messages (0: unlimited)."
-            ),
+                .sendHighWaterMark, \.sendHighWaterMark, "n",
+                "Output queue limit per subscriber in messages (0: unlimited)."),
             Setting(
-                .maxMessageSize,
-                \.maxMessageSize,
-                "bytes",
-                "Largest input message; libzmq drops a peer that sends more."
-            ),
+                .maxMessageSize, \.maxMessageSize, "bytes",
+                "Largest input message; libzmq drops a peer that sends more."),
             Setting(.linger, \.lingerMilliseconds, "ms", "Milliseconds unsent output may delay shutdown."),
         ]
     }
@@ -188,8 +164,7 @@ public struct DaemonConfig: Equatable, Sendable {
                 for b in (a + 1)..<3 where endpoints[a].1 == endpoints[b].1 && !endpoints[a].1.hasSuffix(":*") {
                     throw ConfigError(
                         .daemon(endpoints[b].0),
-                        "'\(endpoints[b].1)' is already used by daemon.\(endpoints[a].0.configKey)"
-                    )
+                        "'\(endpoints[b].1)' is already used by daemon.\(endpoints[a].0.configKey)")
                 }
             }
         }
@@ -211,16 +186,12 @@ public struct DaemonConfig: Equatable, Sendable {
             throw ConfigError(.daemon(.maxMessageSize), "must be at least 64 bytes, got \(maxMessageSize)")
         }
         guard lingerMilliseconds >= 0, lingerMilliseconds <= 60_000 else {
-            throw ConfigError(
-                .daemon(.linger),
-                "must be in 0...60000 ms (a finite linger keeps shutdown prompt)"
-            )
+            throw ConfigError(.daemon(.linger), "must be in 0...60000 ms (a finite linger keeps shutdown prompt)")
         }
         guard !models.isEmpty else {
             throw ConfigError(
                 .models,
-                "no model is configured: give --layers (e.g. --layers 20,20,20) or a [models.NAME] table in --config"
-            )
+                "no model is configured: give --layers (e.g. --layers 20,20,20) or a [models.NAME] table in --config")
         }
         var names = Set<String>()
         var topics = [String: String]()
@@ -236,11 +207,8 @@ public struct DaemonConfig: Equatable, Sendable {
 
     /// Changes the model named `name`, created with empty layers when absent (flags fill it in).
     public mutating func withModel(
-        _ name: String,
-        _ body: (inout ModelConfig) throws(ConfigError) -> Void
-    )
-        throws(ConfigError)
-    {
+        _ name: String, _ body: (inout ModelConfig) throws(ConfigError) -> Void
+    ) throws(ConfigError) {
         if let i = models.firstIndex(where: { $0.name == name }) {
             try body(&models[i])
         } else {

@@ -9,8 +9,7 @@ public enum DaemonError: Error, Sendable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .socket(let role, let endpoint, let e):
-            return "\(role) socket \(endpoint): \(e)"
+        case .socket(let role, let endpoint, let e): return "\(role) socket \(endpoint): \(e)"
         case .shutdownCheckpointFailed(let errors):
             return "stopped, but the final checkpoint failed: " + errors.joined(separator: "; ")
         }

@@ -3,9 +3,7 @@ import NGDMath
 import NGDWire
 
 /// Why a message was not accepted by a model (sent on `error.<model>`).
-public struct ModelInputError: Error, Equatable, Sendable, CustomStringConvertible {
-    public let description: String
-}
+public struct ModelInputError: Error, Equatable, Sendable, CustomStringConvertible { public let description: String }
 
 /// What one message did to a model: the predictions made before learning, and, for a labelled
 /// message, the loss measured on them.
@@ -93,13 +91,11 @@ public final class HostedModel {
         let a = network.architecture
         guard m.inputWidth == a.inputSize else {
             throw ModelInputError(
-                description: "x has \(m.inputWidth) values per sample; model \(name) expects \(a.inputSize)"
-            )
+                description: "x has \(m.inputWidth) values per sample; model \(name) expects \(a.inputSize)")
         }
         if m.y != nil, m.outputWidth != a.outputSize {
             throw ModelInputError(
-                description: "y has \(m.outputWidth) values per sample; model \(name) expects \(a.outputSize)"
-            )
+                description: "y has \(m.outputWidth) values per sample; model \(name) expects \(a.outputSize)")
         }
         // Inputs were checked for shape and finiteness by the decoder and just now for width.
         let oneBlock = m.y != nil && !paused && m.count <= optimizer.blockSize
@@ -147,16 +143,8 @@ public final class HostedModel {
     /// Everything needed to resume: weights, factors, optimizer and RNG state, seq and averages.
     func checkpoint() -> ModelCheckpoint {
         ModelCheckpoint(
-            model: name,
-            architecture: network.architecture,
-            optimizerKind: config.optimizer,
-            seq: seq,
-            samples: samples,
-            lossEMA: lossEMA,
-            mseEMA: mseEMA,
-            paused: paused,
-            savedAt: Date().timeIntervalSince1970,
-            optimizer: optimizer.state
-        )
+            model: name, architecture: network.architecture, optimizerKind: config.optimizer, seq: seq,
+            samples: samples, lossEMA: lossEMA, mseEMA: mseEMA, paused: paused, savedAt: Date().timeIntervalSince1970,
+            optimizer: optimizer.state)
     }
 }

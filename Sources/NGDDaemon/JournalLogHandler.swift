@@ -61,7 +61,5 @@ public struct JournalLogHandler: LogHandler {
         return "\(now.formatted(.iso8601)) \(event.level) \(label): \(oneLine)"
     }
 
-    public func log(event: LogEvent) {
-        FileIO.emit(format(event) + "\n", to: 2)
-    }
+    public func log(event: LogEvent) { FileIO.emit(format(event) + "\n", to: 2) }
 }

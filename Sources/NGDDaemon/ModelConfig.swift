@@ -96,24 +96,15 @@ public struct ModelConfig: Equatable, Sendable {
             Setting(.optimizer, \.optimizer, "The optimizer; the settings below marked for another one do not apply."),
             Setting(.seed, \.seed, "n", "Seed of the initial weights and of the optimizer's sampling."),
             Setting(
-                .training(.outputVariance),
-                \.outputNoise,
-                "σ²",
-                "σ² of the output model; the loss is ½‖y − ŷ‖²/σ²."
-            ),
+                .training(.outputVariance), \.outputNoise, "σ²", "σ² of the output model; the loss is ½‖y − ŷ‖²/σ²."),
         ]
         func lift<S>(
-            _ table: [Setting<S, TrainingSetting>],
-            _ path: WritableKeyPath<ModelConfig, S>,
-            _ kind: OptimizerKind
-        )
-            -> [ModelSetting]
-        {
+            _ table: [Setting<S, TrainingSetting>], _ path: WritableKeyPath<ModelConfig, S>, _ kind: OptimizerKind
+        ) -> [ModelSetting] {
             table.map { ModelSetting(setting: $0.lifted(path, as: ModelSettingName.training), optimizer: kind) }
         }
         return own.map { ModelSetting(setting: $0, optimizer: nil) }
-            + lift(NaturalGradientSettings.settings, \.ngd, .ngd)
-            + lift(SGDSettings.settings, \.sgd, .sgd)
+            + lift(NaturalGradientSettings.settings, \.ngd, .ngd) + lift(SGDSettings.settings, \.sgd, .sgd)
             + lift(AdamSettings.settings, \.adam, .adam)
     }
 
@@ -132,16 +123,15 @@ public struct ModelConfig: Equatable, Sendable {
             let owners = rows.compactMap { $0.optimizer?.rawValue }.joined(separator: ", ")
             throw ConfigError(
                 .model(self.name, name),
-                "is a setting of optimizer \(owners); this model's optimizer is \(optimizer.rawValue)"
-            )
+                "is a setting of optimizer \(owners); this model's optimizer is \(optimizer.rawValue)")
         }
         do { try row.setting.set(value, in: &self) } catch { throw ConfigError(.model(self.name, name), error.problem) }
     }
 
     /// The value of a setting for this model's optimizer (nil when unset or not its setting).
     public func value(of name: ModelSettingName) -> SettingValue? {
-        Self.settings.first { $0.setting.name == name && ($0.optimizer == nil || $0.optimizer == optimizer) }?
-            .setting.value(in: self)
+        Self.settings.first { $0.setting.name == name && ($0.optimizer == nil || $0.optimizer == optimizer) }?.setting
+            .value(in: self)
     }
 
     /// The network's architecture (hidden φ, linear output).

@@ -31,18 +31,11 @@ public final class ModelRegistry {
                 }
                 guard c.architecture == arch else {
                     throw CheckpointError.mismatch(
-                        path: path,
-                        what: "architecture",
-                        saved: c.architecture.summary,
-                        configured: arch.summary
-                    )
+                        path: path, what: "architecture", saved: c.architecture.summary, configured: arch.summary)
                 }
                 guard c.optimizerKind == m.optimizer else {
                     throw CheckpointError.mismatch(
-                        path: path,
-                        what: "optimizer",
-                        saved: c.optimizerKind.rawValue,
-                        configured: m.optimizer.rawValue
+                        path: path, what: "optimizer", saved: c.optimizerKind.rawValue, configured: m.optimizer.rawValue
                     )
                 }
                 let model: HostedModel
@@ -56,8 +49,7 @@ public final class ModelRegistry {
                 models.append(try HostedModel(config: m))
                 logger.info(
                     "new model",
-                    metadata: ["model": "\(m.name)", "layers": "\(m.layers)", "optimizer": "\(m.optimizer.rawValue)"]
-                )
+                    metadata: ["model": "\(m.name)", "layers": "\(m.layers)", "optimizer": "\(m.optimizer.rawValue)"])
             }
         }
         self.models = models
@@ -71,8 +63,7 @@ public final class ModelRegistry {
     public func model(named name: String) -> HostedModel? { byName[name] }
 
     /// Saves `model` atomically and returns the file's path.
-    @discardableResult
-    public func save(_ model: HostedModel) throws -> String {
+    @discardableResult public func save(_ model: HostedModel) throws -> String {
         let path = try CheckpointFile.save(model.checkpoint(), directory: stateDirectory)
         model.lastCheckpoint = Date()
         return path

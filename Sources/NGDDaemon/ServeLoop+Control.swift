@@ -30,15 +30,11 @@ extension ServeLoop {
             }
         }
         switch request {
-        case .status:
-            return .status(uptime: Date().timeIntervalSince(started), models: registry.models.map(status))
+        case .status: return .status(uptime: Date().timeIntervalSince(started), models: registry.models.map(status))
         case .checkpoint:
             let (paths, errors) = saveAll(reason: "command")
             return .checkpoint(
-                ok: errors.isEmpty,
-                paths: paths,
-                error: errors.isEmpty ? nil : errors.joined(separator: "; ")
-            )
+                ok: errors.isEmpty, paths: paths, error: errors.isEmpty ? nil : errors.joined(separator: "; "))
         case .pause, .resume:
             guard let m = model else { return .error("missing \"model\"") }
             m.paused = request == .pause(model: m.name)
@@ -51,31 +47,17 @@ extension ServeLoop {
             do {
                 let y = try m.predict(x, count: k)
                 return .prediction(values: y, count: k, width: m.network.architecture.outputSize, isBatch: batch)
-            } catch {
-                return .error("\(error)")
-            }
+            } catch { return .error("\(error)") }
         }
     }
 
     func status(_ m: HostedModel) -> ModelStatus {
         ModelStatus(
-            name: m.name,
-            topic: m.config.topic,
-            layers: m.config.layers,
-            activation: m.config.activation.rawValue,
-            bias: m.config.bias,
-            optimizer: m.config.optimizer.rawValue,
-            learningRate: m.config.learningRate,
-            batch: m.config.blockSize,
-            seq: m.seq,
-            samples: m.samples,
-            lossEMA: m.lossEMA,
-            mseEMA: m.mseEMA,
-            damping: m.damping,
-            samplesPerSecond: m.sampleRate(),
-            checkpointAge: m.lastCheckpoint.map { Date().timeIntervalSince($0) },
-            paused: m.paused,
-            rejected: m.rejectedMessages
-        )
+            name: m.name, topic: m.config.topic, layers: m.config.layers, activation: m.config.activation.rawValue,
+            bias: m.config.bias, optimizer: m.config.optimizer.rawValue, learningRate: m.config.learningRate,
+            batch: m.config.blockSize, seq: m.seq, samples: m.samples, lossEMA: m.lossEMA, mseEMA: m.mseEMA,
+            damping: m.damping, samplesPerSecond: m.sampleRate(),
+            checkpointAge: m.lastCheckpoint.map { Date().timeIntervalSince($0) }, paused: m.paused,
+            rejected: m.rejectedMessages)
     }
 }

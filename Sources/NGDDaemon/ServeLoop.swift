@@ -41,10 +41,7 @@ public final class ServeLoop {
     private lazy var writer = CheckpointWriter(directory: registry.stateDirectory)
 
     public init(
-        config: DaemonConfig,
-        registry: ModelRegistry,
-        logger: Logger,
-        notifier: SystemdNotifier = SystemdNotifier()
+        config: DaemonConfig, registry: ModelRegistry, logger: Logger, notifier: SystemdNotifier = SystemdNotifier()
     ) {
         self.config = config
         self.registry = registry
@@ -53,11 +50,7 @@ public final class ServeLoop {
     }
 
     private func socket(
-        _ ctx: ZMQContext,
-        _ type: ZMQSocketType,
-        role: String,
-        endpoint: String,
-        mode: SocketMode,
+        _ ctx: ZMQContext, _ type: ZMQSocketType, role: String, endpoint: String, mode: SocketMode,
         configure: (ZMQSocket) throws -> Void
     ) throws -> (ZMQSocket, String) {
         do {
@@ -69,9 +62,7 @@ public final class ServeLoop {
             }
             try s.connect(endpoint)
             return (s, endpoint)
-        } catch let e as ZMQError {
-            throw DaemonError.socket(role: role, endpoint: endpoint, underlying: e)
-        }
+        } catch let e as ZMQError { throw DaemonError.socket(role: role, endpoint: endpoint, underlying: e) }
     }
 
     /// Binds every socket, serves until `stop` is requested, then shuts down gracefully.
@@ -82,11 +73,7 @@ public final class ServeLoop {
         defer { ctx.terminate() }
         let inputType: ZMQSocketType = config.inputPattern == .sub ? .sub : .pull
         let (input, inputEndpoint) = try socket(
-            ctx,
-            inputType,
-            role: "input",
-            endpoint: config.input,
-            mode: config.inputMode
+            ctx, inputType, role: "input", endpoint: config.input, mode: config.inputMode
         ) { s in
             try s.setReceiveHighWaterMark(Int32(config.receiveHighWaterMark))
             try s.setMaximumMessageSize(bytes: Int64(config.maxMessageSize))
@@ -102,8 +89,7 @@ public final class ServeLoop {
         }
         output = out
         let (control, controlEndpoint) = try socket(ctx, .rep, role: "control", endpoint: config.control, mode: .bind) {
-            s in
-            try s.setMaximumMessageSize(bytes: Int64(config.maxMessageSize))
+            s in try s.setMaximumMessageSize(bytes: Int64(config.maxMessageSize))
         }
         boundEndpoints = (inputEndpoint, outputEndpoint, controlEndpoint)
         onReady?(inputEndpoint, outputEndpoint, controlEndpoint)
@@ -111,15 +97,11 @@ public final class ServeLoop {
             "serving",
             metadata: [
                 "input": "\(inputEndpoint)", "pattern": "\(config.inputPattern.rawValue)",
-                "mode": "\(config.inputMode.rawValue)",
-                "output": "\(outputEndpoint)", "control": "\(controlEndpoint)",
-                "models": "\(registry.models.map(\.name).joined(separator: ","))",
-                "blas": "\(BLASCore.name)",
-            ]
-        )
+                "mode": "\(config.inputMode.rawValue)", "output": "\(outputEndpoint)", "control": "\(controlEndpoint)",
+                "models": "\(registry.models.map(\.name).joined(separator: ","))", "blas": "\(BLASCore.name)",
+            ])
         notifier.notify(
-            "READY=1\nSTATUS=serving \(registry.models.count) model(s) on \(inputEndpoint)\nMAINPID=\(getpid())"
-        )
+            "READY=1\nSTATUS=serving \(registry.models.count) model(s) on \(inputEndpoint)\nMAINPID=\(getpid())")
 
         var poller = ZMQPoller([control, input])
         do {
@@ -140,9 +122,7 @@ public final class ServeLoop {
                 try timers()
                 notifier.watchdogIfDue()
             }
-        } catch let e as ZMQError where e.isTerminated {
-            logger.notice("context terminated; shutting down")
-        }
+        } catch let e as ZMQError where e.isTerminated { logger.notice("context terminated; shutting down") }
 
         // Graceful shutdown: stop intake first, so nothing is learned after the checkpoint.
         input.close()
@@ -220,28 +200,14 @@ public final class ServeLoop {
         }
         let width = model.network.architecture.outputSize
         publish(
-            .prediction,
-            model: model.name,
+            .prediction, model: model.name,
             PredictionMessage(
-                model: model.name,
-                seq: model.seq,
-                request: message,
-                values: outcome.predictions,
-                width: width
-            )
-            .encode()
-        )
+                model: model.name, seq: model.seq, request: message, values: outcome.predictions, width: width
+            ).encode())
         if let mse = outcome.mse, let loss = outcome.loss, model.labelledMessages % config.lossEvery == 0 {
             let report = LossMessage(
-                model: model.name,
-                seq: model.seq,
-                id: message.id,
-                count: message.count,
-                mse: mse,
-                loss: loss,
-                lossEMA: model.lossEMA ?? loss,
-                samples: model.samples
-            )
+                model: model.name, seq: model.seq, id: message.id, count: message.count, mse: mse, loss: loss,
+                lossEMA: model.lossEMA ?? loss, samples: model.samples)
             publish(.loss, model: model.name, report.encode())
         }
     }
@@ -269,9 +235,7 @@ public final class ServeLoop {
             lastCheckpoint = now
             for m in registry.models where !writer.submit(m.checkpoint()) {
                 logger.debug(
-                    "previous checkpoint still being written; skipping this one",
-                    metadata: ["model": "\(m.name)"]
-                )
+                    "previous checkpoint still being written; skipping this one", metadata: ["model": "\(m.name)"])
             }
         }
         collectBackgroundSaves()
@@ -284,37 +248,23 @@ public final class ServeLoop {
             case .success:
                 registry.model(named: c.model)?.lastCheckpoint = c.time
                 logger.debug(
-                    "checkpoint saved",
-                    metadata: ["model": "\(c.model)", "seq": "\(c.seq)", "reason": "interval"]
-                )
-            case .failure(let e):
-                logger.error("checkpoint failed", metadata: ["model": "\(c.model)", "error": "\(e)"])
+                    "checkpoint saved", metadata: ["model": "\(c.model)", "seq": "\(c.seq)", "reason": "interval"])
+            case .failure(let e): logger.error("checkpoint failed", metadata: ["model": "\(c.model)", "error": "\(e)"])
             }
         }
     }
 
     func statsMessage(_ m: HostedModel) -> StatsMessage {
         StatsMessage(
-            model: m.name,
-            samplesPerSecond: m.takeSampleRate(),
-            samples: m.samples,
-            seq: m.seq,
-            lossEMA: m.lossEMA,
-            mseEMA: m.mseEMA,
-            damping: m.damping,
-            rejected: m.rejectedMessages,
-            rejectedSteps: m.rejectedSteps,
-            optimizer: m.config.optimizer.rawValue,
-            paused: m.paused,
-            uptime: Date().timeIntervalSince(started),
-            checkpointAge: m.lastCheckpoint.map { Date().timeIntervalSince($0) }
-        )
+            model: m.name, samplesPerSecond: m.takeSampleRate(), samples: m.samples, seq: m.seq, lossEMA: m.lossEMA,
+            mseEMA: m.mseEMA, damping: m.damping, rejected: m.rejectedMessages, rejectedSteps: m.rejectedSteps,
+            optimizer: m.config.optimizer.rawValue, paused: m.paused, uptime: Date().timeIntervalSince(started),
+            checkpointAge: m.lastCheckpoint.map { Date().timeIntervalSince($0) })
     }
 
     /// Saves every model now, on this thread, after any background save has finished; returns
     /// the paths written. A failed save is logged and the old file kept.
-    @discardableResult
-    func saveAll(reason: String) -> (paths: [String], errors: [String]) {
+    @discardableResult func saveAll(reason: String) -> (paths: [String], errors: [String]) {
         writer.waitUntilIdle()
         collectBackgroundSaves()
         var paths: [String] = []
@@ -324,9 +274,7 @@ public final class ServeLoop {
                 let p = try registry.save(m)
                 paths.append(p)
                 logger.info(
-                    "checkpoint saved",
-                    metadata: ["model": "\(m.name)", "seq": "\(m.seq)", "reason": "\(reason)"]
-                )
+                    "checkpoint saved", metadata: ["model": "\(m.name)", "seq": "\(m.seq)", "reason": "\(reason)"])
             } catch {
                 errors.append("\(error)")
                 logger.error("checkpoint failed", metadata: ["model": "\(m.name)", "error": "\(error)"])
@@ -337,6 +285,4 @@ public final class ServeLoop {
 }
 
 /// Moves a non-Sendable value to the one thread that will use it from then on.
-private struct Transfer<T>: @unchecked Sendable {
-    let value: T
-}
+private struct Transfer<T>: @unchecked Sendable { let value: T }

@@ -34,8 +34,7 @@ public final class SystemdNotifier {
     public var isEnabled: Bool { address != nil }
 
     /// Sends `state` (e.g. `READY=1`). Failures are returned, not thrown: notification is best effort.
-    @discardableResult
-    public func notify(_ state: String) -> Bool {
+    @discardableResult public func notify(_ state: String) -> Bool {
         guard let address else { return false }
         if fd < 0 {
             fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)

@@ -71,9 +71,7 @@ public struct TOMLParser {
     private var c: UInt8 { b[i] }
 
     private mutating func skipBlank() { while !atEnd, c == 0x20 || c == 0x09 { i += 1 } }
-    private mutating func skipComment() {
-        if !atEnd, c == UInt8(ascii: "#") { while !atEnd, c != 0x0A { i += 1 } }
-    }
+    private mutating func skipComment() { if !atEnd, c == UInt8(ascii: "#") { while !atEnd, c != 0x0A { i += 1 } } }
     /// Skips blanks, comments and newlines (inside arrays).
     private mutating func skipAll() {
         while true {
@@ -265,8 +263,7 @@ public struct TOMLParser {
             return .integer(v)
         }
         if digits.contains(where: { $0 == "." || $0 == "e" || $0 == "E" }), !digits.hasSuffix("."),
-            !digits.hasPrefix("."),
-            let v = Double(digits), v.isFinite
+            !digits.hasPrefix("."), let v = Double(digits), v.isFinite
         {
             return .float(v)
         }

@@ -5,8 +5,7 @@ import Darwin
 #endif
 
 /// `tanh` from the C library; named apart because the `Activation.tanh` case shadows it.
-@inline(__always)
-private func hyperbolicTangent(_ x: Double) -> Double { tanh(x) }
+@inline(__always) private func hyperbolicTangent(_ x: Double) -> Double { tanh(x) }
 
 /// An element-wise activation function φ of a layer.
 public enum Activation: String, Codable, CaseIterable, Sendable {
@@ -17,11 +16,11 @@ public enum Activation: String, Codable, CaseIterable, Sendable {
 
     /// Applies φ in place to `count` pre-activations at `a`, and writes φ' at each point to
     /// `derivative`. For `identity` the derivative is 1.
-    @inline(__always)
-    package func apply(_ a: UnsafeMutablePointer<Double>, derivative: UnsafeMutablePointer<Double>, count: Int) {
+    @inline(__always) package func apply(
+        _ a: UnsafeMutablePointer<Double>, derivative: UnsafeMutablePointer<Double>, count: Int
+    ) {
         switch self {
-        case .identity:
-            derivative.update(repeating: 1, count: count)
+        case .identity: derivative.update(repeating: 1, count: count)
         case .tanh:
             for i in 0..<count {
                 let y = hyperbolicTangent(a[i])
@@ -44,17 +43,12 @@ public enum Activation: String, Codable, CaseIterable, Sendable {
     }
 
     /// Applies φ in place to `count` pre-activations at `a` (no derivative).
-    @inline(__always)
-    package func apply(_ a: UnsafeMutablePointer<Double>, count: Int) {
+    @inline(__always) package func apply(_ a: UnsafeMutablePointer<Double>, count: Int) {
         switch self {
-        case .identity:
-            return
-        case .tanh:
-            for i in 0..<count { a[i] = hyperbolicTangent(a[i]) }
-        case .relu:
-            for i in 0..<count where !(a[i] > 0) { a[i] = 0 }
-        case .sigmoid:
-            for i in 0..<count { a[i] = 1 / (1 + exp(-a[i])) }
+        case .identity: return
+        case .tanh: for i in 0..<count { a[i] = hyperbolicTangent(a[i]) }
+        case .relu: for i in 0..<count where !(a[i] > 0) { a[i] = 0 }
+        case .sigmoid: for i in 0..<count { a[i] = 1 / (1 + exp(-a[i])) }
         }
     }
 

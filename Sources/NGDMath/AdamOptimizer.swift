@@ -18,10 +18,7 @@ public struct AdamSettings: Codable, Equatable, Sendable {
     public var blockSize: Int
 
     public init(
-        learningRate: Double = 1e-3,
-        beta1: Double = 0.9,
-        beta2: Double = 0.999,
-        epsilon: Double = 1e-8,
+        learningRate: Double = 1e-3, beta1: Double = 0.9, beta2: Double = 0.999, epsilon: Double = 1e-8,
         blockSize: Int = 1
     ) {
         self.learningRate = learningRate
@@ -79,8 +76,7 @@ public final class AdamOptimizer: BlockOptimizer {
 
     public var lastBlockOutputs: [Double] { buffers.lastOutputs }
 
-    @discardableResult
-    public func train(inputs: [Double], targets: [Double], count: Int) throws -> TrainReport {
+    @discardableResult public func train(inputs: [Double], targets: [Double], count: Int) throws -> TrainReport {
         try trainArrays(inputs: inputs, targets: targets, count: count)
     }
 
@@ -88,12 +84,7 @@ public final class AdamOptimizer: BlockOptimizer {
     {
         var report = TrainReport(outputSize: network.architecture.outputSize)
         report.sumSquaredError = buffers.forwardBackward(
-            network: network,
-            inputs: inputs,
-            targets: targets,
-            count: k,
-            scale: 1
-        )
+            network: network, inputs: inputs, targets: targets, count: k, scale: 1)
         // g = −(1/k) Σ_j e_j x_jᵀ, the gradient of the block's mean loss.
         gradient.fill(0)
         buffers.addGradientOuterProducts(network: network, count: k, alpha: -1 / Double(k), target: gradient.base)
@@ -123,8 +114,8 @@ public final class AdamOptimizer: BlockOptimizer {
             let mi = b1v * UnsafeRawPointer(m + i).loadUnaligned(as: Pair.self) + c1v * gi
             let vi = b2v * UnsafeRawPointer(v + i).loadUnaligned(as: Pair.self) + c2v * gi * gi
             let wi =
-                UnsafeRawPointer(w + i).loadUnaligned(as: Pair.self)
-                - stepSize * mi / ((vi * inverseCorrection2).squareRoot() + eps)
+                UnsafeRawPointer(w + i).loadUnaligned(as: Pair.self) - stepSize * mi
+                / ((vi * inverseCorrection2).squareRoot() + eps)
             UnsafeMutableRawPointer(m + i).storeBytes(of: mi, as: Pair.self)
             UnsafeMutableRawPointer(v + i).storeBytes(of: vi, as: Pair.self)
             UnsafeMutableRawPointer(w + i).storeBytes(of: wi, as: Pair.self)
@@ -146,14 +137,8 @@ public final class AdamOptimizer: BlockOptimizer {
     public var state: OptimizerState {
         .adam(
             AdamState(
-                settings: settings,
-                network: network.state,
-                samplesSeen: samplesSeen,
-                steps: steps,
-                firstMoment: firstMoment.array,
-                secondMoment: secondMoment.array
-            )
-        )
+                settings: settings, network: network.state, samplesSeen: samplesSeen, steps: steps,
+                firstMoment: firstMoment.array, secondMoment: secondMoment.array))
     }
 
     /// Restores an optimizer from a snapshot.

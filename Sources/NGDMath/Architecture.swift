@@ -24,13 +24,11 @@ public struct Architecture: Codable, Equatable, Hashable, Sendable {
         }
         if let bad = sizes.firstIndex(where: { $0 < 1 || $0 > Self.maximumLayerSize }) {
             throw MathError.invalidArchitecture(
-                "layer size \(sizes[bad]) at position \(bad) is outside 1...\(Self.maximumLayerSize)"
-            )
+                "layer size \(sizes[bad]) at position \(bad) is outside 1...\(Self.maximumLayerSize)")
         }
         guard activations.count == sizes.count - 1 else {
             throw MathError.invalidArchitecture(
-                "\(sizes.count - 1) layers need \(sizes.count - 1) activations, got \(activations.count)"
-            )
+                "\(sizes.count - 1) layers need \(sizes.count - 1) activations, got \(activations.count)")
         }
         guard activations.last == .identity else {
             throw MathError.invalidArchitecture("the output layer must be linear (identity), got \(activations.last!)")
@@ -50,8 +48,7 @@ public struct Architecture: Codable, Equatable, Hashable, Sendable {
         try self.init(
             sizes: try c.decode([Int].self, forKey: .sizes),
             activations: try c.decode([Activation].self, forKey: .activations),
-            bias: try c.decode(Bool.self, forKey: .bias)
-        )
+            bias: try c.decode(Bool.self, forKey: .bias))
     }
 
     /// An architecture whose hidden layers all use `hidden` and whose output layer is linear.
@@ -60,8 +57,7 @@ public struct Architecture: Codable, Equatable, Hashable, Sendable {
         try self.init(
             sizes: sizes,
             activations: Array(repeating: hidden, count: max(layers - 1, 0)) + (layers > 0 ? [.identity] : []),
-            bias: bias
-        )
+            bias: bias)
     }
 
     /// The number of layers, L.
@@ -78,13 +74,8 @@ public struct Architecture: Codable, Equatable, Hashable, Sendable {
         var offset = 0
         for i in 1...layerCount {
             let s = LayerShape(
-                index: i,
-                inputs: sizes[i - 1],
-                outputs: sizes[i],
-                columns: sizes[i - 1] + (bias ? 1 : 0),
-                offset: offset,
-                activation: activations[i - 1]
-            )
+                index: i, inputs: sizes[i - 1], outputs: sizes[i], columns: sizes[i - 1] + (bias ? 1 : 0),
+                offset: offset, activation: activations[i - 1])
             shapes.append(s)
             offset += s.outputs * s.columns
         }
@@ -92,15 +83,13 @@ public struct Architecture: Codable, Equatable, Hashable, Sendable {
     }
 
     /// The total number of trainable parameters (weights and biases).
-    public var parameterCount: Int {
-        layerShapes.reduce(0) { $0 + $1.outputs * $1.columns }
-    }
+    public var parameterCount: Int { layerShapes.reduce(0) { $0 + $1.outputs * $1.columns } }
 
     /// A compact description such as `20-30-20 tanh/linear, bias` or `20-20-20 linear`.
     public var summary: String {
         let acts = Set(activations.dropLast()).subtracting([.identity]).map(\.rawValue).sorted().joined(separator: ",")
-        return sizes.map(String.init).joined(separator: "-")
-            + (acts.isEmpty ? " linear" : " \(acts)/linear") + (bias ? ", bias" : "")
+        return sizes.map(String.init).joined(separator: "-") + (acts.isEmpty ? " linear" : " \(acts)/linear")
+            + (bias ? ", bias" : "")
     }
 }
 

@@ -22,14 +22,11 @@ package final class DoubleBuffer {
     /// A buffer holding a copy of `values`.
     package convenience init(_ values: [Double]) {
         self.init(count: values.count)
-        values.withUnsafeBufferPointer { src in
-            if let s = src.baseAddress { base.update(from: s, count: values.count) }
+        values.withUnsafeBufferPointer { src in if let s = src.baseAddress { base.update(from: s, count: values.count) }
         }
     }
 
-    deinit {
-        base.deallocate()
-    }
+    deinit { base.deallocate() }
 
     /// Element access (bounds-checked; not for inner loops).
     package subscript(index: Int) -> Double {
@@ -49,13 +46,9 @@ package final class DoubleBuffer {
     /// Overwrites the contents with `values`, which must have `count` elements.
     package func assign(_ values: [Double]) {
         precondition(values.count == count, "DoubleBuffer.assign: size mismatch")
-        values.withUnsafeBufferPointer { src in
-            if let s = src.baseAddress { base.update(from: s, count: count) }
-        }
+        values.withUnsafeBufferPointer { src in if let s = src.baseAddress { base.update(from: s, count: count) } }
     }
 
     /// Sets every element to `value`.
-    package func fill(_ value: Double) {
-        base.update(repeating: value, count: count)
-    }
+    package func fill(_ value: Double) { base.update(repeating: value, count: count) }
 }

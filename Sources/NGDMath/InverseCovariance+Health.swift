@@ -19,8 +19,7 @@ public struct HealthReport: Codable, Equatable, Sendable {
 extension InverseCovariance {
     /// Measures drift, pivots and finiteness now (two `symv`s and one pass over P and C), and
     /// records the result in ``lastHealth``. It does not refresh; updates do that when needed.
-    @discardableResult
-    public func checkHealth() -> HealthReport {
+    @discardableResult public func checkHealth() -> HealthReport {
         let n = dimension
         var finite = pScale.isFinite && cScale.isFinite && pScale > 0 && cScale > 0
         if finite {
@@ -51,12 +50,8 @@ extension InverseCovariance {
         }
         let healthy = finite && (drift ?? .infinity) <= health.driftTolerance && minPivotRatio >= 1 - 1e-6
         let report = HealthReport(
-            drift: drift,
-            minPivotRatio: minPivotRatio.isInfinite && minPivotRatio > 0 ? nil : minPivotRatio,
-            isFinite: finite,
-            atUpdate: book.updateCount,
-            isHealthy: healthy
-        )
+            drift: drift, minPivotRatio: minPivotRatio.isInfinite && minPivotRatio > 0 ? nil : minPivotRatio,
+            isFinite: finite, atUpdate: book.updateCount, isHealthy: healthy)
         lastHealth = report
         minPivotRatio = .infinity
         return report
@@ -161,21 +156,12 @@ extension InverseCovariance {
     /// A snapshot of everything the estimator holds.
     public var state: InverseCovarianceState {
         InverseCovarianceState(
-            dimension: dimension,
-            inversePacked: Self.packUpper(p, n: dimension),
-            inverseScale: pScale,
-            covariancePacked: Self.packUpper(c, n: dimension),
-            covarianceScale: cScale,
-            trace: book.trace,
-            cursor: book.cursor,
-            isInitialized: book.isInitialized,
-            updateCount: book.updateCount,
-            refreshCount: book.refreshCount,
-            resetCount: book.resetCount,
-            sinceRefresh: sinceRefresh,
+            dimension: dimension, inversePacked: Self.packUpper(p, n: dimension), inverseScale: pScale,
+            covariancePacked: Self.packUpper(c, n: dimension), covarianceScale: cScale, trace: book.trace,
+            cursor: book.cursor, isInitialized: book.isInitialized, updateCount: book.updateCount,
+            refreshCount: book.refreshCount, resetCount: book.resetCount, sinceRefresh: sinceRefresh,
             lastHealth: lastHealth,
-            pivotRatioSinceCheck: minPivotRatio.isInfinite && minPivotRatio > 0 ? nil : minPivotRatio
-        )
+            pivotRatioSinceCheck: minPivotRatio.isInfinite && minPivotRatio > 0 ? nil : minPivotRatio)
     }
 
     /// Restores a snapshot taken from an estimator of the same dimension.
@@ -185,18 +171,15 @@ extension InverseCovariance {
         let packed = n * (n + 1) / 2
         guard s.dimension == n, s.inversePacked.count == packed, s.covariancePacked.count == packed else {
             throw MathError.invalidState(
-                "inverse-covariance state of dimension \(s.dimension) does not fit dimension \(n)"
-            )
+                "inverse-covariance state of dimension \(s.dimension) does not fit dimension \(n)")
         }
         guard s.cursor >= 0, s.cursor < n, s.updateCount >= 0, s.sinceRefresh >= 0 else {
             throw MathError.invalidState("inverse-covariance counters out of range")
         }
         guard s.inverseScale.isFinite, s.inverseScale > 0, s.covarianceScale.isFinite, s.covarianceScale > 0,
-            s.trace.isFinite, s.trace >= 0,
-            s.inversePacked.allSatisfy({ $0.isFinite }), s.covariancePacked.allSatisfy({ $0.isFinite })
-        else {
-            throw MathError.invalidState("inverse-covariance state holds a non-finite or non-positive value")
-        }
+            s.trace.isFinite, s.trace >= 0, s.inversePacked.allSatisfy({ $0.isFinite }),
+            s.covariancePacked.allSatisfy({ $0.isFinite })
+        else { throw MathError.invalidState("inverse-covariance state holds a non-finite or non-positive value") }
         Self.unpackUpper(s.inversePacked, into: p, n: n)
         Self.unpackUpper(s.covariancePacked, into: c, n: n)
         pScale = s.inverseScale
@@ -215,9 +198,7 @@ extension InverseCovariance {
     static func packUpper(_ b: DoubleBuffer, n: Int) -> [Double] {
         var out = [Double]()
         out.reserveCapacity(n * (n + 1) / 2)
-        for i in 0..<n {
-            for j in i..<n { out.append(b.base[i * n + j]) }
-        }
+        for i in 0..<n { for j in i..<n { out.append(b.base[i * n + j]) } }
         return out
     }
 

@@ -12,10 +12,7 @@ public struct FactorSchedule: Codable, Equatable, Sendable {
     }
 
     /// ε for the sample with 0-based index `t`.
-    @inline(__always)
-    public func rate(at t: Int) -> Double {
-        t < warmup ? max(1 / Double(t + 2), rate) : rate
-    }
+    @inline(__always) public func rate(at t: Int) -> Double { t < warmup ? max(1 / Double(t + 2), rate) : rate }
 }
 
 /// Settings of the numerical health check of an ``InverseCovariance``.
@@ -38,11 +35,7 @@ public struct HealthSettings: Codable, Equatable, Sendable {
     public func validate() throws(MathError) {
         try require(interval >= 0, .healthInterval, interval, "must be ≥ 0")
         try require(
-            driftTolerance > 0 && driftTolerance.isFinite,
-            .driftTolerance,
-            driftTolerance,
-            "must be a positive number"
-        )
+            driftTolerance > 0 && driftTolerance.isFinite, .driftTolerance, driftTolerance, "must be a positive number")
         try require(refreshInterval >= 0, .refreshInterval, refreshInterval, "must be ≥ 0")
     }
 }
@@ -144,9 +137,7 @@ public final class InverseCovariance {
     public static let sequentialDimension = 32
 
     /// The damping d = √λ·T/n that the next injection adds for a given √λ.
-    public func damping(sqrtDamping: Double) -> Double {
-        sqrtDamping * book.trace / Double(dimension)
-    }
+    public func damping(sqrtDamping: Double) -> Double { sqrtDamping * book.trace / Double(dimension) }
 
     /// Folds `count` vectors (row-major, row stride `stride`) into C and P, the vector in row j
     /// being sample number `firstSample + j` of the stream (which sets its rate from `schedule`).
@@ -158,22 +149,12 @@ public final class InverseCovariance {
     /// n ≤ ``sequentialDimension``, that many fused Sherman–Morrison passes. Every form is equal
     /// in exact arithmetic to the same vectors absorbed one at a time.
     package func absorb(
-        _ v: UnsafePointer<Double>,
-        count k: Int,
-        stride ld: Int,
-        firstSample: Int,
-        schedule: FactorSchedule,
+        _ v: UnsafePointer<Double>, count k: Int, stride ld: Int, firstSample: Int, schedule: FactorSchedule,
         sqrtDamping: Double
     ) {
         absorb(
-            v,
-            count: k,
-            stride: ld,
-            firstSample: firstSample,
-            schedule: schedule,
-            sqrtDamping: sqrtDamping,
-            product: nil
-        )
+            v, count: k, stride: ld, firstSample: firstSample, schedule: schedule, sqrtDamping: sqrtDamping,
+            product: nil)
     }
 
     /// Absorbs one vector `v` as ``absorb(_:count:stride:firstSample:schedule:sqrtDamping:)``
@@ -185,32 +166,17 @@ public final class InverseCovariance {
     /// after `absorb`; when the update re-inverts P from C (a failed health check), u comes from
     /// the new P.
     package func absorb(
-        _ v: UnsafePointer<Double>,
-        firstSample: Int,
-        schedule: FactorSchedule,
-        sqrtDamping: Double,
-        thenMultiply w: UnsafePointer<Double>,
-        into u: UnsafeMutablePointer<Double>
+        _ v: UnsafePointer<Double>, firstSample: Int, schedule: FactorSchedule, sqrtDamping: Double,
+        thenMultiply w: UnsafePointer<Double>, into u: UnsafeMutablePointer<Double>
     ) {
         absorb(
-            v,
-            count: 1,
-            stride: dimension,
-            firstSample: firstSample,
-            schedule: schedule,
-            sqrtDamping: sqrtDamping,
-            product: (w, u)
-        )
+            v, count: 1, stride: dimension, firstSample: firstSample, schedule: schedule, sqrtDamping: sqrtDamping,
+            product: (w, u))
     }
 
     private func absorb(
-        _ v: UnsafePointer<Double>,
-        count k: Int,
-        stride ld: Int,
-        firstSample: Int,
-        schedule: FactorSchedule,
-        sqrtDamping: Double,
-        product: (w: UnsafePointer<Double>, u: UnsafeMutablePointer<Double>)?
+        _ v: UnsafePointer<Double>, count k: Int, stride ld: Int, firstSample: Int, schedule: FactorSchedule,
+        sqrtDamping: Double, product: (w: UnsafePointer<Double>, u: UnsafeMutablePointer<Double>)?
     ) {
         precondition(k >= 1 && k <= capacity, "InverseCovariance.absorb: block of \(k), capacity \(capacity)")
         let n = dimension
@@ -225,14 +191,8 @@ public final class InverseCovariance {
             // (`ngd bench speed --only kernels`), and equal it in exact arithmetic.
             for j in 0..<k {
                 absorb(
-                    v + j * ld,
-                    count: 1,
-                    stride: ld,
-                    firstSample: firstSample + j,
-                    schedule: schedule,
-                    sqrtDamping: sqrtDamping,
-                    product: nil
-                )
+                    v + j * ld, count: 1, stride: ld, firstSample: firstSample + j, schedule: schedule,
+                    sqrtDamping: sqrtDamping, product: nil)
             }
             return
         }
@@ -262,14 +222,8 @@ public final class InverseCovariance {
         if fusedSmall {
             // C's update rides in the same pass over memory as P's (its weight is known now).
             smallShermanMorrison(
-                v,
-                weight: w[0],
-                decay: decay,
-                inject: book.cursor,
-                injectionWeight: w[1],
-                covarianceWeight: w[0] / (cScale * decay),
-                product: product
-            )
+                v, weight: w[0], decay: decay, inject: book.cursor, injectionWeight: w[1],
+                covarianceWeight: w[0] / (cScale * decay), product: product)
         } else if k == 1 {
             shermanMorrison(v, weight: w[0], decay: decay)
             injectUnit(book.cursor, weight: w[1])
@@ -327,12 +281,8 @@ public final class InverseCovariance {
     /// ``shermanMorrison(_:weight:decay:)`` followed by ``injectUnit(_:weight:)``.
     /// C ← C + `covarianceWeight`·v vᵀ (in C's storage scale) is applied in the same pass.
     private func smallShermanMorrison(
-        _ v: UnsafePointer<Double>,
-        weight omega: Double,
-        decay a: Double,
-        inject index: Int,
-        injectionWeight omega2: Double,
-        covarianceWeight gamma: Double,
+        _ v: UnsafePointer<Double>, weight omega: Double, decay a: Double, inject index: Int,
+        injectionWeight omega2: Double, covarianceWeight gamma: Double,
         product: (w: UnsafePointer<Double>, u: UnsafeMutablePointer<Double>)?
     ) {
         let n = dimension
@@ -393,8 +343,7 @@ public final class InverseCovariance {
 
     /// `out = scale ·` row `c` of the stored symmetric P, read from its upper triangle: column c
     /// above the diagonal, row c from the diagonal on.
-    @inline(__always)
-    private func copyRow(_ c: Int, scaledBy scale: Double, into out: UnsafeMutablePointer<Double>) {
+    @inline(__always) private func copyRow(_ c: Int, scaledBy scale: Double, into out: UnsafeMutablePointer<Double>) {
         let n = dimension
         let pb = p.base
         for i in 0..<c { out[i] = scale * pb[i &* n &+ c] }
@@ -444,8 +393,7 @@ public final class InverseCovariance {
         pScale /= a
     }
 
-    @inline(__always)
-    private func notePivot(_ ratio: Double) {
+    @inline(__always) private func notePivot(_ ratio: Double) {
         if !(ratio >= minPivotRatio) { minPivotRatio = ratio.isFinite ? ratio : -.greatestFiniteMagnitude }
     }
 
@@ -478,13 +426,7 @@ public final class InverseCovariance {
     }
 
     /// `u = P v` for `count` vectors (row-major, row stride `stride`), written with row stride n.
-    @inline(__always)
-    package func multiply(
-        _ v: UnsafePointer<Double>,
-        count k: Int,
-        stride ld: Int,
-        into u: UnsafeMutablePointer<Double>
-    ) {
-        Kernels.symmetricMultiply(k: k, n: dimension, alpha: pScale, p: p.base, v: v, ldv: ld, u: u, ldu: dimension)
-    }
+    @inline(__always) package func multiply(
+        _ v: UnsafePointer<Double>, count k: Int, stride ld: Int, into u: UnsafeMutablePointer<Double>
+    ) { Kernels.symmetricMultiply(k: k, n: dimension, alpha: pScale, p: p.base, v: v, ldv: ld, u: u, ldu: dimension) }
 }

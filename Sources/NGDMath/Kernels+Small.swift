@@ -9,13 +9,8 @@ extension Kernels {
 
     /// `y = alpha · P v` for a symmetric `n × n` matrix stored row-major in its upper triangle.
     /// The same result as ``symmetricMultiply(k:n:alpha:p:v:ldv:u:ldu:)`` with `k == 1`.
-    @inline(__always)
-    package static func smallSymmetricMultiply(
-        n: Int,
-        alpha: Double,
-        p: UnsafePointer<Double>,
-        v: UnsafePointer<Double>,
-        y: UnsafeMutablePointer<Double>
+    @inline(__always) package static func smallSymmetricMultiply(
+        n: Int, alpha: Double, p: UnsafePointer<Double>, v: UnsafePointer<Double>, y: UnsafeMutablePointer<Double>
     ) {
         smallSymmetricPass(n: n, p: p, v: v, y: y, second: nil, into: nil)
         if alpha != 1 { for j in 0..<n { y[j] *= alpha } }
@@ -23,17 +18,10 @@ extension Kernels {
 
     /// `y = P v` and `t = P w` in one pass over P (upper triangle, row-major): the error
     /// factor's update needs P·ẽ for the sampled error and P·e for the true one.
-    @inline(__always)
-    package static func smallSymmetricMultiply(
-        n: Int,
-        p: UnsafePointer<Double>,
-        v: UnsafePointer<Double>,
-        y: UnsafeMutablePointer<Double>,
-        w: UnsafePointer<Double>,
-        t: UnsafeMutablePointer<Double>
-    ) {
-        smallSymmetricPass(n: n, p: p, v: v, y: y, second: w, into: t)
-    }
+    @inline(__always) package static func smallSymmetricMultiply(
+        n: Int, p: UnsafePointer<Double>, v: UnsafePointer<Double>, y: UnsafeMutablePointer<Double>,
+        w: UnsafePointer<Double>, t: UnsafeMutablePointer<Double>
+    ) { smallSymmetricPass(n: n, p: p, v: v, y: y, second: w, into: t) }
 
     /// Row i of the upper triangle contributes p_ij v_j to y_i (a dot product) and, by symmetry,
     /// p_ij v_i to y_j for j > i (an axpy). Rows are taken two at a time, so each y_j (and t_j) is
@@ -41,14 +29,9 @@ extension Kernels {
     /// compares it with one row at a time). The
     /// two-lane loads and stores of y start at an even index, so a pair never straddles the
     /// previous rows' pair stores (which the store buffer could not forward).
-    @inline(__always)
-    static func smallSymmetricPass(
-        n: Int,
-        p: UnsafePointer<Double>,
-        v: UnsafePointer<Double>,
-        y: UnsafeMutablePointer<Double>,
-        second w: UnsafePointer<Double>?,
-        into t: UnsafeMutablePointer<Double>?
+    @inline(__always) static func smallSymmetricPass(
+        n: Int, p: UnsafePointer<Double>, v: UnsafePointer<Double>, y: UnsafeMutablePointer<Double>,
+        second w: UnsafePointer<Double>?, into t: UnsafeMutablePointer<Double>?
     ) {
         typealias D2 = SIMD2<Double>
         @inline(__always) func load(_ p: UnsafePointer<Double>) -> D2 { UnsafeRawPointer(p).loadUnaligned(as: D2.self) }
@@ -130,17 +113,9 @@ extension Kernels {
     /// One pass over two symmetric matrices (upper triangles): `P += alpha·y yᵀ + beta·z zᵀ`
     /// and `C += gamma·v vᵀ`. The per-sample factor update at small n, where the loop overhead
     /// of a second pass costs as much as its arithmetic.
-    @inline(__always)
-    package static func smallFactorUpdate(
-        n: Int,
-        p: UnsafeMutablePointer<Double>,
-        alpha: Double,
-        y: UnsafePointer<Double>,
-        beta: Double,
-        z: UnsafePointer<Double>,
-        c: UnsafeMutablePointer<Double>,
-        gamma: Double,
-        v: UnsafePointer<Double>
+    @inline(__always) package static func smallFactorUpdate(
+        n: Int, p: UnsafeMutablePointer<Double>, alpha: Double, y: UnsafePointer<Double>, beta: Double,
+        z: UnsafePointer<Double>, c: UnsafeMutablePointer<Double>, gamma: Double, v: UnsafePointer<Double>
     ) {
         var i = 0
         while i < n {
@@ -160,9 +135,7 @@ extension Kernels {
                 let zj = UnsafeRawPointer(z + j).loadUnaligned(as: SIMD2<Double>.self)
                 let vj = UnsafeRawPointer(v + j).loadUnaligned(as: SIMD2<Double>.self)
                 pp.storeBytes(
-                    of: pp.loadUnaligned(as: SIMD2<Double>.self) + (av * yj + bv * zj),
-                    as: SIMD2<Double>.self
-                )
+                    of: pp.loadUnaligned(as: SIMD2<Double>.self) + (av * yj + bv * zj), as: SIMD2<Double>.self)
                 cp.storeBytes(of: cp.loadUnaligned(as: SIMD2<Double>.self) + gv * vj, as: SIMD2<Double>.self)
                 j &+= 2
             }
@@ -175,8 +148,7 @@ extension Kernels {
     }
 
     /// `y · v` for the small path, two accumulators.
-    @inline(__always)
-    static func smallDot(n: Int, _ x: UnsafePointer<Double>, _ y: UnsafePointer<Double>) -> Double {
+    @inline(__always) static func smallDot(n: Int, _ x: UnsafePointer<Double>, _ y: UnsafePointer<Double>) -> Double {
         var s0 = 0.0
         var s1 = 0.0
         var j = 0

@@ -16,16 +16,14 @@ public enum MathError: Error, Equatable, Sendable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .invalidArchitecture(let why):
-            return "invalid network architecture: \(why)"
+        case .invalidArchitecture(let why): return "invalid network architecture: \(why)"
         case .invalidSetting(let setting, let value, let reason):
             return "invalid setting \(setting.configKey) = \(value): \(reason)"
         case .dimensionMismatch(let what, let expected, let got):
             return "\(what) has \(got) values, expected \(expected)"
         case .nonFiniteValue(let what, let index):
             return "\(what) has a non-finite value (NaN or infinity) at index \(index)"
-        case .invalidState(let why):
-            return "cannot restore state: \(why)"
+        case .invalidState(let why): return "cannot restore state: \(why)"
         }
     }
 }

@@ -94,8 +94,7 @@ public final class NaturalGradientOptimizer: BlockOptimizer {
 
     public var lastBlockOutputs: [Double] { buffers.lastOutputs }
 
-    @discardableResult
-    public func train(inputs: [Double], targets: [Double], count: Int) throws -> TrainReport {
+    @discardableResult public func train(inputs: [Double], targets: [Double], count: Int) throws -> TrainReport {
         try trainArrays(inputs: inputs, targets: targets, count: count)
     }
 
@@ -110,12 +109,7 @@ public final class NaturalGradientOptimizer: BlockOptimizer {
 
         // 1. Forward, and errors from the true targets: e_L = Σ̃⁻¹(y − x_L).
         let sse = buffers.forwardBackward(
-            network: network,
-            inputs: inputs,
-            targets: targets,
-            count: k,
-            scale: 1 / variance
-        )
+            network: network, inputs: inputs, targets: targets, count: k, scale: 1 / variance)
         report.samples = k
         report.sumSquaredError = sse
         samplesSeen += k
@@ -132,22 +126,12 @@ public final class NaturalGradientOptimizer: BlockOptimizer {
             let x = pass.activations[i - 1].base
             if fused {
                 factors[i - 1].absorb(
-                    x,
-                    firstSample: t,
-                    schedule: schedule,
-                    sqrtDamping: sqrtDamping,
-                    thenMultiply: x,
-                    into: preconditionedInputs[i].base
-                )
+                    x, firstSample: t, schedule: schedule, sqrtDamping: sqrtDamping, thenMultiply: x,
+                    into: preconditionedInputs[i].base)
             } else {
                 factors[i - 1].absorb(
-                    x,
-                    count: k,
-                    stride: pass.strides[i - 1],
-                    firstSample: t,
-                    schedule: schedule,
-                    sqrtDamping: sqrtDamping
-                )
+                    x, count: k, stride: pass.strides[i - 1], firstSample: t, schedule: schedule,
+                    sqrtDamping: sqrtDamping)
             }
         }
         let sigma = variance.squareRoot()
@@ -161,22 +145,12 @@ public final class NaturalGradientOptimizer: BlockOptimizer {
                 let i = s.index
                 if fused, m == K - 1 {
                     errorFactors[i - 1].absorb(
-                        sampled[i].base,
-                        firstSample: first,
-                        schedule: errorSchedule,
-                        sqrtDamping: sqrtDamping,
-                        thenMultiply: buffers.errors[i].base,
-                        into: preconditionedErrors[i].base
-                    )
+                        sampled[i].base, firstSample: first, schedule: errorSchedule, sqrtDamping: sqrtDamping,
+                        thenMultiply: buffers.errors[i].base, into: preconditionedErrors[i].base)
                 } else {
                     errorFactors[i - 1].absorb(
-                        sampled[i].base,
-                        count: k,
-                        stride: s.outputs,
-                        firstSample: first,
-                        schedule: errorSchedule,
-                        sqrtDamping: sqrtDamping
-                    )
+                        sampled[i].base, count: k, stride: s.outputs, firstSample: first, schedule: errorSchedule,
+                        sqrtDamping: sqrtDamping)
                 }
             }
         }
@@ -187,9 +161,7 @@ public final class NaturalGradientOptimizer: BlockOptimizer {
         let q = modelCurvature(count: k) / variance
         guard lin > 0, lin.isFinite, q.isFinite else { return report }
         var eta = max(
-            settings.learningRate / (1 + settings.learningRateDecay * Double(t)),
-            settings.minimumLearningRate
-        )
+            settings.learningRate / (1 + settings.learningRateDecay * Double(t)), settings.minimumLearningRate)
         if settings.clipToModelMinimum, q > 0, eta * q > lin {
             eta = lin / q
             report.clipped = 1
@@ -207,17 +179,9 @@ public final class NaturalGradientOptimizer: BlockOptimizer {
         } else {
             for s in network.shapes {
                 Kernels.addOuterProducts(
-                    k: k,
-                    m: s.outputs,
-                    n: s.columns,
-                    alpha: eta / Double(L),
-                    u: preconditionedErrors[s.index].base,
-                    ldu: s.outputs,
-                    v: preconditionedInputs[s.index].base,
-                    ldv: s.columns,
-                    w: network.weights(layer: s.index),
-                    ldw: s.columns
-                )
+                    k: k, m: s.outputs, n: s.columns, alpha: eta / Double(L), u: preconditionedErrors[s.index].base,
+                    ldu: s.outputs, v: preconditionedInputs[s.index].base, ldv: s.columns,
+                    w: network.weights(layer: s.index), ldw: s.columns)
             }
             report.steps = 1
             counters.steps += 1
@@ -266,27 +230,9 @@ public final class NaturalGradientOptimizer: BlockOptimizer {
             } else {
                 let ge = errorGram.base
                 Kernels.multiplyTransposed(
-                    k: k,
-                    m: k,
-                    n: s.outputs,
-                    x: e,
-                    ldx: s.outputs,
-                    w: u,
-                    ldw: s.outputs,
-                    y: ge,
-                    ldy: k
-                )
+                    k: k, m: k, n: s.outputs, x: e, ldx: s.outputs, w: u, ldw: s.outputs, y: ge, ldy: k)
                 Kernels.multiplyTransposed(
-                    k: k,
-                    m: k,
-                    n: s.columns,
-                    x: x,
-                    ldx: ldx,
-                    w: w,
-                    ldw: s.columns,
-                    y: gx,
-                    ldy: k
-                )
+                    k: k, m: k, n: s.columns, x: x, ldx: ldx, w: w, ldw: s.columns, y: gx, ldy: k)
                 lin += Kernels.dot(n: k * k, ge, gx)
             }
         }
@@ -303,30 +249,12 @@ public final class NaturalGradientOptimizer: BlockOptimizer {
             let d = tangents[i].base
             // Δ_i x_{i-1,j} = (1/L) Σ_l u_il (w_il · x_{i-1,j}) = (1/L)(Gx U)_j
             Kernels.multiply(
-                k: k,
-                m: k,
-                n: s.outputs,
-                alpha: invL,
-                e: inputGram[i].base,
-                lde: k,
-                w: preconditionedErrors[i].base,
-                ldw: s.outputs,
-                y: d,
-                ldy: s.outputs
-            )
+                k: k, m: k, n: s.outputs, alpha: invL, e: inputGram[i].base, lde: k, w: preconditionedErrors[i].base,
+                ldw: s.outputs, y: d, ldy: s.outputs)
             if i > 1 {
                 Kernels.multiplyTransposed(
-                    k: k,
-                    m: s.outputs,
-                    n: s.inputs,
-                    x: tangents[i - 1].base,
-                    ldx: s.inputs,
-                    w: network.weights(layer: i),
-                    ldw: s.columns,
-                    beta: 1,
-                    y: d,
-                    ldy: s.outputs
-                )
+                    k: k, m: s.outputs, n: s.inputs, x: tangents[i - 1].base, ldx: s.inputs,
+                    w: network.weights(layer: i), ldw: s.columns, beta: 1, y: d, ldy: s.outputs)
             }
             let phi = pass.derivatives[i].base
             for j in 0..<(k * s.outputs) { d[j] *= phi[j] }
@@ -347,40 +275,14 @@ public final class NaturalGradientOptimizer: BlockOptimizer {
             let out = trial[i & 1].base
             let ldOut = pass.strides[i]
             Kernels.multiplyTransposed(
-                k: k,
-                m: s.outputs,
-                n: s.columns,
-                x: input,
-                ldx: ldIn,
-                w: network.weights(layer: i),
-                ldw: s.columns,
-                y: out,
-                ldy: ldOut
-            )
+                k: k, m: s.outputs, n: s.columns, x: input, ldx: ldIn, w: network.weights(layer: i), ldw: s.columns,
+                y: out, ldy: ldOut)
             Kernels.multiplyTransposed(
-                k: k,
-                m: k,
-                n: s.columns,
-                x: input,
-                ldx: ldIn,
-                w: preconditionedInputs[i].base,
-                ldw: s.columns,
-                y: trialGram.base,
-                ldy: k
-            )
+                k: k, m: k, n: s.columns, x: input, ldx: ldIn, w: preconditionedInputs[i].base, ldw: s.columns,
+                y: trialGram.base, ldy: k)
             Kernels.multiply(
-                k: k,
-                m: k,
-                n: s.outputs,
-                alpha: eta / Double(L),
-                e: trialGram.base,
-                lde: k,
-                w: preconditionedErrors[i].base,
-                ldw: s.outputs,
-                beta: 1,
-                y: out,
-                ldy: ldOut
-            )
+                k: k, m: k, n: s.outputs, alpha: eta / Double(L), e: trialGram.base, lde: k,
+                w: preconditionedErrors[i].base, ldw: s.outputs, beta: 1, y: out, ldy: ldOut)
             for r in 0..<k {
                 s.activation.apply(out + r * ldOut, count: s.outputs)
                 if ldOut > s.outputs { out[r * ldOut + s.outputs] = 1 }
@@ -412,29 +314,17 @@ extension NaturalGradientOptimizer {
         inputs.withUnsafeBufferPointer { x in
             targets.withUnsafeBufferPointer { y in
                 _ = buffers.forwardBackward(
-                    network: network,
-                    inputs: x.baseAddress!,
-                    targets: y.baseAddress!,
-                    count: k,
-                    scale: 1 / settings.outputVariance
-                )
+                    network: network, inputs: x.baseAddress!, targets: y.baseAddress!, count: k,
+                    scale: 1 / settings.outputVariance)
             }
         }
         _ = preconditionAll(count: k)
         return network.shapes.map { s in
             let out = DoubleBuffer(count: s.outputs * s.columns)
             Kernels.addOuterProducts(
-                k: k,
-                m: s.outputs,
-                n: s.columns,
-                alpha: 1 / Double(a.layerCount),
-                u: preconditionedErrors[s.index].base,
-                ldu: s.outputs,
-                v: preconditionedInputs[s.index].base,
-                ldv: s.columns,
-                w: out.base,
-                ldw: s.columns
-            )
+                k: k, m: s.outputs, n: s.columns, alpha: 1 / Double(a.layerCount),
+                u: preconditionedErrors[s.index].base, ldu: s.outputs, v: preconditionedInputs[s.index].base,
+                ldv: s.columns, w: out.base, ldw: s.columns)
             return out.array
         }
     }
@@ -443,19 +333,10 @@ extension NaturalGradientOptimizer {
     public var state: OptimizerState {
         .naturalGradient(
             NaturalGradientState(
-                settings: settings,
-                network: network.state,
-                factors: factors.map(\.state),
-                errorFactors: errorFactors.map(\.state),
-                damping: damping,
-                random: random,
-                samplesSeen: samplesSeen,
-                counters: counters,
-                windowActual: window.actual,
-                windowPredicted: window.predicted,
-                windowSamples: window.samples
-            )
-        )
+                settings: settings, network: network.state, factors: factors.map(\.state),
+                errorFactors: errorFactors.map(\.state), damping: damping, random: random, samplesSeen: samplesSeen,
+                counters: counters, windowActual: window.actual, windowPredicted: window.predicted,
+                windowSamples: window.samples))
     }
 
     /// Restores an optimizer from a snapshot, ready to continue bit-for-bit.

@@ -72,81 +72,42 @@ public struct NaturalGradientSettings: Codable, Equatable, Sendable {
             Setting(.learningRateDecay, \.learningRateDecay, "decay", "η_t = η/(1 + decay·t), t in samples."),
             Setting(.minimumLearningRate, \.minimumLearningRate, "η", "Floor of η_t (0: none)."),
             Setting(
-                .blockSize,
-                \.blockSize,
-                "k",
-                "Samples per step: 1 is Sherman–Morrison, k > 1 one Woodbury block of k."
-            ),
+                .blockSize, \.blockSize, "k", "Samples per step: 1 is Sherman–Morrison, k > 1 one Woodbury block of k."),
             Setting(
-                .factorRate,
-                \.factorRate,
-                "ε",
-                "Moving-average rate of the Fisher factors (memory ≈ 1/ε samples)."
-            ),
+                .factorRate, \.factorRate, "ε", "Moving-average rate of the Fisher factors (memory ≈ 1/ε samples)."),
             Setting(
-                .factorInterval,
-                \.factorInterval,
-                "n",
+                .factorInterval, \.factorInterval, "n",
                 "Update the Fisher factors on one block in n, at rate nε (a throughput setting; 1 updates every block)."
             ),
-            Setting(
-                .warmup,
-                \.warmup,
-                "n",
-                "Samples that only update the factors, at rate 1/(t+2) (default ⌈1/ε⌉)."
-            ),
+            Setting(.warmup, \.warmup, "n", "Samples that only update the factors, at rate 1/(t+2) (default ⌈1/ε⌉)."),
             Setting(.initialDamping, \.initialDamping, "λ₀", "Initial relative damping λ₀ (dimensionless)."),
             Setting(.minimumDamping, \.minimumDamping, "λ", "Floor of the relative damping."),
             Setting(.maximumDamping, \.maximumDamping, "λ", "Ceiling of the relative damping."),
             Setting(
-                .modelSamples,
-                \.modelSamples,
-                "K",
-                "Targets sampled from the model per input, for the error factors."
-            ),
+                .modelSamples, \.modelSamples, "K", "Targets sampled from the model per input, for the error factors."),
             Setting(
-                .dampingWindow,
-                \.dampingWindow,
-                "n",
-                "Samples per adaptive-damping window (ρ = actual/predicted decrease)."
-            ),
+                .dampingWindow, \.dampingWindow, "n",
+                "Samples per adaptive-damping window (ρ = actual/predicted decrease)."),
             Setting(
-                .dampingIncrease,
-                \.dampingIncrease,
-                "×",
-                "λ ← λ·this when ρ is below damping_low_ratio, and on a rejected step."
-            ),
+                .dampingIncrease, \.dampingIncrease, "×",
+                "λ ← λ·this when ρ is below damping_low_ratio, and on a rejected step."),
             Setting(.dampingDecrease, \.dampingDecrease, "×", "λ ← λ·this when ρ is above damping_high_ratio."),
             Setting(.lowRatio, \.lowRatio, "ρ", "ρ below which damping increases (paper Eq. 21: 1/4)."),
             Setting(.highRatio, \.highRatio, "ρ", "ρ above which damping decreases (paper Eq. 21: 3/4)."),
             Setting(
-                .clipToModelMinimum,
-                \.clipToModelMinimum,
-                "Clip η_t to the minimiser of the block's own quadratic model."
+                .clipToModelMinimum, \.clipToModelMinimum,
+                "Clip η_t to the minimiser of the block's own quadratic model."),
+            Setting(
+                .rejectWorseSteps, \.rejectWorseSteps, "Undo a step that raised its own block's loss, and raise λ."),
+            Setting(
+                .healthInterval, \.health.interval, "n", "Check each inverse factor's drift every n updates (0: never)."
             ),
             Setting(
-                .rejectWorseSteps,
-                \.rejectWorseSteps,
-                "Undo a step that raised its own block's loss, and raise λ."
-            ),
+                .driftTolerance, \.health.driftTolerance, "tol",
+                "Largest drift ‖PC − I‖/√n before P is re-inverted from C."),
             Setting(
-                .healthInterval,
-                \.health.interval,
-                "n",
-                "Check each inverse factor's drift every n updates (0: never)."
-            ),
-            Setting(
-                .driftTolerance,
-                \.health.driftTolerance,
-                "tol",
-                "Largest drift ‖PC − I‖/√n before P is re-inverted from C."
-            ),
-            Setting(
-                .refreshInterval,
-                \.health.refreshInterval,
-                "n",
-                "Also re-invert every n updates (0: only when unhealthy)."
-            ),
+                .refreshInterval, \.health.refreshInterval, "n",
+                "Also re-invert every n updates (0: only when unhealthy)."),
         ]
     }
 
@@ -158,68 +119,37 @@ public struct NaturalGradientSettings: Codable, Equatable, Sendable {
     public func validate() throws(MathError) {
         try require(learningRate > 0 && learningRate.isFinite, .learningRate, learningRate, "must be a positive number")
         try require(
-            learningRateDecay >= 0 && learningRateDecay.isFinite,
-            .learningRateDecay,
-            learningRateDecay,
-            "must be ≥ 0"
-        )
+            learningRateDecay >= 0 && learningRateDecay.isFinite, .learningRateDecay, learningRateDecay, "must be ≥ 0")
         try require(
-            minimumLearningRate >= 0 && minimumLearningRate <= learningRate,
-            .minimumLearningRate,
-            minimumLearningRate,
-            "must be in [0, \(TrainingSetting.learningRate.configKey) \(learningRate)]"
-        )
+            minimumLearningRate >= 0 && minimumLearningRate <= learningRate, .minimumLearningRate, minimumLearningRate,
+            "must be in [0, \(TrainingSetting.learningRate.configKey) \(learningRate)]")
         try require(factorRate > 0 && factorRate < 1, .factorRate, factorRate, "must be in (0, 1)")
         if let w = warmup { try require(w >= 0, .warmup, w, "must be ≥ 0") }
         try require(
-            minimumDamping > 0 && minimumDamping.isFinite,
-            .minimumDamping,
-            minimumDamping,
-            "must be a positive number"
-        )
+            minimumDamping > 0 && minimumDamping.isFinite, .minimumDamping, minimumDamping, "must be a positive number")
         try require(
-            maximumDamping > 0 && maximumDamping.isFinite,
-            .maximumDamping,
-            maximumDamping,
-            "must be a positive number"
-        )
+            maximumDamping > 0 && maximumDamping.isFinite, .maximumDamping, maximumDamping, "must be a positive number")
         try require(
-            minimumDamping <= maximumDamping,
-            .minimumDamping,
-            minimumDamping,
-            "must not exceed \(TrainingSetting.maximumDamping.configKey) \(maximumDamping)"
-        )
+            minimumDamping <= maximumDamping, .minimumDamping, minimumDamping,
+            "must not exceed \(TrainingSetting.maximumDamping.configKey) \(maximumDamping)")
         try require(
-            initialDamping >= minimumDamping && initialDamping <= maximumDamping,
-            .initialDamping,
-            initialDamping,
+            initialDamping >= minimumDamping && initialDamping <= maximumDamping, .initialDamping, initialDamping,
             "must be within [\(minimumDamping), \(maximumDamping)] (\(TrainingSetting.minimumDamping.configKey), "
-                + "\(TrainingSetting.maximumDamping.configKey))"
-        )
+                + "\(TrainingSetting.maximumDamping.configKey))")
         try require(dampingWindow >= 1, .dampingWindow, dampingWindow, "must be ≥ 1")
         try require(dampingIncrease > 1 && dampingIncrease.isFinite, .dampingIncrease, dampingIncrease, "must be > 1")
         try require(dampingDecrease > 0 && dampingDecrease < 1, .dampingDecrease, dampingDecrease, "must be in (0, 1)")
         try require(
-            lowRatio < highRatio,
-            .lowRatio,
-            lowRatio,
-            "must be below \(TrainingSetting.highRatio.configKey) \(highRatio)"
-        )
+            lowRatio < highRatio, .lowRatio, lowRatio,
+            "must be below \(TrainingSetting.highRatio.configKey) \(highRatio)")
         try require((1...64).contains(modelSamples), .modelSamples, modelSamples, "must be in 1...64")
         try require((1...1024).contains(blockSize), .blockSize, blockSize, "must be in 1...1024")
         try require((1...1024).contains(factorInterval), .factorInterval, factorInterval, "must be in 1...1024")
         try require(
-            factorRate * Double(factorInterval) < 1,
-            .factorInterval,
-            factorInterval,
-            "times \(TrainingSetting.factorRate.configKey) \(factorRate) must be below 1"
-        )
+            factorRate * Double(factorInterval) < 1, .factorInterval, factorInterval,
+            "times \(TrainingSetting.factorRate.configKey) \(factorRate) must be below 1")
         try require(
-            outputVariance > 0 && outputVariance.isFinite,
-            .outputVariance,
-            outputVariance,
-            "must be a positive number"
-        )
+            outputVariance > 0 && outputVariance.isFinite, .outputVariance, outputVariance, "must be a positive number")
         try health.validate()
     }
 }

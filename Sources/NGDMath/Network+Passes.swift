@@ -48,20 +48,10 @@ extension Network {
             let xOut = buffers.activations[i].base
             let ldOut = buffers.strides[i]
             Kernels.multiplyTransposed(
-                k: k,
-                m: s.outputs,
-                n: s.columns,
-                x: xIn,
-                ldx: buffers.strides[i - 1],
-                w: weights(layer: i),
-                ldw: s.columns,
-                y: xOut,
-                ldy: ldOut
-            )
+                k: k, m: s.outputs, n: s.columns, x: xIn, ldx: buffers.strides[i - 1], w: weights(layer: i),
+                ldw: s.columns, y: xOut, ldy: ldOut)
             let d = buffers.derivatives[i].base
-            for r in 0..<k {
-                s.activation.apply(xOut + r * ldOut, derivative: d + r * s.outputs, count: s.outputs)
-            }
+            for r in 0..<k { s.activation.apply(xOut + r * ldOut, derivative: d + r * s.outputs, count: s.outputs) }
         }
     }
 
@@ -74,16 +64,8 @@ extension Network {
             let n = next.inputs
             let e = errors[i].base
             Kernels.multiply(
-                k: k,
-                m: next.outputs,
-                n: n,
-                e: errors[i + 1].base,
-                lde: next.outputs,
-                w: weights(layer: i + 1),
-                ldw: next.columns,
-                y: e,
-                ldy: n
-            )
+                k: k, m: next.outputs, n: n, e: errors[i + 1].base, lde: next.outputs, w: weights(layer: i + 1),
+                ldw: next.columns, y: e, ldy: n)
             let d = buffers.derivatives[i].base
             for j in 0..<(k * n) { e[j] *= d[j] }
             i -= 1

@@ -34,14 +34,10 @@ public final class Network {
             switch initialization {
             case .gaussian(let gain):
                 let sd = gain / Double(s.inputs).squareRoot()
-                for r in 0..<s.outputs {
-                    for c in 0..<s.inputs { w[r * s.columns + c] = sd * rng.nextGaussian() }
-                }
+                for r in 0..<s.outputs { for c in 0..<s.inputs { w[r * s.columns + c] = sd * rng.nextGaussian() } }
             case .orthogonal(let gain):
                 let q = rng.orthogonalMatrix(rows: s.outputs, columns: s.inputs)
-                for r in 0..<s.outputs {
-                    for c in 0..<s.inputs { w[r * s.columns + c] = gain * q[r * s.inputs + c] }
-                }
+                for r in 0..<s.outputs { for c in 0..<s.inputs { w[r * s.columns + c] = gain * q[r * s.inputs + c] } }
             }
         }
     }
@@ -64,9 +60,7 @@ public final class Network {
     }
 
     /// A snapshot of the architecture and every parameter.
-    public var state: NetworkState {
-        NetworkState(architecture: architecture, parameters: parameters.array)
-    }
+    public var state: NetworkState { NetworkState(architecture: architecture, parameters: parameters.array) }
 
     /// A deep copy.
     public func copy() -> Network {
@@ -75,8 +69,7 @@ public final class Network {
     }
 
     /// The first element of W_i (`layer` is 1-based), row-major `outputs × columns`.
-    @inline(__always)
-    package func weights(layer: Int) -> UnsafeMutablePointer<Double> {
+    @inline(__always) package func weights(layer: Int) -> UnsafeMutablePointer<Double> {
         parameters.base + shapes[layer - 1].offset
     }
 }

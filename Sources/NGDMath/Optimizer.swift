@@ -17,9 +17,7 @@ public struct TrainReport: Equatable, Sendable {
     public init(outputSize: Int) { self.outputSize = outputSize }
 
     /// The mean over samples and outputs of (y − x_L)² before each update.
-    public var meanSquaredError: Double {
-        samples == 0 ? 0 : sumSquaredError / Double(samples * outputSize)
-    }
+    public var meanSquaredError: Double { samples == 0 ? 0 : sumSquaredError / Double(samples * outputSize) }
 
     mutating func merge(_ other: TrainReport) {
         samples += other.samples
@@ -55,8 +53,7 @@ public protocol Optimizer: AnyObject {
     /// All input is checked before anything changes. On a wrong length or a non-finite value the
     /// call throws and the network and optimizer are untouched.
     /// - Throws: ``MathError/dimensionMismatch(what:expected:got:)`` or ``MathError/nonFiniteValue(what:index:)``.
-    @discardableResult
-    func train(inputs: [Double], targets: [Double], count: Int) throws -> TrainReport
+    @discardableResult func train(inputs: [Double], targets: [Double], count: Int) throws -> TrainReport
 }
 
 /// The pointer-level side of an optimizer, for the package's own hot paths and benchmarks.
@@ -68,11 +65,8 @@ package protocol BlockOptimizer: Optimizer {
 extension BlockOptimizer {
     /// ``Optimizer/train(inputs:targets:count:)`` on buffers: validates everything, then trains
     /// block by block.
-    @discardableResult
-    package func train(
-        inputs: UnsafeBufferPointer<Double>,
-        targets: UnsafeBufferPointer<Double>,
-        count: Int
+    @discardableResult package func train(
+        inputs: UnsafeBufferPointer<Double>, targets: UnsafeBufferPointer<Double>, count: Int
     ) throws -> TrainReport {
         let a = network.architecture
         guard count >= 0 else { throw MathError.dimensionMismatch(what: "sample count", expected: 0, got: count) }
@@ -85,10 +79,7 @@ extension BlockOptimizer {
             report.merge(
                 trainBlock(
                     inputs: inputs.baseAddress! + start * a.inputSize,
-                    targets: targets.baseAddress! + start * a.outputSize,
-                    count: k
-                )
-            )
+                    targets: targets.baseAddress! + start * a.outputSize, count: k))
             start += k
         }
         return report
@@ -143,11 +134,7 @@ final class GradientBuffers {
     /// Runs the forward pass, writes e_L = scale·(y − x_L) and back-propagates it.
     /// - Returns: Σ (y − x_L)² over the block, before any update.
     func forwardBackward(
-        network: Network,
-        inputs: UnsafePointer<Double>,
-        targets: UnsafePointer<Double>,
-        count k: Int,
-        scale: Double
+        network: Network, inputs: UnsafePointer<Double>, targets: UnsafePointer<Double>, count k: Int, scale: Double
     ) -> Double {
         network.forward(inputs, count: k, buffers: pass)
         lastCount = k
@@ -170,17 +157,9 @@ final class GradientBuffers {
     func addGradientOuterProducts(network: Network, count k: Int, alpha: Double, target: UnsafeMutablePointer<Double>) {
         for s in network.shapes {
             Kernels.addOuterProducts(
-                k: k,
-                m: s.outputs,
-                n: s.columns,
-                alpha: alpha,
-                u: errors[s.index].base,
-                ldu: s.outputs,
-                v: pass.activations[s.index - 1].base,
-                ldv: pass.strides[s.index - 1],
-                w: target + s.offset,
-                ldw: s.columns
-            )
+                k: k, m: s.outputs, n: s.columns, alpha: alpha, u: errors[s.index].base, ldu: s.outputs,
+                v: pass.activations[s.index - 1].base, ldv: pass.strides[s.index - 1], w: target + s.offset,
+                ldw: s.columns)
         }
     }
 }

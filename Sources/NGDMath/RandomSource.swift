@@ -34,8 +34,7 @@ public struct RandomSource: RandomNumberGenerator, Codable, Equatable, Sendable 
     }
 
     /// One step of SplitMix64: advances `x` and returns a well-mixed word.
-    @inline(__always)
-    public static func splitMix64(_ x: inout UInt64) -> UInt64 {
+    @inline(__always) public static func splitMix64(_ x: inout UInt64) -> UInt64 {
         x &+= 0x9E37_79B9_7F4A_7C15
         var z = x
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
@@ -43,12 +42,10 @@ public struct RandomSource: RandomNumberGenerator, Codable, Equatable, Sendable 
         return z ^ (z >> 31)
     }
 
-    @inline(__always)
-    private static func rotl(_ x: UInt64, _ k: UInt64) -> UInt64 { (x << k) | (x >> (64 &- k)) }
+    @inline(__always) private static func rotl(_ x: UInt64, _ k: UInt64) -> UInt64 { (x << k) | (x >> (64 &- k)) }
 
     /// The next 64 random bits.
-    @inline(__always)
-    public mutating func next() -> UInt64 {
+    @inline(__always) public mutating func next() -> UInt64 {
         let result = Self.rotl(state[1] &* 5, 7) &* 9
         let t = state[1] << 17
         state[2] ^= state[0]
@@ -61,15 +58,11 @@ public struct RandomSource: RandomNumberGenerator, Codable, Equatable, Sendable 
     }
 
     /// A uniform draw from the open interval (0, 1), with 53 random bits.
-    @inline(__always)
-    public mutating func nextOpenUnit() -> Double {
-        (Double(next() >> 11) + 0.5) * 0x1.0p-53
-    }
+    @inline(__always) public mutating func nextOpenUnit() -> Double { (Double(next() >> 11) + 0.5) * 0x1.0p-53 }
 
     /// A standard normal draw, by the Box–Muller transform (one draw per two uniforms, so the
     /// state stays four words with no cached spare).
-    @inline(__always)
-    public mutating func nextGaussian() -> Double {
+    @inline(__always) public mutating func nextGaussian() -> Double {
         let u1 = nextOpenUnit()
         let u2 = nextOpenUnit()
         return (-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2)
@@ -118,9 +111,7 @@ extension RandomSource {
         }
         guard transpose else { return a }
         var t = [Double](repeating: 0, count: rows * columns)
-        for r in 0..<rows {
-            for c in 0..<columns { t[r * columns + c] = a[c * n + r] }
-        }
+        for r in 0..<rows { for c in 0..<columns { t[r * columns + c] = a[c * n + r] } }
         return t
     }
 }

@@ -7,16 +7,8 @@
 package enum ReferenceKernels {
     /// See ``Kernels/multiplyTransposed(k:m:n:x:ldx:w:ldw:beta:y:ldy:)``.
     package static func multiplyTransposed(
-        k: Int,
-        m: Int,
-        n: Int,
-        x: UnsafePointer<Double>,
-        ldx: Int,
-        w: UnsafePointer<Double>,
-        ldw: Int,
-        beta: Double = 0,
-        y: UnsafeMutablePointer<Double>,
-        ldy: Int
+        k: Int, m: Int, n: Int, x: UnsafePointer<Double>, ldx: Int, w: UnsafePointer<Double>, ldw: Int,
+        beta: Double = 0, y: UnsafeMutablePointer<Double>, ldy: Int
     ) {
         for r in 0..<k {
             for i in 0..<m {
@@ -29,17 +21,8 @@ package enum ReferenceKernels {
 
     /// See ``Kernels/multiply(k:m:n:alpha:e:lde:w:ldw:beta:y:ldy:)``.
     package static func multiply(
-        k: Int,
-        m: Int,
-        n: Int,
-        alpha: Double = 1,
-        e: UnsafePointer<Double>,
-        lde: Int,
-        w: UnsafePointer<Double>,
-        ldw: Int,
-        beta: Double = 0,
-        y: UnsafeMutablePointer<Double>,
-        ldy: Int
+        k: Int, m: Int, n: Int, alpha: Double = 1, e: UnsafePointer<Double>, lde: Int, w: UnsafePointer<Double>,
+        ldw: Int, beta: Double = 0, y: UnsafeMutablePointer<Double>, ldy: Int
     ) {
         for r in 0..<k {
             for j in 0..<n {
@@ -52,16 +35,8 @@ package enum ReferenceKernels {
 
     /// See ``Kernels/addOuterProducts(k:m:n:alpha:u:ldu:v:ldv:w:ldw:)``.
     package static func addOuterProducts(
-        k: Int,
-        m: Int,
-        n: Int,
-        alpha: Double,
-        u: UnsafePointer<Double>,
-        ldu: Int,
-        v: UnsafePointer<Double>,
-        ldv: Int,
-        w: UnsafeMutablePointer<Double>,
-        ldw: Int
+        k: Int, m: Int, n: Int, alpha: Double, u: UnsafePointer<Double>, ldu: Int, v: UnsafePointer<Double>, ldv: Int,
+        w: UnsafeMutablePointer<Double>, ldw: Int
     ) {
         for i in 0..<m {
             for j in 0..<n {
@@ -73,21 +48,14 @@ package enum ReferenceKernels {
     }
 
     /// The element `(i, j)` of a symmetric matrix stored in its upper triangle.
-    @inline(__always)
-    package static func symmetricElement(_ p: UnsafePointer<Double>, n: Int, _ i: Int, _ j: Int) -> Double {
-        i <= j ? p[i * n + j] : p[j * n + i]
-    }
+    @inline(__always) package static func symmetricElement(
+        _ p: UnsafePointer<Double>, n: Int, _ i: Int, _ j: Int
+    ) -> Double { i <= j ? p[i * n + j] : p[j * n + i] }
 
     /// See ``Kernels/symmetricMultiply(k:n:alpha:p:v:ldv:u:ldu:)``.
     package static func symmetricMultiply(
-        k: Int,
-        n: Int,
-        alpha: Double,
-        p: UnsafePointer<Double>,
-        v: UnsafePointer<Double>,
-        ldv: Int,
-        u: UnsafeMutablePointer<Double>,
-        ldu: Int
+        k: Int, n: Int, alpha: Double, p: UnsafePointer<Double>, v: UnsafePointer<Double>, ldv: Int,
+        u: UnsafeMutablePointer<Double>, ldu: Int
     ) {
         for r in 0..<k {
             for j in 0..<n {
@@ -100,12 +68,7 @@ package enum ReferenceKernels {
 
     /// See ``Kernels/symmetricRankUpdate(k:n:alpha:v:ldv:p:)``.
     package static func symmetricRankUpdate(
-        k: Int,
-        n: Int,
-        alpha: Double,
-        v: UnsafePointer<Double>,
-        ldv: Int,
-        p: UnsafeMutablePointer<Double>
+        k: Int, n: Int, alpha: Double, v: UnsafePointer<Double>, ldv: Int, p: UnsafeMutablePointer<Double>
     ) {
         for i in 0..<n {
             for j in i..<n {
@@ -118,11 +81,7 @@ package enum ReferenceKernels {
 
     /// See ``Kernels/solveLowerTriangular(k:n:l:b:ldb:)``.
     package static func solveLowerTriangular(
-        k: Int,
-        n: Int,
-        l: UnsafePointer<Double>,
-        b: UnsafeMutablePointer<Double>,
-        ldb: Int
+        k: Int, n: Int, l: UnsafePointer<Double>, b: UnsafeMutablePointer<Double>, ldb: Int
     ) {
         for c in 0..<n {
             for i in 0..<k {
@@ -175,9 +134,7 @@ package enum ReferenceKernels {
                 for j in 0..<(2 * n) { m[r * 2 * n + j] -= f * m[c * 2 * n + j] }
             }
         }
-        for i in 0..<n {
-            for j in i..<n { a[i * n + j] = m[i * 2 * n + n + j] }
-        }
+        for i in 0..<n { for j in i..<n { a[i * n + j] = m[i * 2 * n + n + j] } }
         return true
     }
 }

@@ -47,8 +47,7 @@ public final class SGDOptimizer: BlockOptimizer {
 
     public var lastBlockOutputs: [Double] { buffers.lastOutputs }
 
-    @discardableResult
-    public func train(inputs: [Double], targets: [Double], count: Int) throws -> TrainReport {
+    @discardableResult public func train(inputs: [Double], targets: [Double], count: Int) throws -> TrainReport {
         try trainArrays(inputs: inputs, targets: targets, count: count)
     }
 
@@ -56,18 +55,9 @@ public final class SGDOptimizer: BlockOptimizer {
     {
         var report = TrainReport(outputSize: network.architecture.outputSize)
         report.sumSquaredError = buffers.forwardBackward(
-            network: network,
-            inputs: inputs,
-            targets: targets,
-            count: k,
-            scale: 1
-        )
+            network: network, inputs: inputs, targets: targets, count: k, scale: 1)
         buffers.addGradientOuterProducts(
-            network: network,
-            count: k,
-            alpha: settings.learningRate / Double(k),
-            target: network.parameters.base
-        )
+            network: network, count: k, alpha: settings.learningRate / Double(k), target: network.parameters.base)
         samplesSeen += k
         steps += 1
         report.samples = k

@@ -44,11 +44,7 @@ public struct Setting<Root, Name: SettingName> {
 
     /// A setting with explicit accessors; `write` returns false when the value has the wrong type.
     public init(
-        _ name: Name,
-        _ valueName: String,
-        _ help: String,
-        kind: SettingKind,
-        read: @escaping (Root) -> SettingValue?,
+        _ name: Name, _ valueName: String, _ help: String, kind: SettingKind, read: @escaping (Root) -> SettingValue?,
         write: @escaping (inout Root, SettingValue) -> Bool
     ) {
         self.name = name
@@ -79,8 +75,7 @@ public struct Setting<Root, Name: SettingName> {
             case .boolean: ["true": true, "false": false][text].map(SettingValue.boolean)
             case .text: .text(text)
             case .choice(let words): words.contains(text) ? .text(text) : nil
-            case .integers:
-                Self.integerList(text).map(SettingValue.integers)
+            case .integers: Self.integerList(text).map(SettingValue.integers)
             }
         guard let value else { throw .unreadable(name, text: text, expected: kind.expectation) }
         return value
@@ -98,19 +93,13 @@ public struct Setting<Root, Name: SettingName> {
 
     /// The same setting, stored at `path` inside an `Outer` value and named by `rename`.
     public func lifted<Outer, OuterName: SettingName>(
-        _ path: WritableKeyPath<Outer, Root>,
-        as rename: @escaping (Name) -> OuterName
+        _ path: WritableKeyPath<Outer, Root>, as rename: @escaping (Name) -> OuterName
     ) -> Setting<Outer, OuterName> {
         let read = self.read
         let write = self.write
         return Setting<Outer, OuterName>(
-            rename(name),
-            valueName,
-            help,
-            kind: kind,
-            read: { read($0[keyPath: path]) },
-            write: { write(&$0[keyPath: path], $1) }
-        )
+            rename(name), valueName, help, kind: kind, read: { read($0[keyPath: path]) },
+            write: { write(&$0[keyPath: path], $1) })
     }
 }
 
@@ -118,26 +107,18 @@ extension Setting {
     /// The setting stored at `path`, of the kind its type gives. `valueName` is the placeholder
     /// in help (a choice's placeholder lists its words).
     public init<Value: SettingRepresentable>(
-        _ name: Name,
-        _ path: WritableKeyPath<Root, Value>,
-        _ valueName: String,
-        _ help: String
+        _ name: Name, _ path: WritableKeyPath<Root, Value>, _ valueName: String, _ help: String
     ) {
         let kind = Value.settingKind
         var shown = valueName
         if case .choice(let words) = kind { shown = words.joined(separator: "|") }
         self.init(
-            name,
-            shown,
-            help,
-            kind: kind,
-            read: { $0[keyPath: path].settingValue },
+            name, shown, help, kind: kind, read: { $0[keyPath: path].settingValue },
             write: { root, value in
                 guard let v = Value(setting: value) else { return false }
                 root[keyPath: path] = v
                 return true
-            }
-        )
+            })
     }
 }
 

@@ -20,8 +20,8 @@ public enum BLASCore {
     /// `detected`, or nil when its choice is fine. Only the generic fallbacks are overridden.
     public static func override(detected: String, cpuFlags: Set<String>) -> String? {
         guard
-            ["prescott", "core2", "nehalem", "katmai", "coppermine", "northwood", "banias", "atom"]
-                .contains(detected.lowercased())
+            ["prescott", "core2", "nehalem", "katmai", "coppermine", "northwood", "banias", "atom"].contains(
+                detected.lowercased())
         else { return nil }
         if cpuFlags.isSuperset(of: ["avx512f", "avx512dq", "avx512bw", "avx512vl", "avx512cd"]) { return "SkylakeX" }
         if cpuFlags.isSuperset(of: ["avx2", "fma"]) { return "Haswell" }
@@ -42,9 +42,7 @@ public enum BLASCore {
                 guard let colon = s.firstIndex(of: ":") else { return [] }
                 return Set(
                     s[s.index(after: colon)...].split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "\t" }).map(
-                        String.init
-                    )
-                )
+                        String.init))
             }
         }
         return []

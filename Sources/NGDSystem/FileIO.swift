@@ -9,11 +9,9 @@ public enum FileIO {
     ///   FIFO or a device would block or never end).
     public static func readAll(path: String) throws(SystemError) -> [UInt8]? {
         let fd: Int32
-        do {
-            fd = try systemCall("open", path: path) { open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK) }
-        } catch  where error.code == ENOENT {
-            return nil
-        }
+        do { fd = try systemCall("open", path: path) { open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK) } } catch
+            where error.code == ENOENT
+        { return nil }
         defer { close(fd) }
         var info = stat()
         try systemCall("fstat", path: path) { fstat(fd, &info) }

@@ -28,11 +28,8 @@ public struct SystemError: Error, Equatable, Sendable, CustomStringConvertible {
 /// call's result; a negative value is a failure.
 ///
 /// Every system call outside libzmq goes through this (libzmq's go through `ZMQError.check`).
-@discardableResult
-public func systemCall<Result: BinaryInteger>(
-    _ call: String,
-    path: String? = nil,
-    _ body: () -> Result
+@discardableResult public func systemCall<Result: BinaryInteger>(
+    _ call: String, path: String? = nil, _ body: () -> Result
 ) throws(SystemError) -> Result {
     while true {
         let result = body()

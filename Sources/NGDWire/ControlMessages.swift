@@ -104,23 +104,9 @@ public struct ModelStatus: Equatable, Sendable {
     public var rejected: Int
 
     public init(
-        name: String,
-        topic: String,
-        layers: [Int],
-        activation: String,
-        bias: Bool,
-        optimizer: String,
-        learningRate: Double,
-        batch: Int,
-        seq: Int,
-        samples: Int,
-        lossEMA: Double?,
-        mseEMA: Double?,
-        damping: Double?,
-        samplesPerSecond: Double,
-        checkpointAge: Double?,
-        paused: Bool,
-        rejected: Int
+        name: String, topic: String, layers: [Int], activation: String, bias: Bool, optimizer: String,
+        learningRate: Double, batch: Int, seq: Int, samples: Int, lossEMA: Double?, mseEMA: Double?, damping: Double?,
+        samplesPerSecond: Double, checkpointAge: Double?, paused: Bool, rejected: Int
     ) {
         self.name = name
         self.topic = topic
@@ -189,24 +175,13 @@ public struct ModelStatus: Equatable, Sendable {
             layers.append(n)
         }
         return ModelStatus(
-            name: name,
-            topic: try f.string("topic"),
-            layers: layers,
-            activation: try f.string("activation"),
-            bias: try f.bool("bias"),
-            optimizer: try f.string("optimizer"),
-            learningRate: try f.number("learning_rate"),
-            batch: try f.int("batch"),
-            seq: try f.int("seq"),
-            samples: try f.int("samples"),
-            lossEMA: try f.optionalNumber("loss_ema"),
-            mseEMA: try f.optionalNumber("mse_ema"),
-            damping: try f.optionalNumber("damping"),
-            samplesPerSecond: try f.number("samples_per_s"),
-            checkpointAge: try f.optionalNumber("checkpoint_age_s"),
-            paused: try f.bool("paused"),
-            rejected: try f.int("rejected")
-        )
+            name: name, topic: try f.string("topic"), layers: layers, activation: try f.string("activation"),
+            bias: try f.bool("bias"), optimizer: try f.string("optimizer"), learningRate: try f.number("learning_rate"),
+            batch: try f.int("batch"), seq: try f.int("seq"), samples: try f.int("samples"),
+            lossEMA: try f.optionalNumber("loss_ema"), mseEMA: try f.optionalNumber("mse_ema"),
+            damping: try f.optionalNumber("damping"), samplesPerSecond: try f.number("samples_per_s"),
+            checkpointAge: try f.optionalNumber("checkpoint_age_s"), paused: try f.bool("paused"),
+            rejected: try f.int("rejected"))
     }
 }
 
@@ -286,8 +261,7 @@ public enum ControlReply: Equatable, Sendable {
                 paths.append(s)
             }
             return .checkpoint(ok: try f.bool("ok"), paths: paths, error: try f.optionalString("error"))
-        case .pause, .resume:
-            return .paused(model: try f.string("model"), paused: try f.bool("paused"))
+        case .pause, .resume: return .paused(model: try f.string("model"), paused: try f.bool("paused"))
         case .predict:
             let y = try f.rows("y_hat")
             return .prediction(values: y.values, count: y.count, width: y.width, isBatch: y.isBatch)

@@ -40,8 +40,7 @@ public enum NGD1 {
                 throw WireError.badHeader(
                     flags & flagPrediction != 0
                         ? "flag bit 1 (prediction) is for output only"
-                        : "unknown flag bits 0x\(String(flags, radix: 16))"
-                )
+                        : "unknown flag bits 0x\(String(flags, radix: 16))")
             }
             let reserved = UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 6, as: UInt16.self))
             guard reserved == 0 else { throw WireError.badHeader("reserved bytes 6–7 must be 0, got \(reserved)") }
@@ -58,8 +57,7 @@ public enum NGD1 {
             guard let expected = expectedLength(count: k, inputWidth: nx, outputWidth: hasY ? ny : 0, dtype: dtype)
             else {
                 throw WireError.badHeader(
-                    "k = \(k), n_x = \(nx), n_y = \(ny) describe more values than a payload can hold"
-                )
+                    "k = \(k), n_x = \(nx), n_y = \(ny) describe more values than a payload can hold")
             }
             guard p.count == expected else { throw WireError.lengthMismatch(expected: expected, got: p.count) }
             var x = [Double](repeating: 0, count: k * nx)
@@ -69,15 +67,8 @@ public enum NGD1 {
                 try read(raw, offset: headerSize + k * nx * dtype.size, into: &y!, dtype: dtype, width: ny, field: "y")
             }
             return SampleMessage(
-                count: k,
-                inputWidth: nx,
-                outputWidth: ny,
-                x: x,
-                y: y,
-                id: .u64(id),
-                encoding: .ngd1(dtype),
-                isBatch: k > 1
-            )
+                count: k, inputWidth: nx, outputWidth: ny, x: x, y: y, id: .u64(id), encoding: .ngd1(dtype),
+                isBatch: k > 1)
         }
     }
 
@@ -92,12 +83,7 @@ public enum NGD1 {
     }
 
     static func read(
-        _ raw: UnsafeRawBufferPointer,
-        offset: Int,
-        into out: inout [Double],
-        dtype: DType,
-        width: Int,
-        field: String
+        _ raw: UnsafeRawBufferPointer, offset: Int, into out: inout [Double], dtype: DType, width: Int, field: String
     ) throws {
         for j in 0..<out.count {
             let v = load(raw, offset: offset, index: j, dtype: dtype)
@@ -107,32 +93,24 @@ public enum NGD1 {
     }
 
     /// Value `j` of an array of `dtype` values starting at byte `offset`, widened to Double.
-    @inline(__always)
-    static func load(_ raw: UnsafeRawBufferPointer, offset: Int, index j: Int, dtype: DType) -> Double {
+    @inline(__always) static func load(_ raw: UnsafeRawBufferPointer, offset: Int, index j: Int, dtype: DType) -> Double
+    {
         switch dtype {
         case .float32:
             return Double(
                 Float(
                     bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: offset + 4 * j, as: UInt32.self))
-                )
-            )
+                ))
         case .float64:
             return Double(
-                bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: offset + 8 * j, as: UInt64.self))
-            )
+                bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: offset + 8 * j, as: UInt64.self)))
         }
     }
 
     /// Encodes a header and values. For an input message pass `x` and optionally `y`; for a
     /// prediction pass `prediction: true`, no x (`inputWidth` 0) and the predictions as `y`.
     public static func encode(
-        dtype: DType,
-        count k: Int,
-        inputWidth nx: Int,
-        outputWidth ny: Int,
-        id: UInt64,
-        x: [Double],
-        y: [Double]?,
+        dtype: DType, count k: Int, inputWidth nx: Int, outputWidth ny: Int, id: UInt64, x: [Double], y: [Double]?,
         prediction: Bool = false
     ) -> [UInt8] {
         var out = [UInt8]()

@@ -36,13 +36,7 @@ public struct PredictionMessage: Equatable, Sendable {
     public var encoding: PayloadEncoding
 
     public init(
-        model: String,
-        seq: Int?,
-        id: MessageID,
-        count: Int,
-        width: Int,
-        values: [Double],
-        isBatch: Bool,
+        model: String, seq: Int?, id: MessageID, count: Int, width: Int, values: [Double], isBatch: Bool,
         encoding: PayloadEncoding
     ) {
         self.model = model
@@ -58,21 +52,12 @@ public struct PredictionMessage: Equatable, Sendable {
     /// The prediction for `request`: same id, batch shape and encoding.
     public init(model: String, seq: Int, request: SampleMessage, values: [Double], width: Int) {
         self.init(
-            model: model,
-            seq: seq,
-            id: request.id,
-            count: request.count,
-            width: width,
-            values: values,
-            isBatch: request.isBatch,
-            encoding: request.encoding
-        )
+            model: model, seq: seq, id: request.id, count: request.count, width: width, values: values,
+            isBatch: request.isBatch, encoding: request.encoding)
     }
 
     /// One array per sample.
-    public var rows: [[Double]] {
-        (0..<count).map { Array(values[($0 * width)..<(($0 + 1) * width)]) }
-    }
+    public var rows: [[Double]] { (0..<count).map { Array(values[($0 * width)..<(($0 + 1) * width)]) } }
 
     /// The payload: NGD1 (flag bit 1, no x) or `{"model", "seq", "id", "y_hat"}`.
     public func encode() -> [UInt8] {
@@ -81,15 +66,8 @@ public struct PredictionMessage: Equatable, Sendable {
             var id: UInt64 = 0
             if case .u64(let n) = self.id { id = n }
             return NGD1.encode(
-                dtype: dtype,
-                count: count,
-                inputWidth: 0,
-                outputWidth: width,
-                id: id,
-                x: [],
-                y: values,
-                prediction: true
-            )
+                dtype: dtype, count: count, inputWidth: 0, outputWidth: width, id: id, x: [], y: values,
+                prediction: true)
         case .json:
             var w = JSONWriter()
             w.beginObject()
@@ -112,28 +90,14 @@ public struct PredictionMessage: Equatable, Sendable {
         if payload.starts(with: NGD1.magic) {
             let p = try NGD1.decodePrediction(payload)
             return PredictionMessage(
-                model: model,
-                seq: nil,
-                id: .u64(p.id),
-                count: p.count,
-                width: p.outputWidth,
-                values: p.values,
-                isBatch: p.count > 1,
-                encoding: .ngd1(p.dtype)
-            )
+                model: model, seq: nil, id: .u64(p.id), count: p.count, width: p.outputWidth, values: p.values,
+                isBatch: p.count > 1, encoding: .ngd1(p.dtype))
         }
         let f = try JSONFields(parsing: payload, "prediction message")
         let y = try f.rows("y_hat")
         return PredictionMessage(
-            model: try f.optionalString("model") ?? model,
-            seq: try f.int("seq"),
-            id: try f.id(),
-            count: y.count,
-            width: y.width,
-            values: y.values,
-            isBatch: y.isBatch,
-            encoding: .json
-        )
+            model: try f.optionalString("model") ?? model, seq: try f.int("seq"), id: try f.id(), count: y.count,
+            width: y.width, values: y.values, isBatch: y.isBatch, encoding: .json)
     }
 }
 
@@ -155,14 +119,7 @@ public struct LossMessage: Equatable, Sendable {
     public var samples: Int
 
     public init(
-        model: String,
-        seq: Int,
-        id: MessageID,
-        count: Int,
-        mse: Double,
-        loss: Double,
-        lossEMA: Double,
-        samples: Int
+        model: String, seq: Int, id: MessageID, count: Int, mse: Double, loss: Double, lossEMA: Double, samples: Int
     ) {
         self.model = model
         self.seq = seq
@@ -202,15 +159,9 @@ public struct LossMessage: Equatable, Sendable {
     public static func decode(_ payload: [UInt8]) throws(WireError) -> LossMessage {
         let f = try JSONFields(parsing: payload, "loss message")
         return LossMessage(
-            model: try f.string("model"),
-            seq: try f.int("seq"),
-            id: try f.id(),
-            count: try f.int("n"),
-            mse: try f.number("mse"),
-            loss: try f.number("loss"),
-            lossEMA: try f.number("loss_ema"),
-            samples: try f.int("samples")
-        )
+            model: try f.string("model"), seq: try f.int("seq"), id: try f.id(), count: try f.int("n"),
+            mse: try f.number("mse"), loss: try f.number("loss"), lossEMA: try f.number("loss_ema"),
+            samples: try f.int("samples"))
     }
 }
 
@@ -238,18 +189,8 @@ public struct StatsMessage: Equatable, Sendable {
     public var checkpointAge: Double?
 
     public init(
-        model: String,
-        samplesPerSecond: Double,
-        samples: Int,
-        seq: Int,
-        lossEMA: Double?,
-        mseEMA: Double?,
-        damping: Double?,
-        rejected: Int,
-        rejectedSteps: Int,
-        optimizer: String,
-        paused: Bool,
-        uptime: Double,
+        model: String, samplesPerSecond: Double, samples: Int, seq: Int, lossEMA: Double?, mseEMA: Double?,
+        damping: Double?, rejected: Int, rejectedSteps: Int, optimizer: String, paused: Bool, uptime: Double,
         checkpointAge: Double?
     ) {
         self.model = model
@@ -303,20 +244,12 @@ public struct StatsMessage: Equatable, Sendable {
     public static func decode(_ payload: [UInt8]) throws(WireError) -> StatsMessage {
         let f = try JSONFields(parsing: payload, "stats message")
         return StatsMessage(
-            model: try f.string("model"),
-            samplesPerSecond: try f.number("samples_per_s"),
-            samples: try f.int("samples"),
-            seq: try f.int("seq"),
-            lossEMA: try f.optionalNumber("loss_ema"),
-            mseEMA: try f.optionalNumber("mse_ema"),
-            damping: try f.optionalNumber("damping"),
-            rejected: try f.int("rejected"),
-            rejectedSteps: try f.int("rejected_steps"),
-            optimizer: try f.string("optimizer"),
-            paused: try f.bool("paused"),
-            uptime: try f.number("uptime_s"),
-            checkpointAge: try f.optionalNumber("checkpoint_age_s")
-        )
+            model: try f.string("model"), samplesPerSecond: try f.number("samples_per_s"),
+            samples: try f.int("samples"), seq: try f.int("seq"), lossEMA: try f.optionalNumber("loss_ema"),
+            mseEMA: try f.optionalNumber("mse_ema"), damping: try f.optionalNumber("damping"),
+            rejected: try f.int("rejected"), rejectedSteps: try f.int("rejected_steps"),
+            optimizer: try f.string("optimizer"), paused: try f.bool("paused"), uptime: try f.number("uptime_s"),
+            checkpointAge: try f.optionalNumber("checkpoint_age_s"))
     }
 }
 
@@ -378,7 +311,5 @@ public enum OutputMessage: Equatable, Sendable {
 
 extension JSONWriter {
     /// Writes `v`, or null.
-    mutating func value(optional v: Double?) {
-        if let v { value(v) } else { null() }
-    }
+    mutating func value(optional v: Double?) { if let v { value(v) } else { null() } }
 }

@@ -31,14 +31,8 @@ public struct SampleMessage: Equatable, Sendable {
     public var isBatch: Bool
 
     public init(
-        count: Int,
-        inputWidth: Int,
-        outputWidth: Int,
-        x: [Double],
-        y: [Double]?,
-        id: MessageID,
-        encoding: PayloadEncoding,
-        isBatch: Bool
+        count: Int, inputWidth: Int, outputWidth: Int, x: [Double], y: [Double]?, id: MessageID,
+        encoding: PayloadEncoding, isBatch: Bool
     ) {
         self.count = count
         self.inputWidth = inputWidth
@@ -55,15 +49,8 @@ public struct SampleMessage: Equatable, Sendable {
     public init(x: [Double], y: [Double]?, count: Int, id: MessageID = .none, encoding: PayloadEncoding = .json) {
         let k = max(count, 1)
         self.init(
-            count: count,
-            inputWidth: x.count / k,
-            outputWidth: (y?.count ?? 0) / k,
-            x: x,
-            y: y,
-            id: id,
-            encoding: encoding,
-            isBatch: count != 1
-        )
+            count: count, inputWidth: x.count / k, outputWidth: (y?.count ?? 0) / k, x: x, y: y, id: id,
+            encoding: encoding, isBatch: count != 1)
     }
 
     /// The payload in this message's encoding, as a producer sends it: NGD1 (a JSON id becomes
@@ -74,14 +61,7 @@ public struct SampleMessage: Equatable, Sendable {
             var u: UInt64 = 0
             if case .u64(let n) = id { u = n }
             return NGD1.encode(
-                dtype: dtype,
-                count: count,
-                inputWidth: inputWidth,
-                outputWidth: outputWidth,
-                id: u,
-                x: x,
-                y: y
-            )
+                dtype: dtype, count: count, inputWidth: inputWidth, outputWidth: outputWidth, id: u, x: x, y: y)
         case .json:
             var w = JSONWriter()
             w.beginObject()
@@ -128,8 +108,7 @@ public struct SampleMessage: Equatable, Sendable {
                 throw WireError.badField(
                     batch
                         ? "x is a batch (a list of vectors) but y is a single vector"
-                        : "x is a single vector but y is a batch (a list of vectors)"
-                )
+                        : "x is a single vector but y is a batch (a list of vectors)")
             }
             guard ky == k else { throw WireError.badField("x has \(k) samples but y has \(ky)") }
             y = yy
@@ -144,15 +123,7 @@ public struct SampleMessage: Equatable, Sendable {
             }
         }
         return SampleMessage(
-            count: k,
-            inputWidth: nx,
-            outputWidth: ny,
-            x: x,
-            y: y,
-            id: id,
-            encoding: .json,
-            isBatch: batch
-        )
+            count: k, inputWidth: nx, outputWidth: ny, x: x, y: y, id: id, encoding: .json, isBatch: batch)
     }
 
     /// A vector `[..]` (one sample) or a list of equal-length vectors (a batch), flattened.
@@ -190,8 +161,7 @@ public struct SampleMessage: Equatable, Sendable {
         for (j, e) in values.enumerated() {
             guard case .number(let d, _) = e else {
                 throw WireError.badField(
-                    "\(field) must hold only numbers; sample \(sample), index \(j) is \(e.typeName)"
-                )
+                    "\(field) must hold only numbers; sample \(sample), index \(j) is \(e.typeName)")
             }
             // A literal like 1e999 parses to infinity.
             guard d.isFinite else { throw WireError.nonFinite(field: field, sample: sample, index: j) }

@@ -21,9 +21,7 @@ public final class ZMQContext: @unchecked Sendable {
     }
 
     /// Makes blocking calls on this context's sockets return ETERM. Safe from any thread, and more than once.
-    public func shutdown() {
-        _ = try? zmqCall("zmq_ctx_shutdown") { zmq_ctx_shutdown(handle) }
-    }
+    public func shutdown() { _ = try? zmqCall("zmq_ctx_shutdown") { zmq_ctx_shutdown(handle) } }
 
     /// Waits until every socket is closed, then frees the context. Called by deinit if not before.
     public func terminate() {

@@ -41,11 +41,8 @@ public enum ZMQIOResult<Value> {
 /// runs `body`, and when it returns -1 reads `zmq_errno()` at once, retries on EINTR, turns
 /// EAGAIN into ``ZMQIOResult/wouldBlock`` and throws a ``ZMQError`` otherwise (ETERM included;
 /// check ``ZMQError/isTerminated``).
-@inline(__always)
-func zmqCall<T: BinaryInteger>(
-    _ call: String,
-    _ context: @autoclosure () -> String = "",
-    _ body: () -> T
+@inline(__always) func zmqCall<T: BinaryInteger>(
+    _ call: String, _ context: @autoclosure () -> String = "", _ body: () -> T
 ) throws -> ZMQIOResult<T> {
     while true {
         let r = body()
@@ -58,10 +55,9 @@ func zmqCall<T: BinaryInteger>(
 }
 
 /// ``zmqCall(_:_:_:)`` for calls where EAGAIN cannot happen or is itself an error.
-@inline(__always)
-@discardableResult
-func zmqCheck<T: BinaryInteger>(_ call: String, _ context: @autoclosure () -> String = "", _ body: () -> T) throws -> T
-{
+@inline(__always) @discardableResult func zmqCheck<T: BinaryInteger>(
+    _ call: String, _ context: @autoclosure () -> String = "", _ body: () -> T
+) throws -> T {
     switch try zmqCall(call, context(), body) {
     case .done(let r): return r
     case .wouldBlock: throw ZMQError(call: call, context: context(), code: EAGAIN)

@@ -137,8 +137,7 @@ public final class ZMQSocket {
 
     /// Sends a multipart message. With `wait` false, returns false instead of blocking when the
     /// queue is full; PUB sockets never block and drop for slow subscribers instead.
-    @discardableResult
-    public func send(_ frames: [[UInt8]], wait: Bool = true) throws -> Bool {
+    @discardableResult public func send(_ frames: [[UInt8]], wait: Bool = true) throws -> Bool {
         let h = try live("zmq_send")
         for (i, f) in frames.enumerated() {
             var flags: Int32 = i < frames.count - 1 ? ZMQ_SNDMORE : 0
@@ -151,8 +150,7 @@ public final class ZMQSocket {
     }
 
     /// Sends a multipart message whose frames are UTF-8 strings.
-    @discardableResult
-    public func send(_ frames: [String], wait: Bool = true) throws -> Bool {
+    @discardableResult public func send(_ frames: [String], wait: Bool = true) throws -> Bool {
         try send(frames.map { Array($0.utf8) }, wait: wait)
     }
 

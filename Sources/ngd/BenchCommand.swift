@@ -16,8 +16,7 @@ struct BenchCommand: ParsableCommand {
             "Benchmarks: learning against SGD and Adam (paper, autoencoder), speed, and end to end through the daemon.",
         subcommands: [
             PaperCommand.self, AutoencoderCommand.self, SpeedCommand.self, EndToEndCommand.self, SubscriberCommand.self,
-        ]
-    )
+        ])
 }
 
 /// "paper: x; autoencoder: y", for help texts.
@@ -41,9 +40,7 @@ extension SettingFlags {
     func apply(to settings: inout NaturalGradientSettings) throws {
         var s = settings
         let table = Dictionary(
-            NaturalGradientSettings.settings.map { ($0.name.flag, $0) },
-            uniquingKeysWith: { first, _ in first }
-        )
+            NaturalGradientSettings.settings.map { ($0.name.flag, $0) }, uniquingKeysWith: { first, _ in first })
         for (flag, value) in try values(Self.ngdSpecs(defaults: [s])) {
             do { try table[flag]?.set(value, in: &s) } catch { throw ValidationError("\(flag): \(error.problem)") }
         }
@@ -61,33 +58,26 @@ extension SettingFlags {
 private func ngdHelp() -> String {
     FlagSpec.helpSection(
         "NGD SETTINGS (as for `ngd serve`; defaults: paper, autoencoder):",
-        SettingFlags.ngdSpecs(defaults: [PaperBench.defaultNGD, AutoencoderBench.defaultNGD])
-    )
+        SettingFlags.ngdSpecs(defaults: [PaperBench.defaultNGD, AutoencoderBench.defaultNGD]))
 }
 
 /// Options shared by both benches.
 struct GridOptions: ParsableArguments {
     @Option(
-        name: .customLong("sgd-lr"),
-        parsing: .upToNextOption,
+        name: .customLong("sgd-lr"), parsing: .upToNextOption,
         help:
             "SGD learning rates to try (default: \(perBench(PaperBench.defaultSGDRates, AutoencoderBench.defaultSGDRates, rates)))."
-    )
-    var sgdRates: [Double] = []
+    ) var sgdRates: [Double] = []
     @Option(
-        name: .customLong("adam-lr"),
-        parsing: .upToNextOption,
+        name: .customLong("adam-lr"), parsing: .upToNextOption,
         help:
             "Adam learning rates to try (default: \(perBench(PaperBench.defaultAdamRates, AutoencoderBench.defaultAdamRates, rates)))."
-    )
-    var adamRates: [Double] = []
+    ) var adamRates: [Double] = []
     @Option(
-        name: .customLong("grid-batch"),
-        help: "SGD and Adam mini-batch size M (default: 1, one update per sample)."
-    )
+        name: .customLong("grid-batch"), help: "SGD and Adam mini-batch size M (default: 1, one update per sample).")
     var batch: Int?
-    @Option(name: .customLong("only"), help: "Run only these optimizers, comma-separated: ngd,sgd,adam.")
-    var only: String?
+    @Option(name: .customLong("only"), help: "Run only these optimizers, comma-separated: ngd,sgd,adam.") var only:
+        String?
     @Flag(name: .customLong("json"), help: "Print one JSON object per optimizer and checkpoint instead of a table.")
     var json = false
 
@@ -112,9 +102,7 @@ struct GridOptions: ParsableArguments {
 }
 
 extension Substring {
-    func trimmingCharacters() -> String {
-        String(self.drop { $0 == " " }.reversed().drop { $0 == " " }.reversed())
-    }
+    func trimmingCharacters() -> String { String(self.drop { $0 == " " }.reversed().drop { $0 == " " }.reversed()) }
 }
 
 /// A failure while running a command (not a usage mistake): ArgumentParser prints
@@ -133,33 +121,25 @@ func emit(_ line: String) { FileIO.emit(line + "\n", to: 1) }
 /// Progress on standard error, overwriting one line when it is a terminal.
 struct Progress {
     let isTerminal = isatty(2) != 0
-    func show(_ line: String) {
-        writeStandardError(isTerminal ? "\r\u{1B}[K" + line : line + "\n")
-    }
-    func done() {
-        if isTerminal { writeStandardError("\r\u{1B}[K") }
-    }
+    func show(_ line: String) { writeStandardError(isTerminal ? "\r\u{1B}[K" + line : line + "\n") }
+    func done() { if isTerminal { writeStandardError("\r\u{1B}[K") } }
 }
 
 struct PaperCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "paper",
-        abstract: "Figure 1A–C: deep linear teacher networks, NGD vs SGD and Adam.",
+        commandName: "paper", abstract: "Figure 1A–C: deep linear teacher networks, NGD vs SGD and Adam.",
         discussion: """
             Builds the paper's problem (correlated inputs, a teacher of the same architecture, \
             noise σ² = 1e-6, 10⁴ training samples cycled and reshuffled, 10³ test samples) and \
             streams it through NGD, SGD over a learning-rate grid and Adam over a grid, from \
             the same initial weights. Prints test mse at 1k, 2k, 5k, 10k and 20k samples \
             (more with --samples) and each run's training time per sample.
-            """ + "\n\n" + ngdHelp()
-    )
+            """ + "\n\n" + ngdHelp())
 
-    @Option(help: "Architecture: A (16×20), B (20…100…20), C (bottleneck 200…2…200).")
-    var arch: String = "A"
-    @Option(name: .customLong("seed"), help: "Problem seed; repeat for several (--seed 0 --seed 1).")
-    var seeds: [UInt64] = [0]
-    @Option(help: "Samples streamed per optimizer.")
-    var samples: Int = 20_000
+    @Option(help: "Architecture: A (16×20), B (20…100…20), C (bottleneck 200…2…200).") var arch: String = "A"
+    @Option(name: .customLong("seed"), help: "Problem seed; repeat for several (--seed 0 --seed 1).") var seeds:
+        [UInt64] = [0]
+    @Option(help: "Samples streamed per optimizer.") var samples: Int = 20_000
     @OptionGroup var grid: GridOptions
     @OptionGroup var ngd: SettingFlags
 
@@ -186,11 +166,7 @@ struct PaperCommand: ParsableCommand {
             let results = try one.run(progress: progress.show)
             progress.done()
             for r in results {
-                if grid.json {
-                    for line in one.jsonLines(r) { print(line) }
-                } else {
-                    print(one.table(r) + "\n")
-                }
+                if grid.json { for line in one.jsonLines(r) { print(line) } } else { print(one.table(r) + "\n") }
             }
         }
     }
@@ -207,15 +183,11 @@ struct AutoencoderCommand: ParsableCommand {
             samples, with each run's training time per sample. Reads Debian's \
             dataset-fashion-mnist package by default: `bash scripts/install-deps \
             dataset-fashion-mnist` installs it.
-            """ + "\n\n" + ngdHelp()
-    )
+            """ + "\n\n" + ngdHelp())
 
-    @Option(help: "Directory holding the Fashion-MNIST IDX files.")
-    var data: String = FashionMNIST.defaultDirectory
-    @Option(help: "Seed of the initial weights, the training order and NGD's sampled targets.")
-    var seed: UInt64 = 0
-    @Option(help: "Samples streamed per optimizer (one pass is 60,000).")
-    var samples: Int = 60_000
+    @Option(help: "Directory holding the Fashion-MNIST IDX files.") var data: String = FashionMNIST.defaultDirectory
+    @Option(help: "Seed of the initial weights, the training order and NGD's sampled targets.") var seed: UInt64 = 0
+    @Option(help: "Samples streamed per optimizer (one pass is 60,000).") var samples: Int = 60_000
     @Option(name: .customLong("test-images"), help: "Test images used for the test mse (at most 10,000).")
     var testImages: Int = 10_000
     @OptionGroup var grid: GridOptions
@@ -235,8 +207,7 @@ struct AutoencoderCommand: ParsableCommand {
         {
             throw CommandFailure(
                 "Fashion-MNIST is not installed at \(data): run `bash scripts/install-deps dataset-fashion-mnist`, "
-                    + "or pass --data DIR"
-            )
+                    + "or pass --data DIR")
         }
         var bench = AutoencoderBench()
         bench.directory = data
@@ -249,9 +220,7 @@ struct AutoencoderCommand: ParsableCommand {
         if let b = grid.batch { bench.batch = b }
         bench.optimizers = try grid.optimizers()
         let runs: [BenchRun]
-        do {
-            runs = try bench.run(progress: progress.show)
-        } catch let e as DatasetError {
+        do { runs = try bench.run(progress: progress.show) } catch let e as DatasetError {
             progress.done()
             throw CommandFailure(
                 "\(e)"

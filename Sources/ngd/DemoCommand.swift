@@ -21,24 +21,17 @@ struct DemoCommand: ParsableCommand {
             reads their loss messages. The verdict counts the samples each model needed before its \
             running mse (an average over the last ~100 samples, measured before learning each one) \
             fell below --target.
-            """
-    )
+            """)
 
-    @Option(help: ArgumentHelp("Samples to stream.", valueName: "n"))
-    var samples = 20_000
-    @Option(help: ArgumentHelp("Samples per second; 0 is as fast as the daemon learns.", valueName: "n"))
-    var rate = 2_000.0
-    @Option(help: "Seed of the teacher, the stream and both students' initial weights.")
-    var seed: UInt64 = 0
+    @Option(help: ArgumentHelp("Samples to stream.", valueName: "n")) var samples = 20_000
+    @Option(help: ArgumentHelp("Samples per second; 0 is as fast as the daemon learns.", valueName: "n")) var rate =
+        2_000.0
+    @Option(help: "Seed of the teacher, the stream and both students' initial weights.") var seed: UInt64 = 0
     @Option(
         help: ArgumentHelp(
             "The loss target for the verdict, a running mse (default: 2× the noise floor, the paper's Figure 1 criterion).",
-            valueName: "mse"
-        )
-    )
-    var target: Double?
-    @Option(help: ArgumentHelp("NGD learning rate η (the paper bench's).", valueName: "η"))
-    var ngdLr = 0.02
+            valueName: "mse")) var target: Double?
+    @Option(help: ArgumentHelp("NGD learning rate η (the paper bench's).", valueName: "η")) var ngdLr = 0.02
     @Option(help: ArgumentHelp("SGD learning rate (the best of `ngd bench paper --arch A`'s grid).", valueName: "η"))
     var sgdLr = 0.01
 
@@ -114,12 +107,8 @@ struct DemoCommand: ParsableCommand {
             "target: running mse ≤ \(sci(goal))\(target == nil ? " (2× the noise floor \(sci(problem.floor)))" : ""); the running mse averages ~100 samples, each predicted before it is learned\n"
         )
         let client = try DaemonClient(
-            input: input,
-            output: output,
-            control: control,
-            topics: ["loss.", "prediction.ngd"],
-            controlTimeout: .seconds(30)
-        )
+            input: input, output: output, control: control, topics: ["loss.", "prediction.ngd"],
+            controlTimeout: .seconds(30))
         defer { client.close() }
         try client.sync(topic: "ngd", inputWidth: problem.train.inputSize)
         let thresholds = ([1e-2, 1e-3, 1e-4, 1e-5].filter { $0 > goal }) + [goal]
@@ -194,10 +183,7 @@ struct DemoCommand: ParsableCommand {
     }
 
     func report(
-        _ tracks: [String: Track],
-        _ problem: TeacherProblem,
-        _ client: DaemonClient,
-        thresholds: [Double]
+        _ tracks: [String: Track], _ problem: TeacherProblem, _ client: DaemonClient, thresholds: [Double]
     ) throws {
         let testMSE = try ["ngd", "sgd"].map { m -> Double in
             let width = problem.test.inputSize
@@ -213,8 +199,7 @@ struct DemoCommand: ParsableCommand {
         for m in ["ngd", "sgd"] {
             emit(
                 m + String(repeating: " ", count: 30 - m.count)
-                    + thresholds.map { pad(tracks[m]!.reached[$0].map(String.init) ?? "—", 10) }.joined()
-            )
+                    + thresholds.map { pad(tracks[m]!.reached[$0].map(String.init) ?? "—", 10) }.joined())
         }
         func held(_ v: Double, _ digits: Int) -> String {
             v.isFinite ? "\(sci(v)) (\(String(format: "%.\(digits)f", v / problem.floor))× floor)" : "non-finite"
@@ -277,7 +262,5 @@ final class LiveLine {
         pending = line
     }
 
-    func finish() {
-        if isTerminal { FileIO.emit("\n", to: 1) } else if let p = pending { emit(p) }
-    }
+    func finish() { if isTerminal { FileIO.emit("\n", to: 1) } else if let p = pending { emit(p) } }
 }

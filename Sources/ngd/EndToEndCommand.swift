@@ -20,13 +20,10 @@ struct EndToEndCommand: ParsableCommand {
             step), a fresh daemon, subscriber and producer run as three processes. Throughput counts samples whose prediction reached the subscriber, from \
             the first send to the last receipt. Latency is measured at 10% and 50% of the NGD1 k = 1 \
             peak, from the producer's send stamp to the subscriber's receipt.
-            """
-    )
+            """)
 
-    @Option(help: ArgumentHelp("Samples per throughput run.", valueName: "n"))
-    var samples = 50_000
-    @Option(help: ArgumentHelp("Seconds per latency run.", valueName: "s"))
-    var latencySeconds = 4.0
+    @Option(help: ArgumentHelp("Samples per throughput run.", valueName: "n")) var samples = 50_000
+    @Option(help: ArgumentHelp("Seconds per latency run.", valueName: "s")) var latencySeconds = 4.0
 
     struct Result: Decodable {
         let samples: Int
@@ -39,8 +36,7 @@ struct EndToEndCommand: ParsableCommand {
     }
 
     func run() throws {
-        let exe =
-            ProcessStatus.executablePath
+        let exe = ProcessStatus.executablePath
         emit("End to end through `ngd serve` (A: 16 × 20 linear, NGD), producer and subscriber in separate processes")
         emit(BLASCore.summary)
         emit("k: samples per message; block: the model's --batch (samples per natural-gradient step);")
@@ -56,22 +52,14 @@ struct EndToEndCommand: ParsableCommand {
         for (format, k, block, interval) in runs {
             let n = format == "json" && k == 1 ? min(samples, 20_000) : samples
             let (r, rss) = try session(
-                exe: exe,
-                format: format,
-                batch: k,
-                block: block,
-                factorInterval: interval,
-                count: n,
-                rate: 0
-            )
+                exe: exe, format: format, batch: k, block: block, factorInterval: interval, count: n, rate: 0)
             let rate = Double(r.samples) / ((r.last_receive_ns - r.first_send_ns) / 1e9)
             if format == "ngd1" && k == 1 { peak = rate }
             emit(
                 format.padding(toLength: 8, withPad: " ", startingAt: 0)
-                    + String(k).padding(toLength: 6, withPad: " ", startingAt: 0)
-                    + pad(String(block), 5) + pad(String(interval), 4) + pad(String(n), 15) + pad(String(r.samples), 11)
-                    + pad(String(format: "%.0f", rate), 30) + pad(String(format: "%.1f", rss), 17)
-            )
+                    + String(k).padding(toLength: 6, withPad: " ", startingAt: 0) + pad(String(block), 5)
+                    + pad(String(interval), 4) + pad(String(n), 15) + pad(String(r.samples), 11)
+                    + pad(String(format: "%.0f", rate), 30) + pad(String(format: "%.1f", rss), 17))
         }
         emit("")
         emit("Latency, NGD1 k = 1, sample sent → prediction received (µs)")
@@ -79,20 +67,12 @@ struct EndToEndCommand: ParsableCommand {
         for fraction in [0.1, 0.5] {
             let rate = (peak * fraction).rounded()
             let (r, _) = try session(
-                exe: exe,
-                format: "ngd1",
-                batch: 1,
-                block: 1,
-                factorInterval: 1,
-                count: Int(rate * latencySeconds),
-                rate: rate
-            )
+                exe: exe, format: "ngd1", batch: 1, block: 1, factorInterval: 1, count: Int(rate * latencySeconds),
+                rate: rate)
             emit(
                 "\(Int(fraction * 100))% of peak".padding(toLength: 22, withPad: " ", startingAt: 0)
-                    + pad(String(format: "%.0f", rate), 12)
-                    + pad(String(format: "%.0f", r.p50_us), 9) + pad(String(format: "%.0f", r.p99_us), 10)
-                    + pad(String(format: "%.0f", r.p999_us), 10)
-            )
+                    + pad(String(format: "%.0f", rate), 12) + pad(String(format: "%.0f", r.p50_us), 9)
+                    + pad(String(format: "%.0f", r.p99_us), 10) + pad(String(format: "%.0f", r.p999_us), 10))
         }
     }
 
@@ -100,26 +80,19 @@ struct EndToEndCommand: ParsableCommand {
 
     /// One daemon, one subscriber, one producer. Returns the subscriber's result and the daemon's peak RSS.
     func session(
-        exe: String,
-        format: String,
-        batch: Int,
-        block: Int,
-        factorInterval: Int,
-        count: Int,
-        rate: Double
+        exe: String, format: String, batch: Int, block: Int, factorInterval: Int, count: Int, rate: Double
     ) throws -> (Result, Double) {
         let state = NSTemporaryDirectory() + "ngd-e2e-\(getpid())"
         defer { try? FileManager.default.removeItem(atPath: state) }
         let daemon = Process()
         daemon.executableURL = URL(fileURLWithPath: exe)
         daemon.arguments = [
-            "serve", "--layers", TeacherProblem.Arch.A.sizes.map(String.init).joined(separator: ","),
-            "--activation", "identity", "--no-bias", "--output-noise", "1e-6", "--learning-rate", "0.02", "--batch",
-            String(block), "--factor-interval", String(factorInterval),
-            "--state-dir", state, "--checkpoint-interval", "0", "--stats-interval", "0",
-            "--receive-hwm", "0", "--send-hwm", "0", "--log-level", "warning",
-            "--input", "tcp://127.0.0.1:*", "--output", "tcp://127.0.0.1:*", "--control", "tcp://127.0.0.1:*",
-            "--log-level", "notice",
+            "serve", "--layers", TeacherProblem.Arch.A.sizes.map(String.init).joined(separator: ","), "--activation",
+            "identity", "--no-bias", "--output-noise", "1e-6", "--learning-rate", "0.02", "--batch", String(block),
+            "--factor-interval", String(factorInterval), "--state-dir", state, "--checkpoint-interval", "0",
+            "--stats-interval", "0", "--receive-hwm", "0", "--send-hwm", "0", "--log-level", "warning", "--input",
+            "tcp://127.0.0.1:*", "--output", "tcp://127.0.0.1:*", "--control", "tcp://127.0.0.1:*", "--log-level",
+            "notice",
         ]
         let err = Pipe()
         daemon.standardError = err

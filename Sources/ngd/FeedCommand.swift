@@ -5,9 +5,7 @@ import NGDClient
 import NGDWire
 import ZeroMQ
 
-enum WireFormat: String, CaseIterable, ExpressibleByArgument {
-    case json, ngd1
-}
+enum WireFormat: String, CaseIterable, ExpressibleByArgument { case json, ngd1 }
 
 enum WireDType: String, CaseIterable, ExpressibleByArgument {
     case f64, f32
@@ -23,42 +21,27 @@ struct FeedCommand: ParsableCommand {
             Sends [topic, payload] messages in JSON or NGD1. A file's first --inputs columns are x \
             and the rest y (none: predict-only messages). Example:
               ngd feed --teacher A --count 20000 --rate 2000 --format ngd1
-            """
-    )
+            """)
 
-    @Option(help: ArgumentHelp("Endpoint to connect to (the daemon's input).", valueName: "endpoint"))
-    var to = "tcp://127.0.0.1:5555"
-    @Option(help: "Socket: pub (for a SUB input) or push (for a PULL input).")
-    var pattern: FeedPattern = .pub
-    @Option(help: "Topic, i.e. the model's name.")
-    var topic = "default"
-    @Option(help: "Payload encoding.")
-    var format: WireFormat = .json
-    @Option(help: "NGD1 value type.")
-    var dtype: WireDType = .f64
-    @Option(help: ArgumentHelp("Samples per message.", valueName: "k"))
-    var batch = 1
-    @Option(help: ArgumentHelp("Samples per second; 0 sends as fast as possible.", valueName: "n"))
-    var rate = 1000.0
+    @Option(help: ArgumentHelp("Endpoint to connect to (the daemon's input).", valueName: "endpoint")) var to =
+        "tcp://127.0.0.1:5555"
+    @Option(help: "Socket: pub (for a SUB input) or push (for a PULL input).") var pattern: FeedPattern = .pub
+    @Option(help: "Topic, i.e. the model's name.") var topic = "default"
+    @Option(help: "Payload encoding.") var format: WireFormat = .json
+    @Option(help: "NGD1 value type.") var dtype: WireDType = .f64
+    @Option(help: ArgumentHelp("Samples per message.", valueName: "k")) var batch = 1
+    @Option(help: ArgumentHelp("Samples per second; 0 sends as fast as possible.", valueName: "n")) var rate = 1000.0
     @Option(help: ArgumentHelp("Samples to send (default: a file's rows, or 10000 from a teacher).", valueName: "n"))
     var count: Int?
-    @Option(help: ArgumentHelp("Paper teacher stream: A, B or C (Figure 1).", valueName: "arch"))
-    var teacher: String?
-    @Option(help: "Seed of the teacher stream.")
-    var seed: UInt64 = 0
-    @Option(help: ArgumentHelp("A CSV file of samples.", valueName: "file"))
-    var csv: String?
-    @Option(help: ArgumentHelp("A .npy file (2-D float64 or float32) of samples.", valueName: "file"))
-    var npy: String?
-    @Option(help: ArgumentHelp("Input columns of a CSV or NPY file.", valueName: "n"))
-    var inputs: Int?
+    @Option(help: ArgumentHelp("Paper teacher stream: A, B or C (Figure 1).", valueName: "arch")) var teacher: String?
+    @Option(help: "Seed of the teacher stream.") var seed: UInt64 = 0
+    @Option(help: ArgumentHelp("A CSV file of samples.", valueName: "file")) var csv: String?
+    @Option(help: ArgumentHelp("A .npy file (2-D float64 or float32) of samples.", valueName: "file")) var npy: String?
+    @Option(help: ArgumentHelp("Input columns of a CSV or NPY file.", valueName: "n")) var inputs: Int?
     @Option(
         help: ArgumentHelp(
             "Seconds to wait after connecting, so that a PUB's first messages are not lost to the subscription handshake.",
-            valueName: "s"
-        )
-    )
-    var connectDelay = 0.5
+            valueName: "s")) var connectDelay = 0.5
     @Flag(help: "Set each message's id to the send time (CLOCK_MONOTONIC, ns), for latency measurements.")
     var stampIds = false
 
@@ -122,12 +105,9 @@ struct FeedCommand: ParsableCommand {
             y += s.y
         }
         var m = SampleMessage(
-            x: x,
-            y: src.outputWidth > 0 ? y : nil,
-            count: k,
+            x: x, y: src.outputWidth > 0 ? y : nil, count: k,
             id: format == .ngd1 ? .u64(id) : .json(.number(Double(id), text: String(id))),
-            encoding: format == .ngd1 ? .ngd1(dtype.dtype) : .json
-        )
+            encoding: format == .ngd1 ? .ngd1(dtype.dtype) : .json)
         m.isBatch = batch > 1
         return m
     }

@@ -44,8 +44,7 @@ struct SampleSource {
             if values.count != cells.count {
                 if width < 0 && rows.isEmpty { continue }  // header
                 throw CommandFailure(
-                    "\(path) line \(n + 1): not a number in \(cells.filter { Double($0) == nil }.first ?? "")"
-                )
+                    "\(path) line \(n + 1): not a number in \(cells.filter { Double($0) == nil }.first ?? "")")
             }
             if width < 0 { width = values.count }
             guard values.count == width else {
@@ -85,16 +84,13 @@ struct SampleSource {
             size = 4
         } else {
             throw CommandFailure(
-                "\(path): dtype must be little-endian float64 or float32 ('<f8' or '<f4'); header: \(header)"
-            )
+                "\(path): dtype must be little-endian float64 or float32 ('<f8' or '<f4'); header: \(header)")
         }
         guard header.contains("'fortran_order': False") else {
             throw CommandFailure("\(path): Fortran-order arrays are not supported")
         }
         guard let open = header.range(of: "'shape': ("), let close = header[open.upperBound...].firstIndex(of: ")")
-        else {
-            throw CommandFailure("\(path): no shape in header")
-        }
+        else { throw CommandFailure("\(path): no shape in header") }
         let dims = header[open.upperBound..<close].split(separator: ",").compactMap {
             Int($0.trimmingCharacters(in: .whitespaces))
         }
@@ -111,16 +107,11 @@ struct SampleSource {
                 size == 8
                     ? Double(
                         bitPattern: UInt64(
-                            littleEndian: raw.loadUnaligned(fromByteOffset: body + 8 * i, as: UInt64.self)
-                        )
-                    )
+                            littleEndian: raw.loadUnaligned(fromByteOffset: body + 8 * i, as: UInt64.self)))
                     : Double(
                         Float(
                             bitPattern: UInt32(
-                                littleEndian: raw.loadUnaligned(fromByteOffset: body + 4 * i, as: UInt32.self)
-                            )
-                        )
-                    )
+                                littleEndian: raw.loadUnaligned(fromByteOffset: body + 4 * i, as: UInt32.self))))
             }
         }
         guard rows.allSatisfy(\.isFinite) else { throw CommandFailure("\(path): the array holds non-finite values") }

@@ -15,8 +15,7 @@ extension Logger.Level: @retroactive ExpressibleByArgument {}
 /// `ngd serve`: the daemon.
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "serve",
-        abstract: "Learn online from a ZeroMQ stream; publish predictions, loss and stats.",
+        commandName: "serve", abstract: "Learn online from a ZeroMQ stream; publish predictions, loss and stats.",
         discussion: """
             Input messages are two frames, [topic, payload], with a JSON or NGD1 payload \
             (docs/protocol.md). Each labelled message is predicted, scored and then learned \
@@ -30,23 +29,15 @@ struct ServeCommand: AsyncParsableCommand {
             Example: ngd serve --layers 20,20,20 --state-dir /tmp/ngd
             """ + "\n\n"
                 + FlagSpec.helpSection(
-                    "DAEMON SETTINGS (flags, or keys of the [daemon] table of --config):",
-                    FlagSpec.daemon
-                )
-                + "\n\n"
+                    "DAEMON SETTINGS (flags, or keys of the [daemon] table of --config):", FlagSpec.daemon) + "\n\n"
                 + FlagSpec.helpSection(
-                    "MODEL SETTINGS of the model `default` (flags, or keys of a [models.NAME] table):",
-                    FlagSpec.model
-                )
-    )
+                    "MODEL SETTINGS of the model `default` (flags, or keys of a [models.NAME] table):", FlagSpec.model))
 
     @Option(
         name: .customLong("config"),
-        help: ArgumentHelp("A TOML configuration file (see deploy/ngd.toml). Flags override it.", valueName: "file")
-    )
+        help: ArgumentHelp("A TOML configuration file (see deploy/ngd.toml). Flags override it.", valueName: "file"))
     var configFile: String?
-    @Option(help: "Log level.")
-    var logLevel: Logger.Level = .info
+    @Option(help: "Log level.") var logLevel: Logger.Level = .info
     @OptionGroup var settings: SettingFlags
 
     func validate() throws {
@@ -75,8 +66,7 @@ struct ServeCommand: AsyncParsableCommand {
         let daemonNames = Dictionary(uniqueKeysWithValues: DaemonSettingName.allCases.map { ($0.flag, $0) })
         let modelNames = Dictionary(
             ModelConfig.settings.map { ($0.setting.name.flag, $0.setting.name) },
-            uniquingKeysWith: { first, _ in first }
-        )
+            uniquingKeysWith: { first, _ in first })
         var model: [(ModelSettingName, SettingValue)] = []
         for (flag, value) in try settings.values(FlagSpec.daemon + FlagSpec.model) {
             if let name = daemonNames[flag] {
@@ -115,13 +105,7 @@ struct ServeCommand: AsyncParsableCommand {
             configuration: .init(
                 services: [
                     .init(service: DaemonService(loop: loop), successTerminationBehavior: .gracefullyShutdownGroup)
-                ],
-                gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: logger
-            )
-        )
-        do { try await group.run() } catch {
-            throw CommandFailure("\(error)")
-        }
+                ], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        do { try await group.run() } catch { throw CommandFailure("\(error)") }
     }
 }

@@ -20,8 +20,7 @@ struct FlagSpec {
 /// so a setting is declared once and gets its flag, its `--help` line and its config key from
 /// there. `serve` and the `bench` commands share this group.
 struct SettingFlags: ParsableArguments {
-    @Argument(parsing: .allUnrecognized, help: .hidden)
-    var arguments: [String] = []
+    @Argument(parsing: .allUnrecognized, help: .hidden) var arguments: [String] = []
 
     /// The given flags, in order, each with its value read as its setting's kind.
     /// - Throws: ``ValidationError`` for an unknown flag (with the nearest known one), a missing
@@ -66,13 +65,9 @@ extension FlagSpec {
     init<Root, Name>(_ s: Setting<Root, Name>, defaults: [Root]) {
         let shown = defaults.compactMap { s.value(in: $0)?.description }
         self.init(
-            flag: s.name.flag,
-            valueName: s.valueName,
-            kind: s.kind,
-            help: s.help,
+            flag: s.name.flag, valueName: s.valueName, kind: s.kind, help: s.help,
             defaultText: shown.isEmpty ? nil : Array(Set(shown)).count == 1 ? shown[0] : shown.joined(separator: ", "),
-            parse: { try Self.read($0, s) }
-        )
+            parse: { try Self.read($0, s) })
     }
 
     /// `text` read as `setting`'s kind; a ``ValidationError`` naming the flag otherwise.
@@ -81,9 +76,7 @@ extension FlagSpec {
     }
 
     /// The `serve` flags of the daemon's settings.
-    static var daemon: [FlagSpec] {
-        DaemonConfig.settings.map { FlagSpec($0, defaults: [DaemonConfig()]) }
-    }
+    static var daemon: [FlagSpec] { DaemonConfig.settings.map { FlagSpec($0, defaults: [DaemonConfig()]) } }
 
     /// The `serve` flags of the `default` model's settings; a flag shared by the optimizers
     /// (e.g. `--learning-rate`) appears once, with each optimizer's default.
@@ -103,14 +96,10 @@ extension FlagSpec {
             let only = owners.count == 1 ? " \(owners[0].rawValue.uppercased()) only." : ""
             out.append(
                 FlagSpec(
-                    flag: name.flag,
-                    valueName: row.setting.valueName,
-                    kind: row.setting.kind,
+                    flag: name.flag, valueName: row.setting.valueName, kind: row.setting.kind,
                     help: row.setting.help + only,
                     defaultText: defaults.isEmpty || defaults == [""] ? nil : defaults.joined(separator: ", "),
-                    parse: { try Self.read($0, row.setting) }
-                )
-            )
+                    parse: { try Self.read($0, row.setting) }))
         }
         return out
     }
@@ -120,8 +109,7 @@ extension FlagSpec {
     static func helpSection(_ title: String, _ specs: [FlagSpec]) -> String {
         var lines = [title]
         for s in specs {
-            let head =
-                s.kind == .boolean ? "\(s.flag), --no-\(s.flag.dropFirst(2))" : "\(s.flag) <\(s.valueName)>"
+            let head = s.kind == .boolean ? "\(s.flag), --no-\(s.flag.dropFirst(2))" : "\(s.flag) <\(s.valueName)>"
             let text = s.help + (s.defaultText.map { " (default: \($0))" } ?? "")
             var first = "  " + head
             let column = 32

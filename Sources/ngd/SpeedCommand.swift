@@ -16,39 +16,28 @@ struct SpeedCommand: ParsableCommand {
             sections run ngd and the numpy peer back to back in each of --rounds rounds. Ratios are \
             medians of same-round ratios. Build with -c release and run from the repository root. \
             A full run takes about 2–4 minutes.
-            """
-    )
+            """)
 
     @Option(
         help: ArgumentHelp(
             "Sections to run: kernels, steps, target (ngd's time to 2× the floor on A, B, C), peer (the numpy peer; needs python3, numpy, scipy).",
-            valueName: "list"
-        )
-    )
-    var only = "kernels,steps,target,peer"
-    @Option(help: ArgumentHelp("The numpy peer script.", valueName: "path"))
-    var peerScript = "bench/numpy_peer.py"
+            valueName: "list")) var only = "kernels,steps,target,peer"
+    @Option(help: ArgumentHelp("The numpy peer script.", valueName: "path")) var peerScript = "bench/numpy_peer.py"
     @Option(help: ArgumentHelp("Samples the numpy batch NGD may use to reach 2× the floor.", valueName: "n"))
     var peerBatchSamples = 100_000
-    @Option(help: ArgumentHelp("Factor dimensions n for the kernel table.", valueName: "list"))
-    var sizes = "21,101,401,785"
+    @Option(help: ArgumentHelp("Factor dimensions n for the kernel table.", valueName: "list")) var sizes =
+        "21,101,401,785"
     @Option(help: ArgumentHelp("Vectors per update k for the kernel table (1 = Sherman–Morrison).", valueName: "list"))
     var blocks = "1,4,16,64"
-    @Option(help: ArgumentHelp("Largest n at which the naive reference is timed.", valueName: "n"))
-    var naiveUpTo = 1000
-    @Option(help: ArgumentHelp("Timed chunks per optimizer in the step table.", valueName: "n"))
-    var chunks = 7
+    @Option(help: ArgumentHelp("Largest n at which the naive reference is timed.", valueName: "n")) var naiveUpTo = 1000
+    @Option(help: ArgumentHelp("Timed chunks per optimizer in the step table.", valueName: "n")) var chunks = 7
     @Option(help: ArgumentHelp("Networks for the step table: A, autoencoder, or both.", valueName: "list"))
     var networks = "A,autoencoder"
-    @Option(help: ArgumentHelp("k of the Woodbury rows in the step table.", valueName: "k"))
-    var woodburyBlock = 16
+    @Option(help: ArgumentHelp("k of the Woodbury rows in the step table.", valueName: "k")) var woodburyBlock = 16
     @Option(
         help: ArgumentHelp(
             "Rounds of the target and peer sections. In each round ngd and the numpy peer run back to back; ratios are medians of same-round ratios.",
-            valueName: "n"
-        )
-    )
-    var rounds = 3
+            valueName: "n")) var rounds = 3
 
     func ints(_ s: String, _ name: String) throws -> [Int] {
         let v = s.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
@@ -67,12 +56,8 @@ struct SpeedCommand: ParsableCommand {
         emit(BLASCore.summary + "\n")
         if sections.contains("kernels") {
             let rows = SpeedBench.kernels(
-                sizes: try ints(sizes, "sizes"),
-                blocks: try ints(blocks, "blocks"),
-                naiveUpTo: naiveUpTo
-            ) {
-                progress.show($0)
-            }
+                sizes: try ints(sizes, "sizes"), blocks: try ints(blocks, "blocks"), naiveUpTo: naiveUpTo
+            ) { progress.show($0) }
             progress.done()
             emit(SpeedBench.kernelTable(rows))
         }
@@ -86,24 +71,16 @@ struct SpeedCommand: ParsableCommand {
                 // Figure 1A: 16 linear layers of 20, the paper bench's settings.
                 let a = TeacherProblem(arch: .A, seed: 0, trainCount: 2000, testCount: 1)
                 rows += try SpeedBench.steps(
-                    problem: "A 16×20",
-                    architecture: TeacherProblem.Arch.A.architecture,
-                    specs: specs(ngd: PaperBench.defaultNGD, sgd: 0.01, adam: 3e-4),
-                    data: interleave(a.train),
-                    warmup: 400,
-                    chunk: 208,
-                    chunks: chunks
+                    problem: "A 16×20", architecture: TeacherProblem.Arch.A.architecture,
+                    specs: specs(ngd: PaperBench.defaultNGD, sgd: 0.01, adam: 3e-4), data: interleave(a.train),
+                    warmup: 400, chunk: 208, chunks: chunks
                 ) { progress.show($0) }
             }
             if nets.contains("autoencoder") {
                 rows += try SpeedBench.steps(
-                    problem: "autoencoder",
-                    architecture: try Self.autoencoder(),
-                    specs: specs(ngd: AutoencoderBench.defaultNGD, sgd: 1e-3, adam: 1e-4),
-                    data: Self.autoencoderData(),
-                    warmup: 400,
-                    chunk: 208,
-                    chunks: max(3, chunks / 2)
+                    problem: "autoencoder", architecture: try Self.autoencoder(),
+                    specs: specs(ngd: AutoencoderBench.defaultNGD, sgd: 1e-3, adam: 1e-4), data: Self.autoencoderData(),
+                    warmup: 400, chunk: 208, chunks: max(3, chunks / 2)
                 ) { progress.show($0) }
             }
             progress.done()
@@ -127,27 +104,19 @@ struct SpeedCommand: ParsableCommand {
                 ] {
                     progress.show("round \(round + 1): \(arch) \(label)")
                     r.targets.append(
-                        try SpeedBench.timeToTarget(problem: problem, label: label, settings: s, maxSamples: 20_000)
-                    )
+                        try SpeedBench.timeToTarget(problem: problem, label: label, settings: s, maxSamples: 20_000))
                 }
                 guard withPeer else { continue }
                 for method in ["batch", "online"] {
                     progress.show("round \(round + 1): \(arch) numpy \(method)")
                     let p = try runPeer(
-                        problem: "\(arch)",
-                        method: method,
-                        samples: method == "batch" ? peerBatchSamples : 20_000,
-                        env: env
-                    )
+                        problem: "\(arch)", method: method, samples: method == "batch" ? peerBatchSamples : 20_000,
+                        env: env)
                     r.targets.append(
                         SpeedBench.TargetRow(
-                            problem: p.problem,
-                            method: p.method == "batch" ? Self.batchLabel : Self.onlineLabel,
-                            microseconds: p.us_per_sample,
-                            samplesToTarget: p.samples_to_2x_floor,
-                            secondsToTarget: p.seconds_to_2x_floor
-                        )
-                    )
+                            problem: p.problem, method: p.method == "batch" ? Self.batchLabel : Self.onlineLabel,
+                            microseconds: p.us_per_sample, samplesToTarget: p.samples_to_2x_floor,
+                            secondsToTarget: p.seconds_to_2x_floor))
                 }
             }
             if withPeer {
@@ -156,26 +125,17 @@ struct SpeedCommand: ParsableCommand {
                 var woodbury = AutoencoderBench.defaultNGD
                 woodbury.blockSize = 16
                 let step = try SpeedBench.steps(
-                    problem: "autoencoder",
-                    architecture: try Self.autoencoder(),
+                    problem: "autoencoder", architecture: try Self.autoencoder(),
                     specs: [
                         (Self.woodburyLabel, { try NaturalGradientOptimizer(network: $0, settings: woodbury, seed: 1) })
-                    ],
-                    data: Self.autoencoderData(),
-                    warmup: 400,
-                    chunk: 192,
-                    chunks: 3
-                )
+                    ], data: Self.autoencoderData(), warmup: 400, chunk: 192, chunks: 3)
                 r.autoencoderNGD = step[0].microseconds
                 r.autoencoderBatch = try runPeer(problem: "autoencoder", method: "batch", samples: 5_000, env: env)
                     .us_per_sample
                 if round == 0 {
                     // Slow (about 36 ms per sample), and no target depends on it: once.
                     r.autoencoderOnline = try runPeer(
-                        problem: "autoencoder",
-                        method: "online",
-                        samples: 1_000,
-                        env: env
+                        problem: "autoencoder", method: "online", samples: 1_000, env: env
                     ).us_per_sample
                 }
             }
@@ -212,8 +172,7 @@ struct SpeedCommand: ParsableCommand {
     func peerEnvironment() throws -> [String: String] {
         guard FileManager.default.fileExists(atPath: peerScript) else {
             throw CommandFailure(
-                "the numpy peer \(peerScript) is missing; run from the repository root or pass --peer-script"
-            )
+                "the numpy peer \(peerScript) is missing; run from the repository root or pass --peer-script")
         }
         var env = ProcessInfo.processInfo.environment
         let setByNgd = env.removeValue(forKey: BLASCore.priorCoreVariable) != nil
@@ -261,21 +220,15 @@ struct SpeedCommand: ParsableCommand {
             let seconds = all.compactMap(\.secondsToTarget)
             rows.append(
                 SpeedBench.TargetRow(
-                    problem: first.problem,
-                    method: first.method,
-                    microseconds: median(all.map(\.microseconds)),
+                    problem: first.problem, method: first.method, microseconds: median(all.map(\.microseconds)),
                     samplesToTarget: first.samplesToTarget,
-                    secondsToTarget: seconds.count == all.count ? median(seconds) : nil
-                )
-            )
+                    secondsToTarget: seconds.count == all.count ? median(seconds) : nil))
         }
         let table = SpeedBench.targetTable(rows)
         return rounds.count == 1
             ? table
             : table.replacingOccurrences(
-                of: "training time only)",
-                with: "training time only; medians of \(rounds.count) rounds)"
-            )
+                of: "training time only)", with: "training time only; medians of \(rounds.count) rounds)")
     }
 
     /// Same-round ratios of the numpy peer to ngd, their medians, and the rounds' values.

@@ -7,21 +7,16 @@ import ZeroMQ
 /// `ngd tail`: a readable live view of a daemon's output.
 struct TailCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "tail",
-        abstract: "Subscribe to a daemon's output and print loss, stats and errors as they come.",
-        discussion: "Loss is summarised once per --interval per model; stats and errors print as they arrive."
-    )
+        commandName: "tail", abstract: "Subscribe to a daemon's output and print loss, stats and errors as they come.",
+        discussion: "Loss is summarised once per --interval per model; stats and errors print as they arrive.")
 
-    @Option(help: ArgumentHelp("The daemon's output endpoint.", valueName: "endpoint"))
-    var from = "tcp://127.0.0.1:5556"
-    @Option(help: ArgumentHelp("Only this model (default: all).", valueName: "name"))
-    var model: String?
-    @Option(help: ArgumentHelp("Seconds between loss summaries.", valueName: "s"))
-    var interval = 1.0
+    @Option(help: ArgumentHelp("The daemon's output endpoint.", valueName: "endpoint")) var from =
+        "tcp://127.0.0.1:5556"
+    @Option(help: ArgumentHelp("Only this model (default: all).", valueName: "name")) var model: String?
+    @Option(help: ArgumentHelp("Seconds between loss summaries.", valueName: "s")) var interval = 1.0
     @Option(help: ArgumentHelp("Stop after this many seconds (default: run until interrupted).", valueName: "s"))
     var duration: Double?
-    @Flag(help: "Print every raw message (topic and payload) instead of summaries.")
-    var raw = false
+    @Flag(help: "Print every raw message (topic and payload) instead of summaries.") var raw = false
 
     struct Window {
         var messages = 0, samples = 0
@@ -35,10 +30,7 @@ struct TailCommand: ParsableCommand {
         let ctx = try ZMQContext()
         let suffix = model ?? ""
         let sub = try Subscriber(
-            context: ctx,
-            endpoint: from,
-            topics: ["loss.", "stats.", "error."].map { $0 + suffix }
-        )
+            context: ctx, endpoint: from, topics: ["loss.", "stats.", "error."].map { $0 + suffix })
         writeStandardError("ngd tail: listening on \(from)\(model.map { " for model \($0)" } ?? "")\n")
         var windows: [String: Window] = [:]
         let start = Date()
@@ -83,10 +75,8 @@ struct TailCommand: ParsableCommand {
             emit(
                 "\(timestamp()) stats \(s.model)  \(String(format: "%.0f", s.samplesPerSecond)) samples/s  seq \(s.seq)  loss_ema \(s.lossEMA.map(sci) ?? "-")  damping \(s.damping.map(sci) ?? "-")  rejected \(s.rejected)  checkpoint \(age)"
             )
-        case .error(let e):
-            emit("\(timestamp()) error \(e.model ?? "-")  \(e.reason)")
-        case .prediction:
-            break
+        case .error(let e): emit("\(timestamp()) error \(e.model ?? "-")  \(e.reason)")
+        case .prediction: break
         }
     }
 

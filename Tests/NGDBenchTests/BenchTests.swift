@@ -49,12 +49,7 @@ import Testing
 
 @Suite struct RunnerTests {
     static let tiny = Dataset(
-        inputs: (0..<20).map(Double.init),
-        targets: (0..<10).map(Double.init),
-        count: 10,
-        inputSize: 2,
-        outputSize: 1
-    )
+        inputs: (0..<20).map(Double.init), targets: (0..<10).map(Double.init), count: 10, inputSize: 2, outputSize: 1)
 
     @Test func streamVisitsEverySampleOncePerPass() {
         var s = SampleStream(Self.tiny, seed: 4)
@@ -85,12 +80,8 @@ import Testing
         let p = TeacherProblem(arch: .A, seed: 0, trainCount: 200, testCount: 50)
         let net = Network(architecture: p.arch.architecture, seed: 1)
         let run = try BenchRunner.run(
-            .sgd(lr: 1e6, batch: 1),
-            initial: net,
-            stream: SampleStream(p.train, seed: 1),
-            test: p.test,
-            checkpoints: [100, 200]
-        )
+            .sgd(lr: 1e6, batch: 1), initial: net, stream: SampleStream(p.train, seed: 1), test: p.test,
+            checkpoints: [100, 200])
         #expect(run.divergedAt != nil)
         #expect(run.points.allSatisfy { $0.testMSE == .infinity })
         let lines = BenchReport.jsonLines([run], extra: [("arch", "\"A\"")])
@@ -144,12 +135,9 @@ import Testing
         }
     }
 
-    static func temporaryPath(_ name: String) -> String {
-        NSTemporaryDirectory() + "ngd-test-\(getpid())-\(name)"
-    }
+    static func temporaryPath(_ name: String) -> String { NSTemporaryDirectory() + "ngd-test-\(getpid())-\(name)" }
 
-    @Test(arguments: [false, true])
-    func readsIDXImagesScaledToTheUnitInterval(gzip: Bool) throws {
+    @Test(arguments: [false, true]) func readsIDXImagesScaledToTheUnitInterval(gzip: Bool) throws {
         let path = Self.temporaryPath("images-\(gzip)")
         defer { unlink(path) }
         let pixels = (0..<(3 * 2 * 2)).map { UInt8($0 * 20) }
@@ -189,8 +177,7 @@ import Testing
         #expect(rows.allSatisfy { $0.ngd > 0 && $0.blas > 0 && $0.ngd.isFinite && $0.fraction > 0 })
         #expect(
             rows.filter { $0.n == 5 }.allSatisfy { $0.naive > 0 }
-                && rows.filter { $0.n == 40 }.allSatisfy { $0.naive.isNaN }
-        )
+                && rows.filter { $0.n == 40 }.allSatisfy { $0.naive.isNaN })
         let table = SpeedBench.kernelTable(rows)
         #expect(table.contains("Sherman–Morrison") && table.contains("3 × fused SM") && table.contains("Woodbury 2k=6"))
     }
@@ -200,20 +187,14 @@ import Testing
         var rng = RandomSource(seed: 1)
         let data = (0..<(50 * 5)).map { _ in rng.nextGaussian() }
         let rows = try SpeedBench.steps(
-            problem: "tiny",
-            architecture: arch,
+            problem: "tiny", architecture: arch,
             specs: [
                 (
                     "sgd lr=0.01",
                     { try SGDOptimizer(network: $0, settings: SGDSettings(learningRate: 0.01, blockSize: 1)) }
                 ),
                 ("ngd", { try NaturalGradientOptimizer(network: $0, settings: NaturalGradientSettings(), seed: 1) }),
-            ],
-            data: data,
-            warmup: 20,
-            chunk: 10,
-            chunks: 3
-        )
+            ], data: data, warmup: 20, chunk: 10, chunks: 3)
         #expect(rows.map(\.optimizer) == ["sgd lr=0.01", "ngd"] && rows.allSatisfy { $0.microseconds > 0 })
         #expect(SpeedBench.stepTable(rows).contains("1.00"))
     }

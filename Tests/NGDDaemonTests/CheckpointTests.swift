@@ -26,22 +26,14 @@ private func tempDir() -> String {
             let y = [x[0] - x[1], x[2], x[3] + x[4], x[5]]
             _ = try m.process(
                 SampleMessage(
-                    count: 2,
-                    inputWidth: 3,
-                    outputWidth: 2,
-                    x: x,
-                    y: y,
-                    id: .none,
-                    encoding: .json,
-                    isBatch: true
-                )
-            )
+                    count: 2, inputWidth: 3, outputWidth: 2, x: x, y: y, id: .none, encoding: .json, isBatch: true))
         }
         return m
     }
 
-    @Test(arguments: OptimizerKind.allCases)
-    func saveAndRestoreGiveBitIdenticalPredictionsAndContinueIdentically(kind: OptimizerKind) throws {
+    @Test(arguments: OptimizerKind.allCases) func saveAndRestoreGiveBitIdenticalPredictionsAndContinueIdentically(
+        kind: OptimizerKind
+    ) throws {
         let dir = tempDir()
         let m = try trainedModel(kind)
         let path = try CheckpointFile.save(m.checkpoint(), directory: dir)
@@ -53,15 +45,8 @@ private func tempDir() -> String {
         #expect(try r.network.predict(probe, count: 2) == m.network.predict(probe, count: 2))
         // Both continue the same way, bit for bit (optimizer and RNG state restored).
         let msg = SampleMessage(
-            count: 2,
-            inputWidth: 3,
-            outputWidth: 2,
-            x: probe,
-            y: [1, 2, 3, 4],
-            id: .none,
-            encoding: .json,
-            isBatch: true
-        )
+            count: 2, inputWidth: 3, outputWidth: 2, x: probe, y: [1, 2, 3, 4], id: .none, encoding: .json,
+            isBatch: true)
         for _ in 0..<5 {
             _ = try m.process(msg)
             _ = try r.process(msg)
@@ -78,9 +63,7 @@ private func tempDir() -> String {
             do {
                 _ = try CheckpointFile.decode(bytes, path: "p")
                 Issue.record("accepted damaged checkpoint")
-            } catch let e as CheckpointError {
-                #expect(e == expected("p"))
-            } catch { Issue.record("\(error)") }
+            } catch let e as CheckpointError { #expect(e == expected("p")) } catch { Issue.record("\(error)") }
         }
         var flipped = good
         flipped[good.count / 2] ^= 0x01
@@ -138,14 +121,8 @@ private func tempDir() -> String {
     @Test func journalLinesCarryPriorityPrefixesAndOtherLinesATimestamp() {
         let j = JournalLogHandler(label: "ngd", journal: true)
         let event = LogEvent(
-            level: .warning,
-            message: "rejected message",
-            metadata: ["reason": "bad\nthing", "model": "m"],
-            source: "s",
-            file: "f",
-            function: "g",
-            line: 1
-        )
+            level: .warning, message: "rejected message", metadata: ["reason": "bad\nthing", "model": "m"], source: "s",
+            file: "f", function: "g", line: 1)
         #expect(j.format(event) == "<4>ngd: rejected message model=m reason=bad thing")
         let e = LogEvent(level: .error, message: "x", metadata: nil, source: "s", file: "f", function: "g", line: 1)
         #expect(j.format(e) == "<3>ngd: x")

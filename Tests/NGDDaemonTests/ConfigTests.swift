@@ -22,14 +22,12 @@ import Testing
             inline = { a = 1, b.c = "x" }
             [models."my-model"]
             layers = [20, 20]
-            """
-        )
+            """)
         #expect(t["top"] == .string("a\tbé") && t["lit"] == .string("C:\\path"))
         let d = try #require(t["daemon"]?.table)
         #expect(
             d["n"] == .integer(1000) && d["hex"] == .integer(255) && d["f"] == .float(-2.5e-3)
-                && d["yes"] == .bool(true)
-        )
+                && d["yes"] == .bool(true))
         #expect(d["list"] == .array([.integer(1), .integer(2), .integer(3)]))
         let inline = try #require(d["inline"]?.table)
         let b = try #require(inline["b"]?.table)
@@ -43,14 +41,12 @@ import Testing
         ("[x]\n[x]", "line 2: table [x] is defined twice"),
         ("a = hello", "line 1: invalid value hello (strings need quotes)"),
         ("a = \"open", "line 1: unterminated string"),
-        ("[[t]]", "line 1: arrays of tables ([[...]]) are not supported"),
-        ("a = [1, 2", "line 1: unterminated array"), ("a = 1 b = 2", "line 1: expected the end of the line"),
-        ("a = 007", "line 1: leading zeros in 007"),
+        ("[[t]]", "line 1: arrays of tables ([[...]]) are not supported"), ("a = [1, 2", "line 1: unterminated array"),
+        ("a = 1 b = 2", "line 1: expected the end of the line"), ("a = 007", "line 1: leading zeros in 007"),
         ("a = 1979-05-27", "line 1: dates and times are not supported (1979-05-27)"),
         ("a = \"\"\"x\"\"\"", "line 1: multi-line strings are not supported"),
         ("a = 1__0", "line 1: invalid number 1__0"),
-    ])
-    func syntaxErrorsNameTheLine(text: String, message: String) {
+    ]) func syntaxErrorsNameTheLine(text: String, message: String) {
         #expect(throws: TOMLError.self) { try TOMLParser.parse(text) }
         do { _ = try TOMLParser.parse(text) } catch { #expect("\(error)" == message) }
     }
@@ -60,18 +56,13 @@ import Testing
     @Test func theExampleConfigIsValidAndComplete() throws {
         let text = try String(
             contentsOfFile: #filePath.replacingOccurrences(
-                of: "Tests/NGDDaemonTests/ConfigTests.swift",
-                with: "deploy/ngd.toml"
-            ),
-            encoding: .utf8
-        )
+                of: "Tests/NGDDaemonTests/ConfigTests.swift", with: "deploy/ngd.toml"), encoding: .utf8)
         let c = try DaemonConfig.parse(toml: text)
         try c.validate()
         #expect(c.models.map(\.name) == ["default"])
         #expect(
             c.input == "tcp://127.0.0.1:5555" && c.output == "tcp://127.0.0.1:5556"
-                && c.control == "tcp://127.0.0.1:5557"
-        )
+                && c.control == "tcp://127.0.0.1:5557")
     }
 
     @Test func everyKeyIsRead() throws {
@@ -108,24 +99,20 @@ import Testing
                 damping = 0.1
                 min_damping = 0.001
                 max_damping = 100.0
-                """
-        )
+                """)
         try c.validate()
         #expect(
             c.inputPattern == .pull && c.inputMode == .connect && c.subscribe == .models
-                && c.stateDirectory == "/var/lib/x"
-        )
+                && c.stateDirectory == "/var/lib/x")
         #expect(
-            c.checkpointInterval == 60 && c.statsInterval == 2.5 && c.lossEvery == 10 && c.receiveHighWaterMark == 5
-        )
+            c.checkpointInterval == 60 && c.statsInterval == 2.5 && c.lossEvery == 10 && c.receiveHighWaterMark == 5)
         #expect(c.sendHighWaterMark == 6 && c.maxMessageSize == 1024 && c.lingerMilliseconds == 250)
         let m = c.models[0]
         #expect(m.topic == "t" && m.layers == [3, 5, 1] && m.activation == .relu && !m.bias && m.outputNoise == 0.5)
         #expect(m.optimizer == .ngd && m.learningRate == 0.002 && m.blockSize == 8 && m.seed == 42)
         #expect(
             m.ngd.learningRateDecay == 0 && m.ngd.factorRate == 0.01 && m.ngd.initialDamping == 0.1
-                && m.ngd.minimumDamping == 0.001 && m.ngd.maximumDamping == 100
-        )
+                && m.ngd.minimumDamping == 0.001 && m.ngd.maximumDamping == 100)
         #expect(m.ngd.factorInterval == 4 && m.naturalGradientSettings.factorInterval == 4)
     }
 
@@ -200,17 +187,13 @@ import Testing
             "[daemon]\ncheckpoint_interval = \"1m\"",
             "daemon.checkpoint_interval (--checkpoint-interval): must be a number, not a string (1m)"
         ),
-        ("oops = 1", "oops: unknown table or key"),
-        ("[daemon", "line 1: expected ']'"),
-    ])
-    func badConfigurationsNameTheKey(text: String, message: String) {
+        ("oops = 1", "oops: unknown table or key"), ("[daemon", "line 1: expected ']'"),
+    ]) func badConfigurationsNameTheKey(text: String, message: String) {
         do {
             let c = try DaemonConfig.parse(toml: text)
             try c.validate()
             Issue.record("accepted: \(text)")
-        } catch {
-            #expect("\(error)".contains(message), "\(error)")
-        }
+        } catch { #expect("\(error)".contains(message), "\(error)") }
     }
 }
 

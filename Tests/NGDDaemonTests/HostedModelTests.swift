@@ -14,19 +14,12 @@ import Testing
         let x = (0..<(3 * k)).map { _ in rng.nextGaussian() }
         let y = (0..<(2 * k)).map { _ in rng.nextGaussian() }
         return SampleMessage(
-            count: k,
-            inputWidth: 3,
-            outputWidth: 2,
-            x: x,
-            y: y,
-            id: .none,
-            encoding: .json,
-            isBatch: true
-        )
+            count: k, inputWidth: 3, outputWidth: 2, x: x, y: y, id: .none, encoding: .json, isBatch: true)
     }
 
-    @Test(arguments: OptimizerKind.allCases)
-    func predictionsAreThoseOfTheWeightsBeforeTheMessage(kind: OptimizerKind) throws {
+    @Test(arguments: OptimizerKind.allCases) func predictionsAreThoseOfTheWeightsBeforeTheMessage(
+        kind: OptimizerKind
+    ) throws {
         var cfg = ModelConfig(name: "m", layers: [3, 6, 2])
         cfg.optimizer = kind
         cfg.ngd.blockSize = 4

@@ -28,9 +28,7 @@ import Testing
         return net
     }
 
-    @Test(arguments: [
-        [Activation.tanh, .tanh, .identity], [.sigmoid, .relu, .identity], [.tanh, .identity],
-    ])
+    @Test(arguments: [[Activation.tanh, .tanh, .identity], [.sigmoid, .relu, .identity], [.tanh, .identity]])
     func backwardGivesTheFiniteDifferenceGradient(activations: [Activation]) throws {
         let net = try Self.smallNetwork(activations)
         let a = net.architecture
@@ -43,12 +41,7 @@ import Testing
         x.withUnsafeBufferPointer { xb in
             y.withUnsafeBufferPointer { yb in
                 _ = buffers.forwardBackward(
-                    network: net,
-                    inputs: xb.baseAddress!,
-                    targets: yb.baseAddress!,
-                    count: k,
-                    scale: 1 / Self.variance
-                )
+                    network: net, inputs: xb.baseAddress!, targets: yb.baseAddress!, count: k, scale: 1 / Self.variance)
             }
         }
         buffers.addGradientOuterProducts(network: net, count: k, alpha: -1, target: gradient.base)
@@ -80,10 +73,8 @@ import Testing
         let opt = try NaturalGradientOptimizer(network: net, settings: s, seed: 5)
         let a = net.architecture
         try opt.train(
-            inputs: gaussianArray(60 * a.inputSize, seed: 30),
-            targets: gaussianArray(60 * a.outputSize, seed: 31),
-            count: 60
-        )
+            inputs: gaussianArray(60 * a.inputSize, seed: 30), targets: gaussianArray(60 * a.outputSize, seed: 31),
+            count: 60)
         let x = gaussianArray(k * a.inputSize, seed: 32)
         let y = gaussianArray(k * a.outputSize, seed: 33)
         let directions = try opt.directions(inputs: x, targets: y, count: k)
@@ -98,8 +89,7 @@ import Testing
         }
     }
 
-    @Test(arguments: [1, 4])
-    func linearAndQuadraticTermsOfTheStepModel(k: Int) throws {
+    @Test(arguments: [1, 4]) func linearAndQuadraticTermsOfTheStepModel(k: Int) throws {
         let (opt, x, y, delta) = try Self.preparedOptimizer(k: k)
         let net = opt.network
         // The library's lin and q for the unit step Δ (directions() left the buffers filled).
@@ -126,8 +116,7 @@ import Testing
         #expect(abs(q - fdQ) / fdQ < 1e-6, "q \(q) vs finite differences \(fdQ)")
     }
 
-    @Test(arguments: [1, 4])
-    func trialPassEqualsAForwardPassWithTheStepApplied(k: Int) throws {
+    @Test(arguments: [1, 4]) func trialPassEqualsAForwardPassWithTheStepApplied(k: Int) throws {
         let (opt, x, y, delta) = try Self.preparedOptimizer(k: k)
         let net = opt.network
         _ = opt.preconditionAll(count: k)

@@ -25,11 +25,7 @@ import Testing
     /// T ← (1−ε)T + ε‖v‖², C ← (1−ε)C + ε vvᵀ, C_cc += ε·√λ·T, c ← c + 1 mod n.
     /// C starts at γI, γ = the mean of ‖v‖²/n over the first block.
     static func reference(
-        _ v: [Double],
-        n: Int,
-        firstBlock: Int,
-        schedule: FactorSchedule,
-        sqrtDamping: Double
+        _ v: [Double], n: Int, firstBlock: Int, schedule: FactorSchedule, sqrtDamping: Double
     ) -> [Double] {
         let count = v.count / n
         var gamma = 0.0
@@ -53,11 +49,7 @@ import Testing
     }
 
     static func absorbAll(
-        _ e: InverseCovariance,
-        _ v: [Double],
-        block: Int,
-        schedule: FactorSchedule,
-        sqrtDamping: Double
+        _ e: InverseCovariance, _ v: [Double], block: Int, schedule: FactorSchedule, sqrtDamping: Double
     ) {
         let n = e.dimension
         let count = v.count / n
@@ -66,13 +58,8 @@ import Testing
             while t < count {
                 let k = min(block, count - t)
                 e.absorb(
-                    p.baseAddress! + t * n,
-                    count: k,
-                    stride: n,
-                    firstSample: t,
-                    schedule: schedule,
-                    sqrtDamping: sqrtDamping
-                )
+                    p.baseAddress! + t * n, count: k, stride: n, firstSample: t, schedule: schedule,
+                    sqrtDamping: sqrtDamping)
                 t += k
             }
         }
@@ -103,8 +90,9 @@ import Testing
     /// At n = 40 a block is one Woodbury update; at n = 9 it is k fused Sherman–Morrison
     /// passes (``InverseCovariance/sequentialDimension``). Both equal one-at-a-time updates.
     /// Blocks of 63 at n = 40 wrap the injection cursor within a block (k > n).
-    @Test(arguments: [(9, 16), (40, 16), (40, 63)])
-    func woodburyBlockEqualsSequentialShermanMorrison(n: Int, blockSize: Int) {
+    @Test(arguments: [(9, 16), (40, 16), (40, 63)]) func woodburyBlockEqualsSequentialShermanMorrison(
+        n: Int, blockSize: Int
+    ) {
         let v = Self.stream(n: n, rank: n, count: 64, seed: 3)
         let schedule = FactorSchedule(rate: 0.05, warmup: 10)  // crosses the end of warm-up
         let one = InverseCovariance(dimension: n, capacity: 1)
@@ -115,25 +103,13 @@ import Testing
             block.absorb(p.baseAddress!, count: 1, stride: n, firstSample: 0, schedule: schedule, sqrtDamping: 0.1)
             for t in 1..<64 {
                 one.absorb(
-                    p.baseAddress! + t * n,
-                    count: 1,
-                    stride: n,
-                    firstSample: t,
-                    schedule: schedule,
-                    sqrtDamping: 0.1
-                )
+                    p.baseAddress! + t * n, count: 1, stride: n, firstSample: t, schedule: schedule, sqrtDamping: 0.1)
             }
             var t = 1
             while t < 64 {
                 let k = min(blockSize, 64 - t)
                 block.absorb(
-                    p.baseAddress! + t * n,
-                    count: k,
-                    stride: n,
-                    firstSample: t,
-                    schedule: schedule,
-                    sqrtDamping: 0.1
-                )
+                    p.baseAddress! + t * n, count: k, stride: n, firstSample: t, schedule: schedule, sqrtDamping: 0.1)
                 t += k
             }
         }
@@ -147,8 +123,9 @@ import Testing
     /// small-n pass (n = 12) and the BLAS path (n = 60), with w = v (the input factor) and w ≠ v
     /// (the error factor), and across a re-inversion forced by a health check every 7 updates
     /// with a drift tolerance nothing meets.
-    @Test(arguments: [(12, false), (12, true), (60, false), (60, true)])
-    func absorbThenMultiplyEqualsAbsorbAndMultiply(n: Int, refreshing: Bool) {
+    @Test(arguments: [(12, false), (12, true), (60, false), (60, true)]) func absorbThenMultiplyEqualsAbsorbAndMultiply(
+        n: Int, refreshing: Bool
+    ) {
         let health = refreshing ? HealthSettings(interval: 7, driftTolerance: 1e-300) : HealthSettings()
         let fused = InverseCovariance(dimension: n, health: health)
         let plain = InverseCovariance(dimension: n, health: health)
@@ -211,13 +188,8 @@ import Testing
         more.withUnsafeBufferPointer { p in
             for t in 0..<500 {
                 e.absorb(
-                    p.baseAddress! + t * n,
-                    count: 1,
-                    stride: n,
-                    firstSample: 3_000 + t,
-                    schedule: schedule,
-                    sqrtDamping: 1e-4
-                )
+                    p.baseAddress! + t * n, count: 1, stride: n, firstSample: 3_000 + t, schedule: schedule,
+                    sqrtDamping: 1e-4)
             }
         }
         #expect(e.refreshCount == 1)
@@ -288,13 +260,8 @@ import Testing
                 var t = 0
                 while t < 200 {
                     e.absorb(
-                        p.baseAddress! + t * n,
-                        count: 4,
-                        stride: n,
-                        firstSample: 200 + t,
-                        schedule: schedule,
-                        sqrtDamping: 0.1
-                    )
+                        p.baseAddress! + t * n, count: 4, stride: n, firstSample: 200 + t, schedule: schedule,
+                        sqrtDamping: 0.1)
                     t += 4
                 }
             }

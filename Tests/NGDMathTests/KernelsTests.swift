@@ -12,8 +12,7 @@ import Testing
         (1, 1, 1), (1, 7, 5), (1, 21, 21), (1, 60, 50), (3, 5, 9), (16, 33, 20), (5, 101, 64),
     ]
 
-    @Test(arguments: shapes)
-    func multiplyTransposed(shape: (k: Int, m: Int, n: Int)) {
+    @Test(arguments: shapes) func multiplyTransposed(shape: (k: Int, m: Int, n: Int)) {
         let (k, m, n) = shape
         let ldx = n + 2
         let ldw = n + 1
@@ -25,17 +24,7 @@ import Testing
             var slow = fast
             Kernels.multiplyTransposed(k: k, m: m, n: n, x: x, ldx: ldx, w: w, ldw: ldw, beta: beta, y: &fast, ldy: ldy)
             ReferenceKernels.multiplyTransposed(
-                k: k,
-                m: m,
-                n: n,
-                x: x,
-                ldx: ldx,
-                w: w,
-                ldw: ldw,
-                beta: beta,
-                y: &slow,
-                ldy: ldy
-            )
+                k: k, m: m, n: n, x: x, ldx: ldx, w: w, ldw: ldw, beta: beta, y: &slow, ldy: ldy)
             if k == 1 {  // gemv writes contiguously; compare the row it wrote
                 #expect(relativeError(Array(fast[0..<m]), Array(slow[0..<m])) < 1e-13)
             } else {
@@ -44,8 +33,7 @@ import Testing
         }
     }
 
-    @Test(arguments: shapes)
-    func multiply(shape: (k: Int, m: Int, n: Int)) {
+    @Test(arguments: shapes) func multiply(shape: (k: Int, m: Int, n: Int)) {
         let (k, m, n) = shape
         let lde = m + 1
         let ldw = n + 2
@@ -56,37 +44,14 @@ import Testing
             var fast = gaussianArray(k * ldy, seed: 6)
             var slow = fast
             Kernels.multiply(
-                k: k,
-                m: m,
-                n: n,
-                alpha: alpha,
-                e: e,
-                lde: lde,
-                w: w,
-                ldw: ldw,
-                beta: beta,
-                y: &fast,
-                ldy: ldy
-            )
+                k: k, m: m, n: n, alpha: alpha, e: e, lde: lde, w: w, ldw: ldw, beta: beta, y: &fast, ldy: ldy)
             ReferenceKernels.multiply(
-                k: k,
-                m: m,
-                n: n,
-                alpha: alpha,
-                e: e,
-                lde: lde,
-                w: w,
-                ldw: ldw,
-                beta: beta,
-                y: &slow,
-                ldy: ldy
-            )
+                k: k, m: m, n: n, alpha: alpha, e: e, lde: lde, w: w, ldw: ldw, beta: beta, y: &slow, ldy: ldy)
             #expect(relativeError(fast, slow) < 1e-13)
         }
     }
 
-    @Test(arguments: shapes)
-    func addOuterProducts(shape: (k: Int, m: Int, n: Int)) {
+    @Test(arguments: shapes) func addOuterProducts(shape: (k: Int, m: Int, n: Int)) {
         let (k, m, n) = shape
         let ldu = k == 1 ? m : m + 1
         let ldv = k == 1 ? n : n + 2
@@ -97,22 +62,11 @@ import Testing
         var slow = fast
         Kernels.addOuterProducts(k: k, m: m, n: n, alpha: 0.7, u: u, ldu: ldu, v: v, ldv: ldv, w: &fast, ldw: ldw)
         ReferenceKernels.addOuterProducts(
-            k: k,
-            m: m,
-            n: n,
-            alpha: 0.7,
-            u: u,
-            ldu: ldu,
-            v: v,
-            ldv: ldv,
-            w: &slow,
-            ldw: ldw
-        )
+            k: k, m: m, n: n, alpha: 0.7, u: u, ldu: ldu, v: v, ldv: ldv, w: &slow, ldw: ldw)
         #expect(relativeError(fast, slow) < 1e-13)
     }
 
-    @Test(arguments: shapes)
-    func symmetricMultiplyReadsOnlyTheUpperTriangle(shape: (k: Int, m: Int, n: Int)) {
+    @Test(arguments: shapes) func symmetricMultiplyReadsOnlyTheUpperTriangle(shape: (k: Int, m: Int, n: Int)) {
         let (k, _, n) = shape
         var p = gaussianArray(n * n, seed: 10)
         // Garbage below the diagonal: a kernel that reads it disagrees with the reference.
@@ -126,8 +80,7 @@ import Testing
         #expect(relativeError(fast, slow) < 1e-13)
     }
 
-    @Test(arguments: shapes)
-    func symmetricRankUpdateWritesOnlyTheUpperTriangle(shape: (k: Int, m: Int, n: Int)) {
+    @Test(arguments: shapes) func symmetricRankUpdateWritesOnlyTheUpperTriangle(shape: (k: Int, m: Int, n: Int)) {
         let (k, _, n) = shape
         let ldv = k == 1 ? n : n + 2
         let v = gaussianArray(k * ldv, seed: 12)
@@ -138,8 +91,7 @@ import Testing
         #expect(relativeError(fast, slow) < 1e-13)  // includes the untouched lower triangle
     }
 
-    @Test(arguments: [(1, 4), (3, 7), (16, 50), (32, 5)])
-    func solveLowerTriangular(k: Int, n: Int) {
+    @Test(arguments: [(1, 4), (3, 7), (16, 50), (32, 5)]) func solveLowerTriangular(k: Int, n: Int) {
         var l = gaussianArray(k * k, seed: 14)
         for i in 0..<k {
             for j in (i + 1)..<max(k, i + 1) { l[i * k + j] = 99 }  // never read
@@ -164,8 +116,7 @@ import Testing
         #expect(z == y.map { 0.25 * $0 })  // a power of two: exact
     }
 
-    @Test(arguments: [1, 2, 9, 40])
-    func invertPositiveDefinite(n: Int) {
+    @Test(arguments: [1, 2, 9, 40]) func invertPositiveDefinite(n: Int) {
         // A = B Bᵀ + n I is symmetric positive definite.
         let b = gaussianArray(n * n, seed: 18)
         var a = Dense.multiply(b, Dense.transpose(b, n, n), n, n, n)
@@ -185,8 +136,7 @@ import Testing
 
     /// LAPACK's Cholesky against the textbook loop, on the lower triangle only (NaN above the
     /// diagonal is never read), at the Woodbury sizes 2k = 8, 32, 128.
-    @Test(arguments: [1, 8, 32, 128])
-    func choleskyMatchesTheReference(n: Int) {
+    @Test(arguments: [1, 8, 32, 128]) func choleskyMatchesTheReference(n: Int) {
         let b = gaussianArray(n * n, seed: 34)
         var a = [Double](repeating: .nan, count: n * n)
         for i in 0..<n {
@@ -224,8 +174,7 @@ import Testing
 
 /// The small-n Swift kernels against the naive references.
 @Suite struct SmallKernelTests {
-    @Test(arguments: [1, 2, 3, 4, 12, 21, 48])
-    func smallSymmetricMultiplyMatchesTheReference(n: Int) {
+    @Test(arguments: [1, 2, 3, 4, 12, 21, 48]) func smallSymmetricMultiplyMatchesTheReference(n: Int) {
         var p = gaussianArray(n * n, seed: 20)
         for i in 0..<n { for j in 0..<i { p[i * n + j] = 1e6 } }  // garbage below the diagonal
         let v = gaussianArray(n, seed: 21)
@@ -237,8 +186,7 @@ import Testing
     }
 
     /// The two-vector pass (P·v and P·w together) against two reference products.
-    @Test(arguments: [1, 2, 3, 4, 12, 21, 48])
-    func smallSymmetricMultiplyOfTwoVectorsMatchesTheReference(n: Int) {
+    @Test(arguments: [1, 2, 3, 4, 12, 21, 48]) func smallSymmetricMultiplyOfTwoVectorsMatchesTheReference(n: Int) {
         var p = gaussianArray(n * n, seed: 22)
         for i in 0..<n { for j in 0..<i { p[i * n + j] = .nan } }  // never read
         let v = gaussianArray(n, seed: 23)
@@ -255,8 +203,7 @@ import Testing
 
     /// The degenerate shapes that skip BLAS (one dot product, one scaled vector) against the
     /// references, with and without beta.
-    @Test(arguments: [0.0, 0.5])
-    func oneRowProductsMatchTheReference(beta: Double) {
+    @Test(arguments: [0.0, 0.5]) func oneRowProductsMatchTheReference(beta: Double) {
         let n = 21
         let x = gaussianArray(n, seed: 31)
         let w = gaussianArray(n, seed: 32)
@@ -264,39 +211,17 @@ import Testing
         var dotRef = [3.0]
         Kernels.multiplyTransposed(k: 1, m: 1, n: n, x: x, ldx: n, w: w, ldw: n, beta: beta, y: &dot, ldy: 1)
         ReferenceKernels.multiplyTransposed(
-            k: 1,
-            m: 1,
-            n: n,
-            x: x,
-            ldx: n,
-            w: w,
-            ldw: n,
-            beta: beta,
-            y: &dotRef,
-            ldy: 1
-        )
+            k: 1, m: 1, n: n, x: x, ldx: n, w: w, ldw: n, beta: beta, y: &dotRef, ldy: 1)
         #expect(abs(dot[0] - dotRef[0]) < 1e-13 * abs(dotRef[0]))
         var axpy = gaussianArray(n, seed: 33)
         var axpyRef = axpy
         Kernels.multiply(k: 1, m: 1, n: n, alpha: 0.7, e: [1.3], lde: 1, w: w, ldw: n, beta: beta, y: &axpy, ldy: n)
         ReferenceKernels.multiply(
-            k: 1,
-            m: 1,
-            n: n,
-            alpha: 0.7,
-            e: [1.3],
-            lde: 1,
-            w: w,
-            ldw: n,
-            beta: beta,
-            y: &axpyRef,
-            ldy: n
-        )
+            k: 1, m: 1, n: n, alpha: 0.7, e: [1.3], lde: 1, w: w, ldw: n, beta: beta, y: &axpyRef, ldy: n)
         #expect(relativeError(axpy, axpyRef) < 1e-14)
     }
 
-    @Test(arguments: [1, 2, 5, 20, 21, 48])
-    func smallFactorUpdateMatchesThreeReferenceRankOneUpdates(n: Int) {
+    @Test(arguments: [1, 2, 5, 20, 21, 48]) func smallFactorUpdateMatchesThreeReferenceRankOneUpdates(n: Int) {
         let y = gaussianArray(n, seed: 26)
         let z = gaussianArray(n, seed: 27)
         let v = gaussianArray(n, seed: 28)

@@ -59,8 +59,7 @@ import Testing
         #expect(biases == 0)
     }
 
-    @Test(arguments: [(5, 5), (3, 8), (8, 3)])
-    func orthogonalInitialisation(rows: Int, columns: Int) throws {
+    @Test(arguments: [(5, 5), (3, 8), (8, 3)]) func orthogonalInitialisation(rows: Int, columns: Int) throws {
         let a = try Architecture(sizes: [columns, rows], hidden: .identity, bias: false)
         let net = Network(architecture: a, initialization: .orthogonal(gain: 1), seed: 4)
         let w = net.parameters.array
@@ -73,11 +72,9 @@ import Testing
     @Test func sameSeedSameWeights() throws {
         let a = try Architecture(sizes: [7, 5, 3], hidden: .tanh, bias: true)
         #expect(
-            Network(architecture: a, seed: 9).parameters.array == Network(architecture: a, seed: 9).parameters.array
-        )
+            Network(architecture: a, seed: 9).parameters.array == Network(architecture: a, seed: 9).parameters.array)
         #expect(
-            Network(architecture: a, seed: 9).parameters.array != Network(architecture: a, seed: 10).parameters.array
-        )
+            Network(architecture: a, seed: 9).parameters.array != Network(architecture: a, seed: 10).parameters.array)
     }
 
     @Test func predictRejectsBadInput() throws {

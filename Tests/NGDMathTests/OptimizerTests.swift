@@ -33,10 +33,7 @@ import Testing
             try NaturalGradientOptimizer(network: net(), settings: ngdSettings(), seed: seed),
             try NaturalGradientOptimizer(network: net(), settings: ngdSettings(block: 4), seed: seed),
             try NaturalGradientOptimizer(
-                network: net(),
-                settings: ngdSettings(block: 4, factorInterval: 3),
-                seed: seed
-            ),
+                network: net(), settings: ngdSettings(block: 4, factorInterval: 3), seed: seed),
             try SGDOptimizer(network: net(), settings: SGDSettings(learningRate: 0.05, blockSize: 2)),
             try AdamOptimizer(network: net(), settings: AdamSettings(learningRate: 0.01, blockSize: 3)),
         ]
@@ -50,10 +47,7 @@ import Testing
             s.learningRateDecay = decay
             s.minimumLearningRate = floor
             let opt = try NaturalGradientOptimizer(
-                network: Network(architecture: Self.arch, seed: 77),
-                settings: s,
-                seed: 3
-            )
+                network: Network(architecture: Self.arch, seed: 77), settings: s, seed: 3)
             let (x, y) = Self.samples(400, seed: 8)
             try opt.train(inputs: x, targets: y, count: 400)
             return opt.network.state.parameters
@@ -67,22 +61,15 @@ import Testing
         bad.minimumLearningRate = 2 * eta
         #expect(
             throws: MathError.invalidSetting(
-                .minimumLearningRate,
-                value: "\(2 * eta)",
-                reason: "must be in [0, learning_rate \(eta)]"
-            )
-        ) {
-            try bad.validate()
-        }
+                .minimumLearningRate, value: "\(2 * eta)", reason: "must be in [0, learning_rate \(eta)]")
+        ) { try bad.validate() }
         bad.minimumLearningRate = -1
         #expect(throws: MathError.self) { try bad.validate() }
         // Settings saved before the setting existed decode with no floor.
         var old = try JSONSerialization.jsonObject(with: JSONEncoder().encode(bad)) as! [String: Any]
         old.removeValue(forKey: "minimumLearningRateSetting")
         let decoded = try JSONDecoder().decode(
-            NaturalGradientSettings.self,
-            from: JSONSerialization.data(withJSONObject: old)
-        )
+            NaturalGradientSettings.self, from: JSONSerialization.data(withJSONObject: old))
         #expect(decoded.minimumLearningRate == 0)
     }
 
@@ -96,10 +83,7 @@ import Testing
         }
         // A different seed changes NGD's sampled targets, and so its weights.
         let c = try NaturalGradientOptimizer(
-            network: Network(architecture: Self.arch, seed: 77),
-            settings: Self.ngdSettings(),
-            seed: 4
-        )
+            network: Network(architecture: Self.arch, seed: 77), settings: Self.ngdSettings(), seed: 4)
         let d = try Self.everyOptimizer()[0]
         try c.train(inputs: x, targets: y, count: 500)
         try d.train(inputs: x, targets: y, count: 500)
@@ -180,9 +164,7 @@ import Testing
             do {
                 try s.validate()
                 Issue.record("\(name) was accepted")
-            } catch let MathError.invalidSetting(got, _, _) {
-                #expect(got == name)
-            } catch {
+            } catch let MathError.invalidSetting(got, _, _) { #expect(got == name) } catch {
                 Issue.record("unexpected error \(error)")
             }
         }
@@ -270,8 +252,7 @@ import Testing
         var s = NaturalGradientSettings()
         s.factorInterval = 4
         #expect(
-            try JSONDecoder().decode(NaturalGradientSettings.self, from: JSONEncoder().encode(s)).factorInterval == 4
-        )
+            try JSONDecoder().decode(NaturalGradientSettings.self, from: JSONEncoder().encode(s)).factorInterval == 4)
     }
 
     @Test func rejectedStepsLeaveWeightsAloneAndRaiseDamping() throws {
@@ -289,10 +270,7 @@ import Testing
             let before = opt.network.parameters.array
             let damping = opt.damping
             let r = try opt.train(
-                inputs: Array(x[(j * 4)..<(j * 4 + 4)]),
-                targets: Array(y[(j * 3)..<(j * 3 + 3)]),
-                count: 1
-            )
+                inputs: Array(x[(j * 4)..<(j * 4 + 4)]), targets: Array(y[(j * 3)..<(j * 3 + 3)]), count: 1)
             if r.rejected == 1 {
                 rejected += 1
                 #expect(opt.network.parameters.array == before)
@@ -307,10 +285,7 @@ import Testing
         // With clipping, η_t ≤ lin/q, so predicted decrease ηlin − ½η²q ≥ ½η·lin > 0, and on a
         // linear-output network most steps are accepted.
         let opt = try NaturalGradientOptimizer(
-            network: Network(architecture: Self.arch, seed: 10),
-            settings: Self.ngdSettings(),
-            seed: 2
-        )
+            network: Network(architecture: Self.arch, seed: 10), settings: Self.ngdSettings(), seed: 2)
         let (x, y) = Self.samples(2_000, seed: 8)
         let r = try opt.train(inputs: x, targets: y, count: 2_000)
         #expect(r.steps > 1_500)
@@ -323,26 +298,22 @@ import Testing
     /// (At the default η = 0.01, tuned for the paper's deep linear problems, it is slower here:
     /// 4.5e-3 after 40k samples.)
     /// Also with the factors updated on one block in 2.
-    @Test(arguments: [(1, 1), (8, 1), (8, 2)])
-    func ngdLearnsANonlinearTeacherToTheNoiseFloor(block: Int, factorInterval: Int) throws {
+    @Test(arguments: [(1, 1), (8, 1), (8, 2)]) func ngdLearnsANonlinearTeacherToTheNoiseFloor(
+        block: Int, factorInterval: Int
+    ) throws {
         let (x, y) = Self.samples(20_000, seed: 9)
         let (tx, ty) = Self.samples(500, seed: 10)
         var s = Self.ngdSettings(block: block, factorInterval: factorInterval)
         s.learningRate = 0.1
         s.modelSamples = block == 1 ? 1 : 2
         let ngd = try NaturalGradientOptimizer(
-            network: Network(architecture: Self.arch, seed: 11),
-            settings: s,
-            seed: 3
-        )
+            network: Network(architecture: Self.arch, seed: 11), settings: s, seed: 3)
         try ngd.train(inputs: x, targets: y, count: 20_000)
         let ngdError = try ngd.network.meanSquaredError(inputs: tx, targets: ty, count: 500)
         // SGD from the same start at its best rate on this stream: of 0.01, 0.02, 0.05, 0.1 and
         // 0.2, it reached 9.5e-3, 3.1e-3, 1.6e-4, 1.44e-4 and 1.0e-2.
         let sgd = try SGDOptimizer(
-            network: Network(architecture: Self.arch, seed: 11),
-            settings: SGDSettings(learningRate: 0.1)
-        )
+            network: Network(architecture: Self.arch, seed: 11), settings: SGDSettings(learningRate: 0.1))
         try sgd.train(inputs: x, targets: y, count: 20_000)
         let sgdError = try sgd.network.meanSquaredError(inputs: tx, targets: ty, count: 500)
         #expect(ngdError < 1.5e-4, "ngd \(ngdError), sgd \(sgdError)")
@@ -351,10 +322,7 @@ import Testing
 
     @Test func restoringAMismatchedStateFails() throws {
         let opt = try NaturalGradientOptimizer(
-            network: Network(architecture: Self.arch, seed: 1),
-            settings: Self.ngdSettings(),
-            seed: 1
-        )
+            network: Network(architecture: Self.arch, seed: 1), settings: Self.ngdSettings(), seed: 1)
         let state = try #require(opt.state.naturalGradient)
         var s = state
         s.factors.removeLast()
@@ -375,10 +343,8 @@ import Testing
     /// A snapshot edited as JSON, the way a damaged checkpoint file would arrive.
     static func trained() throws -> NaturalGradientOptimizer {
         let opt = try NaturalGradientOptimizer(
-            network: Network(architecture: OptimizerTests.arch, seed: 1),
-            settings: OptimizerTests.ngdSettings(),
-            seed: 1
-        )
+            network: Network(architecture: OptimizerTests.arch, seed: 1), settings: OptimizerTests.ngdSettings(),
+            seed: 1)
         let (x, y) = OptimizerTests.samples(50, seed: 1)
         try opt.train(inputs: x, targets: y, count: 50)
         return opt

@@ -6,8 +6,7 @@ import Testing
 /// invertible layers, with exact population covariances and no damping, the Eq. 10 updates of
 /// all layers together move the end-to-end matrix W = W_L⋯W₁ along dW = −W + ⟨yxᵀ⟩Σ⁻¹.
 @Suite struct PaperExactTests {
-    @Test(arguments: [(3, 4), (5, 3), (2, 6)])
-    func endToEndUpdateIsTheLeastSquaresFlow(layers: Int, n: Int) throws {
+    @Test(arguments: [(3, 4), (5, 3), (2, 6)]) func endToEndUpdateIsTheLeastSquaresFlow(layers: Int, n: Int) throws {
         let variance = 0.3
         let arch = try Architecture(sizes: Array(repeating: n, count: layers + 1), hidden: .identity, bias: false)
         let net = Network(architecture: arch, initialization: .orthogonal(gain: 1), seed: UInt64(layers * 10 + n))
@@ -38,11 +37,9 @@ import Testing
             let a = i > 1 ? product(1...(i - 1)) : Dense.identity(n)
             let b = i < layers ? product((i + 1)...layers) : Dense.identity(n)
             try opt.factors[i - 1].reset(
-                covariance: Dense.multiply(Dense.multiply(a, sigma, n, n, n), Dense.transpose(a, n, n), n, n, n)
-            )
+                covariance: Dense.multiply(Dense.multiply(a, sigma, n, n, n), Dense.transpose(a, n, n), n, n, n))
             try opt.errorFactors[i - 1].reset(
-                covariance: Dense.multiply(Dense.transpose(b, n, n), b, n, n, n).map { $0 / variance }
-            )
+                covariance: Dense.multiply(Dense.transpose(b, n, n), b, n, n, n).map { $0 / variance })
         }
 
         let delta = try opt.directions(inputs: inputs, targets: targets, count: n)

@@ -46,9 +46,7 @@ enum Dense {
 
     static func transpose(_ a: [Double], _ m: Int, _ n: Int) -> [Double] {
         var t = [Double](repeating: 0, count: m * n)
-        for i in 0..<m {
-            for j in 0..<n { t[j * m + i] = a[i * n + j] }
-        }
+        for i in 0..<m { for j in 0..<n { t[j * m + i] = a[i * n + j] } }
         return t
     }
 
@@ -88,7 +86,5 @@ enum Dense {
         return inv
     }
 
-    static func add(_ a: [Double], _ b: [Double], _ s: Double = 1) -> [Double] {
-        zip(a, b).map { $0 + s * $1 }
-    }
+    static func add(_ a: [Double], _ b: [Double], _ s: Double = 1) -> [Double] { zip(a, b).map { $0 + s * $1 } }
 }

@@ -16,9 +16,7 @@ import Testing
         do {
             _ = try FileIO.readAll(path: dir + "/file/below")
             Issue.record("read below a regular file")
-        } catch {
-            #expect(error.call == "open" && error.path == dir + "/file/below" && error.code == ENOTDIR)
-        }
+        } catch { #expect(error.call == "open" && error.path == dir + "/file/below" && error.code == ENOTDIR) }
         // A directory is not a regular file.
         #expect(throws: SystemError.self) { try FileIO.readAll(path: dir) }
     }
@@ -30,9 +28,7 @@ import Testing
         do {
             _ = try FileIO.readAll(path: path)
             Issue.record("a FIFO was read")
-        } catch {
-            #expect(error.call == "open" && error.code == EINVAL)
-        }
+        } catch { #expect(error.call == "open" && error.code == EINVAL) }
     }
 
     @Test func anAtomicWriteReplacesTheFileAndLeavesNoTemporary() throws {
@@ -52,16 +48,12 @@ import Testing
         do {
             try FileIO.writeAtomically([8], to: path, directory: dir + "/no-such-dir")
             Issue.record("wrote into a missing directory")
-        } catch {
-            #expect(error.call == "open" && error.path == dir + "/no-such-dir" && error.code == ENOENT)
-        }
+        } catch { #expect(error.call == "open" && error.path == dir + "/no-such-dir" && error.code == ENOENT) }
         #expect(try FileIO.readAll(path: path) == [8] || FileIO.readAll(path: path) == [7])
         do {
             try FileIO.writeAtomically([9], to: dir + "/missing/f", directory: dir)
             Issue.record("wrote below a missing directory")
-        } catch {
-            #expect(error.call == "open" && error.path == dir + "/missing/f.tmp")
-        }
+        } catch { #expect(error.call == "open" && error.path == dir + "/missing/f.tmp") }
     }
 
     @Test func systemCallRetriesNothingButEINTRAndReadsErrnoAtOnce() throws {
@@ -98,10 +90,7 @@ import Testing
     @Test func aPlainFileReadsThroughTheGzipReader() throws {
         let path = FileIOTests.scratch("gz") + "/plain"
         try FileIO.writeAtomically(
-            Array("hello".utf8),
-            to: path,
-            directory: (path as NSString).deletingLastPathComponent
-        )
+            Array("hello".utf8), to: path, directory: (path as NSString).deletingLastPathComponent)
         let reader = try #require(Zlib.Reader(path: path))
         var buffer = [UInt8](repeating: 0, count: 16)
         let n = buffer.withUnsafeMutableBytes { reader.read(into: $0) }

@@ -48,10 +48,7 @@ public final class DaemonProcess {
     /// Starts `ngd serve args…` with `--state-dir` and ephemeral endpoints unless `args` sets them,
     /// and waits for its "serving" line. `expectStart: false` returns once it exits instead.
     public init(
-        _ args: [String],
-        stateDir: String? = nil,
-        environment: [String: String] = [:],
-        expectStart: Bool = true
+        _ args: [String], stateDir: String? = nil, environment: [String: String] = [:], expectStart: Bool = true
     ) throws {
         self.stateDir = stateDir ?? temporaryDirectory("state")
         var full = ["serve", "--state-dir", self.stateDir, "--log-level", "debug"]

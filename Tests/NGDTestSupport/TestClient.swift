@@ -9,13 +9,8 @@ public final class TestClient {
 
     public init(_ d: DaemonProcess, producer pattern: Producer.Pattern = .pub) throws {
         client = try DaemonClient(
-            input: d.input,
-            output: d.output,
-            control: d.control,
-            pattern: pattern,
-            topics: [""],
-            controlTimeout: .seconds(20)
-        )
+            input: d.input, output: d.output, control: d.control, pattern: pattern, topics: [""],
+            controlTimeout: .seconds(20))
     }
 
     deinit { client.close() }

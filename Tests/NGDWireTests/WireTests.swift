@@ -48,18 +48,13 @@ private func bytes(_ s: String) -> [UInt8] { Array(s.utf8) }
         "", "{", "{\"a\":}", "{\"a\" 1}", "[1,]", "[01]", "[1.]", "[1e]", "[-]", "[+1]", "[.5]", "{\"a\":1,}",
         "{\"a\":1}x", "[\"\\x\"]", "[\"\u{01}\"]", "[\"abc", "[tru]", "{\"a\":1,\"a\":2}", "[\"\\ud800\"]", "{1:2}",
         String(repeating: "[", count: 100) + String(repeating: "]", count: 100),
-    ])
-    func rejectsMalformedJSON(doc: String) {
-        #expect(throws: WireError.self) { try JSONValue.parse(bytes(doc)) }
-    }
+    ]) func rejectsMalformedJSON(doc: String) { #expect(throws: WireError.self) { try JSONValue.parse(bytes(doc)) } }
 
     @Test func errorsSayWhere() {
         do {
             _ = try JSONValue.parse(bytes(#"{"x": [1, 2,, 3]}"#))
             Issue.record("should throw")
-        } catch {
-            #expect("\(error)" == "malformed JSON: expected a value at byte 12")
-        }
+        } catch { #expect("\(error)" == "malformed JSON: expected a value at byte 12") }
     }
 }
 
@@ -69,8 +64,7 @@ private func bytes(_ s: String) -> [UInt8] { Array(s.utf8) }
         #expect(s.count == 1 && s.inputWidth == 2 && s.outputWidth == 1 && s.x == [1, 2] && s.y == [3] && !s.isBatch)
         #expect(s.id == .json(.string("abc")) && s.encoding == .json)
         let b = try SampleMessage.decode(
-            bytes(#"{"x": [[1, 2], [3, 4], [5, 6]], "y": [[1], [2], [3]], "id": 18446744073709551615}"#)
-        )
+            bytes(#"{"x": [[1, 2], [3, 4], [5, 6]], "y": [[1], [2], [3]], "id": 18446744073709551615}"#))
         #expect(b.count == 3 && b.x == [1, 2, 3, 4, 5, 6] && b.y == [1, 2, 3] && b.isBatch)
         // A u64-sized id is echoed with its original digits.
         let echoed = ErrorMessage(model: "m", id: b.id, reason: "r").encode()
@@ -80,11 +74,8 @@ private func bytes(_ s: String) -> [UInt8] { Array(s.utf8) }
     }
 
     @Test(arguments: [
-        (#"{"y": [1]}"#, "missing x"),
-        (#"{"x": null}"#, "missing x"),
-        (#"{"x": []}"#, "x is empty"),
-        (#"{"x": [[]]}"#, "x[0] is empty"),
-        (#"{"x": 3}"#, "x must be an array of numbers, not a number"),
+        (#"{"y": [1]}"#, "missing x"), (#"{"x": null}"#, "missing x"), (#"{"x": []}"#, "x is empty"),
+        (#"{"x": [[]]}"#, "x[0] is empty"), (#"{"x": 3}"#, "x must be an array of numbers, not a number"),
         (#"{"x": [1, "a"]}"#, "x must hold only numbers; sample 0, index 1 is a string"),
         (#"{"x": [[1, 2], [3]]}"#, "ragged batch: x[1] has 1 values, x[0] has 2"),
         (#"{"x": [[1], [2]], "y": [[1, 2], [3]]}"#, "ragged batch: y[1] has 1 values, y[0] has 2"),
@@ -103,14 +94,11 @@ private func bytes(_ s: String) -> [UInt8] { Array(s.utf8) }
             "",
             "payload is neither JSON (first non-space byte '{') nor NGD1 (magic 'NGD1'); it starts with nothing (empty payload)"
         ),
-    ])
-    func badJSONMessagesGetAReason(payload: String, reason: String) {
+    ]) func badJSONMessagesGetAReason(payload: String, reason: String) {
         do {
             _ = try SampleMessage.decode(bytes(payload))
             Issue.record("accepted \(payload)")
-        } catch {
-            #expect("\(error)" == reason)
-        }
+        } catch { #expect("\(error)" == reason) }
     }
 
     @Test func ngd1RoundTripsBothDTypes() throws {
@@ -128,14 +116,7 @@ private func bytes(_ s: String) -> [UInt8] { Array(s.utf8) }
         }
         // Header bytes laid out as the table says (little-endian).
         let p = NGD1.encode(
-            dtype: .float64,
-            count: 2,
-            inputWidth: 3,
-            outputWidth: 1,
-            id: 0x0102_0304_0506_0708,
-            x: x,
-            y: y
-        )
+            dtype: .float64, count: 2, inputWidth: 3, outputWidth: 1, id: 0x0102_0304_0506_0708, x: x, y: y)
         #expect(Array(p[0..<8]) == [0x4E, 0x47, 0x44, 0x31, 2, 1, 0, 0])
         #expect(Array(p[8..<28]) == [2, 0, 0, 0, 3, 0, 0, 0, 1, 0, 0, 0, 8, 7, 6, 5, 4, 3, 2, 1])
         #expect(Array(p[28..<36]) == withUnsafeBytes(of: 1.5.bitPattern.littleEndian) { Array($0) })
@@ -143,8 +124,7 @@ private func bytes(_ s: String) -> [UInt8] { Array(s.utf8) }
 
     @Test func ngd1PredictionEncodesAndDecodes() throws {
         let req = try SampleMessage.decode(
-            NGD1.encode(dtype: .float32, count: 2, inputWidth: 1, outputWidth: 0, id: 9, x: [1, 2], y: nil)
-        )
+            NGD1.encode(dtype: .float32, count: 2, inputWidth: 1, outputWidth: 0, id: 9, x: [1, 2], y: nil))
         let out = PredictionMessage(model: "m", seq: 3, request: req, values: [0.5, 0.25, 1, 2], width: 2).encode()
         #expect(out[4] == 1 && out[5] == NGD1.flagPrediction)
         let d = try NGD1.decodePrediction(out)
@@ -182,14 +162,7 @@ private func bytes(_ s: String) -> [UInt8] { Array(s.utf8) }
             ),
             (
                 NGD1.encode(
-                    dtype: .float32,
-                    count: 2,
-                    inputWidth: 1,
-                    outputWidth: 1,
-                    id: 1,
-                    x: [1, 2],
-                    y: [3, .infinity]
-                ),
+                    dtype: .float32, count: 2, inputWidth: 1, outputWidth: 1, id: 1, x: [1, 2], y: [3, .infinity]),
                 "non-finite value in y (sample 1, index 0)"
             ),
         ]
@@ -197,9 +170,7 @@ private func bytes(_ s: String) -> [UInt8] { Array(s.utf8) }
             do {
                 _ = try SampleMessage.decode(p)
                 Issue.record("accepted: \(reason)")
-            } catch {
-                #expect("\(error)" == reason)
-            }
+            } catch { #expect("\(error)" == reason) }
         }
     }
 
@@ -211,8 +182,7 @@ private func bytes(_ s: String) -> [UInt8] { Array(s.utf8) }
             .encode()
         #expect(
             String(decoding: l, as: UTF8.self)
-                == #"{"model":"m","seq":10,"id":null,"n":2,"mse":0.5,"loss":1e-07,"loss_ema":null,"samples":12}"#
-        )
+                == #"{"model":"m","seq":10,"id":null,"n":2,"mse":0.5,"loss":1e-07,"loss_ema":null,"samples":12}"#)
     }
 
     static func hex(_ s: String) -> [UInt8] {
@@ -235,12 +205,7 @@ private func bytes(_ s: String) -> [UInt8] { Array(s.utf8) }
         let ngd1 = SampleMessage(x: [1, 2], y: nil, count: 1, id: .u64(7), encoding: .ngd1(.float64))
         for (request, values) in [(json, [0.5, -1, 2, 3e-300]), (ngd1, [0.25, 4])] {
             let p = PredictionMessage(
-                model: "m",
-                seq: 3,
-                request: request,
-                values: values,
-                width: values.count / request.count
-            )
+                model: "m", seq: 3, request: request, values: values, width: values.count / request.count)
             let decoded = try PredictionMessage.decode(p.encode(), model: "m")
             #expect(try OutputMessage.decode(topic: "prediction.m", payload: p.encode()) == .prediction(decoded))
             var back = decoded
@@ -248,31 +213,11 @@ private func bytes(_ s: String) -> [UInt8] { Array(s.utf8) }
             #expect(back == p)
         }
         let loss = LossMessage(
-            model: "m",
-            seq: 9,
-            id: .json(.number(5, text: "5")),
-            count: 2,
-            mse: 0.25,
-            loss: 1,
-            lossEMA: 2,
-            samples: 11
-        )
+            model: "m", seq: 9, id: .json(.number(5, text: "5")), count: 2, mse: 0.25, loss: 1, lossEMA: 2, samples: 11)
         #expect(try LossMessage.decode(loss.encode()) == loss)
         let stats = StatsMessage(
-            model: "m",
-            samplesPerSecond: 10.5,
-            samples: 3,
-            seq: 2,
-            lossEMA: nil,
-            mseEMA: 0.5,
-            damping: 1e-8,
-            rejected: 1,
-            rejectedSteps: 0,
-            optimizer: "ngd",
-            paused: true,
-            uptime: 3.5,
-            checkpointAge: nil
-        )
+            model: "m", samplesPerSecond: 10.5, samples: 3, seq: 2, lossEMA: nil, mseEMA: 0.5, damping: 1e-8,
+            rejected: 1, rejectedSteps: 0, optimizer: "ngd", paused: true, uptime: 3.5, checkpointAge: nil)
         #expect(try StatsMessage.decode(stats.encode()) == stats)
         let error = ErrorMessage(model: nil, id: .none, reason: "bad")
         #expect(try OutputMessage.decode(topic: "error.", payload: error.encode()) == .error(error))
@@ -282,15 +227,7 @@ private func bytes(_ s: String) -> [UInt8] { Array(s.utf8) }
 
     @Test func aNonFiniteLossReadsAsNaN() throws {
         let loss = LossMessage(
-            model: "m",
-            seq: 1,
-            id: .none,
-            count: 1,
-            mse: .infinity,
-            loss: .nan,
-            lossEMA: 1,
-            samples: 1
-        )
+            model: "m", seq: 1, id: .none, count: 1, mse: .infinity, loss: .nan, lossEMA: 1, samples: 1)
         let back = try LossMessage.decode(loss.encode())
         #expect(back.mse.isNaN && back.loss.isNaN && back.lossEMA == 1)
     }
@@ -303,24 +240,9 @@ private func bytes(_ s: String) -> [UInt8] { Array(s.utf8) }
         ]
         for r in requests { #expect(try ControlRequest.decode(r.encode()) == r) }
         let model = ModelStatus(
-            name: "m",
-            topic: "t",
-            layers: [2, 3],
-            activation: "tanh",
-            bias: true,
-            optimizer: "ngd",
-            learningRate: 0.01,
-            batch: 1,
-            seq: 4,
-            samples: 5,
-            lossEMA: 0.5,
-            mseEMA: nil,
-            damping: 0.01,
-            samplesPerSecond: 0,
-            checkpointAge: 2,
-            paused: false,
-            rejected: 0
-        )
+            name: "m", topic: "t", layers: [2, 3], activation: "tanh", bias: true, optimizer: "ngd", learningRate: 0.01,
+            batch: 1, seq: 4, samples: 5, lossEMA: 0.5, mseEMA: nil, damping: 0.01, samplesPerSecond: 0,
+            checkpointAge: 2, paused: false, rejected: 0)
         let replies: [(ControlReply, ControlRequest)] = [
             (.status(uptime: 1.5, models: [model]), .status),
             (.checkpoint(ok: true, paths: ["/x"], error: nil), .checkpoint),
@@ -336,16 +258,12 @@ private func bytes(_ s: String) -> [UInt8] { Array(s.utf8) }
         ("[1]", "the request must be a JSON object such as {\"cmd\":\"status\"}"),
         (#"{"cmd": 1}"#, "missing \"cmd\" (one of status, predict, checkpoint, pause, resume)"),
         (#"{"cmd": "reboot"}"#, "unknown cmd 'reboot' (one of status, predict, checkpoint, pause, resume)"),
-        (#"{"cmd": "pause"}"#, "missing \"model\""),
-        (#"{"cmd": "predict", "model": "m"}"#, "missing x"),
+        (#"{"cmd": "pause"}"#, "missing \"model\""), (#"{"cmd": "predict", "model": "m"}"#, "missing x"),
         (#"{"cmd": "predict", "model": "m", "x": [[1], [1, 2]]}"#, "ragged batch: x[1] has 2 values, x[0] has 1"),
-    ])
-    func badControlRequestsAreNamed(text: String, reason: String) {
+    ]) func badControlRequestsAreNamed(text: String, reason: String) {
         do {
             _ = try ControlRequest.decode(Array(text.utf8))
             Issue.record("accepted \(text)")
-        } catch {
-            #expect("\(error)" == reason)
-        }
+        } catch { #expect("\(error)" == reason) }
     }
 }

@@ -97,9 +97,7 @@ import Testing
                 let s = try ZMQSocket(ctx, type: .pull, lingerMilliseconds: 0)
                 try s.bind("inproc://blocked")
                 _ = try s.receive()
-            } catch let e as ZMQError {
-                result.withLock { $0 = e }
-            } catch {}
+            } catch let e as ZMQError { result.withLock { $0 = e } } catch {}
             done.signal()
         }
         t.start()

@@ -25,10 +25,8 @@ import Testing
 
     @Test(arguments: [
         ["--arch", "D"], ["--samples", "0"], ["--grid-batch", "0"], ["--batch", "0"], ["--sgd-lr", "-1"],
-        ["--seed", "x"],
-        ["--frobnicate"],
-    ])
-    func paperRejectsBadArguments(arguments: [String]) {
+        ["--seed", "x"], ["--frobnicate"],
+    ]) func paperRejectsBadArguments(arguments: [String]) {
         #expect(throws: (any Error).self) { try PaperCommand.parse(arguments) }
     }
 
@@ -83,36 +81,28 @@ import Testing
         let c = try ServeCommand.parse([
             "--layers", "3,5,2", "--topic", "t", "--activation", "relu", "--no-bias", "--optimizer", "ngd",
             "--learning-rate", "0.002", "--batch", "8", "--output-noise", "0.5", "--seed", "9", "--min-damping",
-            "0.001",
-            "--max-damping", "50", "--damping", "0.1", "--factor-rate", "0.01", "--factor-interval", "2",
-            "--learning-rate-decay", "0",
-            "--input", "tcp://127.0.0.1:6000", "--input-pattern", "pull", "--input-mode", "connect", "--subscribe",
-            "models",
-            "--output", "tcp://127.0.0.1:6001", "--control", "tcp://127.0.0.1:6002", "--state-dir", "/tmp/s",
-            "--checkpoint-interval", "7", "--stats-interval", "2", "--loss-every", "3", "--max-message-size", "4096",
-            "--receive-hwm", "11", "--send-hwm", "12", "--linger", "13",
+            "0.001", "--max-damping", "50", "--damping", "0.1", "--factor-rate", "0.01", "--factor-interval", "2",
+            "--learning-rate-decay", "0", "--input", "tcp://127.0.0.1:6000", "--input-pattern", "pull", "--input-mode",
+            "connect", "--subscribe", "models", "--output", "tcp://127.0.0.1:6001", "--control", "tcp://127.0.0.1:6002",
+            "--state-dir", "/tmp/s", "--checkpoint-interval", "7", "--stats-interval", "2", "--loss-every", "3",
+            "--max-message-size", "4096", "--receive-hwm", "11", "--send-hwm", "12", "--linger", "13",
         ]).resolvedConfig()
         let m = try #require(c.models.first)
         #expect(
             c.models.count == 1 && m.name == "default" && m.topic == "t" && m.layers == [3, 5, 2]
-                && m.activation == .relu
-        )
+                && m.activation == .relu)
         #expect(
             !m.bias && m.optimizer == .ngd && m.learningRate == 0.002 && m.blockSize == 8 && m.outputNoise == 0.5
-                && m.seed == 9
-        )
+                && m.seed == 9)
         #expect(
             m.ngd.minimumDamping == 0.001 && m.ngd.maximumDamping == 50 && m.ngd.initialDamping == 0.1
-                && m.ngd.factorRate == 0.01 && m.ngd.learningRateDecay == 0
-        )
+                && m.ngd.factorRate == 0.01 && m.ngd.learningRateDecay == 0)
         #expect(m.ngd.factorInterval == 2)
         #expect(
             c.input == "tcp://127.0.0.1:6000" && c.inputPattern == .pull && c.inputMode == .connect
-                && c.subscribe == .models
-        )
+                && c.subscribe == .models)
         #expect(
-            c.output == "tcp://127.0.0.1:6001" && c.control == "tcp://127.0.0.1:6002" && c.stateDirectory == "/tmp/s"
-        )
+            c.output == "tcp://127.0.0.1:6001" && c.control == "tcp://127.0.0.1:6002" && c.stateDirectory == "/tmp/s")
         #expect(c.checkpointInterval == 7 && c.statsInterval == 2 && c.lossEvery == 3 && c.maxMessageSize == 4096)
         #expect(c.receiveHighWaterMark == 11 && c.sendHighWaterMark == 12 && c.lingerMilliseconds == 13)
     }
@@ -150,10 +140,7 @@ import Testing
     @Test func flagsOverrideTheFileForTheDefaultModelOnly() throws {
         let path = NSTemporaryDirectory() + "ngd-flags-\(getpid()).toml"
         try "[models.default]\nlayers = [4, 4]\nbatch = 2\n[models.other]\nlayers = [2, 2]\n".write(
-            toFile: path,
-            atomically: true,
-            encoding: .utf8
-        )
+            toFile: path, atomically: true, encoding: .utf8)
         let c = try ServeCommand.parse(["--config", path, "--batch", "5"]).resolvedConfig()
         #expect(c.models.map(\.name) == ["default", "other"])
         #expect(c.models[0].blockSize == 5 && c.models[0].layers == [4, 4] && c.models[1].blockSize == 1)
@@ -176,20 +163,15 @@ import Testing
     @Test func peerSummaryTakesTheMedianOfSameRoundRatios() {
         func row(_ method: String, µs: Double, seconds: Double?) -> SpeedBench.TargetRow {
             SpeedBench.TargetRow(
-                problem: "A",
-                method: method,
-                microseconds: µs,
-                samplesToTarget: seconds == nil ? nil : 1000,
-                secondsToTarget: seconds
-            )
+                problem: "A", method: method, microseconds: µs, samplesToTarget: seconds == nil ? nil : 1000,
+                secondsToTarget: seconds)
         }
         let rounds = [(0.5, 1.0), (0.25, 1.0), (0.4, 1.0)].map { ngd, batch in
             var r = SpeedCommand.Round()
             r.targets = [
                 row(SpeedCommand.smLabel, µs: 20, seconds: ngd * 2),
                 row(SpeedCommand.woodburyLabel, µs: 10, seconds: ngd),
-                row(SpeedCommand.batchLabel, µs: 5, seconds: batch),
-                row(SpeedCommand.onlineLabel, µs: 500, seconds: 4),
+                row(SpeedCommand.batchLabel, µs: 5, seconds: batch), row(SpeedCommand.onlineLabel, µs: 500, seconds: 4),
             ]
             return r
         }
@@ -197,10 +179,8 @@ import Testing
         #expect(text.contains("numpy batch / best ngd = 2.5× [2.0, 4.0, 2.5]"), "\(text)")
         #expect(
             text.contains(
-                "numpy online / ngd = 25.0× [25.0, 25.0, 25.0] (SM), 50.0× [50.0, 50.0, 50.0] (blocks of 16)"
-            ),
-            "\(text)"
-        )
+                "numpy online / ngd = 25.0× [25.0, 25.0, 25.0] (SM), 50.0× [50.0, 50.0, 50.0] (blocks of 16)"),
+            "\(text)")
         #expect(text.contains("with factors 1/2: —"), "\(text)")
         let table = SpeedCommand.targetTable(rounds)
         #expect(table.contains("medians of 3 rounds") && table.contains("0.400"), "\(table)")

@@ -29,8 +29,7 @@ import ZeroMQ
             [models.b]
             layers = [4, 16, 2]
             batch = 16
-            """
-        )
+            """)
         let d = try DaemonProcess(["--config", config])
         let c = try TestClient(d)
         try c.sync(topic: "j", inputWidth: 4)
@@ -60,14 +59,12 @@ import ZeroMQ
             let dtype: NGD1.DType = i % 2 == 0 ? .float64 : .float32
             try c.send(
                 "b",
-                NGD1.encode(dtype: dtype, count: 16, inputWidth: 4, outputWidth: 2, id: UInt64(1000 + i), x: x, y: y)
-            )
+                NGD1.encode(dtype: dtype, count: 16, inputWidth: 4, outputWidth: 2, id: UInt64(1000 + i), x: x, y: y))
             let p = try #require(try c.next("prediction.b"))
             let decoded = try NGD1.decodePrediction(p.payload)
             #expect(
                 decoded.count == 16 && decoded.outputWidth == 2 && decoded.id == UInt64(1000 + i)
-                    && p.payload[4] == dtype.rawValue
-            )
+                    && p.payload[4] == dtype.rawValue)
             let l = try #require(try c.nextJSON("loss.b"))
             #expect(l["n"]?.int == 16 && l["seq"]?.int == 16 * (i + 1) && l["id"]?.int == 1000 + i)
             batchMSE.append(l["mse"]?.double ?? .nan)
@@ -94,8 +91,7 @@ import ZeroMQ
             #expect(v.map { $0.double! } == expected[r])  // bit-identical through JSON
         }
         try c.send(
-            "default",
-            NGD1.encode(dtype: .float64, count: 1, inputWidth: 4, outputWidth: 0, id: 5, x: probe[2], y: nil)
+            "default", NGD1.encode(dtype: .float64, count: 1, inputWidth: 4, outputWidth: 0, id: 5, x: probe[2], y: nil)
         )
         let q = try NGD1.decodePrediction(try #require(try c.next("prediction.default")).payload)
         #expect(q.values == expected[2] && q.id == 5)
@@ -116,14 +112,8 @@ import ZeroMQ
         let seq0 = try seq(c, "default")
         let before = try c.predict("default", probe)
         let good = NGD1.encode(
-            dtype: .float64,
-            count: 2,
-            inputWidth: 4,
-            outputWidth: 2,
-            id: 1,
-            x: [1, 2, 3, 4, 5, 6, 7, 8],
-            y: [1, 2, 3, 4]
-        )
+            dtype: .float64, count: 2, inputWidth: 4, outputWidth: 2, id: 1, x: [1, 2, 3, 4, 5, 6, 7, 8],
+            y: [1, 2, 3, 4])
         var badNaN = good
         badNaN.replaceSubrange(28..<36, with: withUnsafeBytes(of: Double.nan.bitPattern.littleEndian) { Array($0) })
         let cases: [(frames: [[UInt8]], topic: String, reason: String)] = [
@@ -193,8 +183,7 @@ import ZeroMQ
             layers = [4, 8, 2]
             optimizer = "sgd"
             seed = 7
-            """
-        )
+            """)
         let d = try DaemonProcess(["--config", config])
         let c = try TestClient(d)
         try c.sync(topic: "a", inputWidth: 4)
@@ -249,9 +238,7 @@ import ZeroMQ
             (#"{"cmd":"predict","model":"default","x":[1,2]}"#, "x has 2 values per sample; model default expects 4"),
             (#"{"cmd":"predict","model":"default"}"#, "missing x"),
         ]
-        for (req, reason) in bad {
-            #expect(try c.request(req)["error"]?.text?.contains(reason) == true, "\(req)")
-        }
+        for (req, reason) in bad { #expect(try c.request(req)["error"]?.text?.contains(reason) == true, "\(req)") }
         let twoFrames = try c.client.control.exchange(frames: [Array("{}".utf8), Array("{}".utf8)])
         #expect(try JSONValue.parse(twoFrames)["error"]?.text?.contains("2 frames") == true)
         #expect(try c.predict("default", [probe[0]]).count == 1)
@@ -294,15 +281,11 @@ import ZeroMQ
         let wanted = try Architecture(sizes: [4, 9, 2], hidden: .tanh, bias: true).summary
         #expect(
             e.log.contains("was saved with architecture \(savedArchitecture) but the configuration says \(wanted)"),
-            "\(e.log)"
-        )
+            "\(e.log)")
         #expect(!e.log.contains("serving"))
         #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == saved)
         let f = try DaemonProcess(
-            ["--layers", "4,8,2", "--optimizer", "adam"],
-            stateDir: d.stateDir,
-            expectStart: false
-        )
+            ["--layers", "4,8,2", "--optimizer", "adam"], stateDir: d.stateDir, expectStart: false)
         #expect(f.process.terminationStatus != 0 && f.log.contains("optimizer ngd"))
         #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == saved)
     }

@@ -10,9 +10,7 @@ import ZeroMQ
     @Test func systemdNotifyReadyWatchdogWhileIdleAndStopping() throws {
         let listener = try UnixDatagramListener()
         let d = try DaemonProcess(
-            ["--layers", "4,8,2"],
-            environment: ["NOTIFY_SOCKET": listener.path, "WATCHDOG_USEC": "200000"]
-        )
+            ["--layers", "4,8,2"], environment: ["NOTIFY_SOCKET": listener.path, "WATCHDOG_USEC": "200000"])
         let ready = try #require(listener.receive(timeout: 10))
         #expect(ready.hasPrefix("READY=1\n") && ready.contains("MAINPID=\(d.process.processIdentifier)"))
         // READY comes after every socket is bound: the control socket answers at once.

@@ -67,9 +67,7 @@ import ZeroMQ
         for key in [
             "samples_per_s", "samples", "seq", "loss_ema", "damping", "rejected", "optimizer", "uptime_s",
             "checkpoint_age_s",
-        ] {
-            #expect(s[key] != nil, "stats lack \(key)")
-        }
+        ] { #expect(s[key] != nil, "stats lack \(key)") }
         #expect(s["optimizer"]?.text == "ngd" && s["model"]?.text == "default")
         #expect(d.terminate().status == 0)
     }
@@ -85,9 +83,7 @@ import ZeroMQ
         #expect(
             reply["error"]?.text?.contains(
                 "cannot save checkpoint \(d.stateDir)/default.ngdckpt: open of \(d.stateDir)/default.ngdckpt.tmp failed: Not a directory"
-            ) == true,
-            "\(reply)"
-        )
+            ) == true, "\(reply)")
         #expect(try c.request(#"{"cmd":"status"}"#)["models"]?["default"] != nil)
         try c.sync(topic: "default", inputWidth: 4)
         // The shutdown save fails too: the daemon still stops promptly, and says so with exit 1.
@@ -140,9 +136,7 @@ import ZeroMQ
 
     @Test func demoShowsNGDReachingTheTargetInFewerSamplesThanSGD() throws {
         let (status, text) = try runProcess(
-            ngdExecutable(),
-            ["demo", "--samples", "4000", "--rate", "0", "--target", "1e-3"]
-        )
+            ngdExecutable(), ["demo", "--samples", "4000", "--rate", "0", "--target", "1e-3"])
         #expect(status == 0, "\(text)")
         // "verdict: NGD reached mse ≤ 0.001 after 1358 samples, SGD after 2889: 2.1× fewer samples with NGD"
         let verdict = try #require(text.split(separator: "\n").first(where: { $0.hasPrefix("verdict:") }), "\(text)")
@@ -157,9 +151,7 @@ import ZeroMQ
     /// says so instead of quoting a ratio to the target.
     @Test func demoSaysWhenSGDDiverges() throws {
         let (status, text) = try runProcess(
-            ngdExecutable(),
-            ["demo", "--samples", "2000", "--rate", "0", "--target", "1e-2", "--sgd-lr", "0.2"]
-        )
+            ngdExecutable(), ["demo", "--samples", "2000", "--rate", "0", "--target", "1e-2", "--sgd-lr", "0.2"])
         #expect(status == 0, "\(text)")
         let verdict = try #require(text.split(separator: "\n").first(where: { $0.hasPrefix("verdict:") }), "\(text)")
         #expect(verdict.contains("NGD reached") && verdict.contains("SGD (η = 0.2) diverged"), "\(verdict)")

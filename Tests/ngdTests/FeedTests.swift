@@ -42,11 +42,9 @@ import Testing
     @Test(arguments: [
         ("1,2,3\n4,5\n", 2, "line 2: 2 columns, the first row has 3"),
         ("1,2,3\n4,x,6\n", 2, "line 2: not a number in x"),
-        ("1,2,3\n", 4, "--inputs 4 must be between 1 and the 3 columns"),
-        ("1,2,nan\n", 2, "line 1: non-finite value"),
+        ("1,2,3\n", 4, "--inputs 4 must be between 1 and the 3 columns"), ("1,2,nan\n", 2, "line 1: non-finite value"),
         ("", 1, "holds no samples"),
-    ])
-    func badCSVFilesAreNamed(text: String, inputs: Int, message: String) {
+    ]) func badCSVFilesAreNamed(text: String, inputs: Int, message: String) {
         let path = write("b.csv", Array(text.utf8))
         #expect { try SampleSource.csv(path: path, inputs: inputs) } throws: { "\($0)".contains(message) }
     }
@@ -56,9 +54,7 @@ import Testing
         let a = try SampleSource.npy(path: write("a.npy", npy("<f8", shape: "(2, 3)", values: v)), inputs: 2)
         #expect(a.rows == v && a.count == 2 && a.outputWidth == 1)
         let b = try SampleSource.npy(
-            path: write("b.npy", npy("<f4", shape: "(3, 2)", values: [0.1, 2, 3, 4, 5, 6])),
-            inputs: 1
-        )
+            path: write("b.npy", npy("<f4", shape: "(3, 2)", values: [0.1, 2, 3, 4, 5, 6])), inputs: 1)
         #expect(b.rows[0] == Double(Float(0.1)) && b.count == 3)
     }
 
@@ -81,8 +77,7 @@ import Testing
     @Test(arguments: [
         [String](), ["--teacher", "A", "--csv", "x.csv"], ["--teacher", "D"], ["--csv", "x.csv"],
         ["--teacher", "A", "--batch", "0"], ["--teacher", "A", "--rate=-1"], ["--teacher", "A", "--count", "0"],
-    ])
-    func feedRejectsBadArguments(arguments: [String]) {
+    ]) func feedRejectsBadArguments(arguments: [String]) {
         #expect(throws: (any Error).self) { try FeedCommand.parse(arguments) }
     }
 
@@ -97,8 +92,7 @@ import Testing
             [
                 "feed", "--to", d.input, "--csv", path, "--inputs", "2", "--format", "ngd1", "--dtype", "f32",
                 "--batch", "8", "--rate", "0", "--connect-delay", "1",
-            ]
-        )
+            ])
         #expect(status == 0 && output.contains("sent 50 samples in 7 messages"), "\(output)")
         var seq = -1
         for _ in 0..<50 where seq != 50 {

@@ -33,8 +33,7 @@ import Testing
         producer.waitUntilExit()
         #expect(
             producer.terminationStatus == 0,
-            "\(String(decoding: producerOut.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))"
-        )
+            "\(String(decoding: producerOut.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))")
         let deadline = Date().addingTimeInterval(60)
         while sub.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
         if sub.isRunning { sub.terminate() }
