@@ -53,11 +53,8 @@ extension ServeLoop {
 
     func status(_ m: HostedModel) -> ModelStatus {
         ModelStatus(
-            name: m.name, topic: m.config.topic, layers: m.config.layers, activation: m.config.activation.rawValue,
-            bias: m.config.bias, optimizer: m.config.optimizer.rawValue, learningRate: m.config.learningRate,
-            batch: m.config.blockSize, seq: m.seq, samples: m.samples, lossEMA: m.lossEMA, mseEMA: m.mseEMA,
-            damping: m.damping, samplesPerSecond: m.sampleRate(),
-            checkpointAge: m.lastCheckpoint.map { Date().timeIntervalSince($0) }, paused: m.paused,
-            rejected: m.rejectedMessages)
+            topic: m.config.topic, layers: m.config.layers, activation: m.config.activation.rawValue,
+            bias: m.config.bias, learningRate: m.config.learningRate, batch: m.config.blockSize,
+            stats: statsMessage(m, samplesPerSecond: m.sampleRate()))
     }
 }

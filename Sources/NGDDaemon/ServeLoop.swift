@@ -229,7 +229,9 @@ public final class ServeLoop {
         let now = ContinuousClock.now
         if config.statsInterval > 0, now - lastStats >= .seconds(config.statsInterval) {
             lastStats = now
-            for m in registry.models { publish(.stats, model: m.name, statsMessage(m).encode()) }
+            for m in registry.models {
+                publish(.stats, model: m.name, statsMessage(m, samplesPerSecond: m.takeSampleRate()).encode())
+            }
         }
         if config.checkpointInterval > 0, now - lastCheckpoint >= .seconds(config.checkpointInterval) {
             lastCheckpoint = now
@@ -254,9 +256,10 @@ public final class ServeLoop {
         }
     }
 
-    func statsMessage(_ m: HostedModel) -> StatsMessage {
+    /// The model's `stats.` message; the sample rate is over the window since the last one.
+    func statsMessage(_ m: HostedModel, samplesPerSecond: Double) -> StatsMessage {
         StatsMessage(
-            model: m.name, samplesPerSecond: m.takeSampleRate(), samples: m.samples, seq: m.seq, lossEMA: m.lossEMA,
+            model: m.name, samplesPerSecond: samplesPerSecond, samples: m.samples, seq: m.seq, lossEMA: m.lossEMA,
             mseEMA: m.mseEMA, damping: m.damping, rejected: m.rejectedMessages, rejectedSteps: m.rejectedSteps,
             optimizer: m.config.optimizer.rawValue, paused: m.paused, uptime: Date().timeIntervalSince(started),
             checkpointAge: m.lastCheckpoint.map { Date().timeIntervalSince($0) })

@@ -32,16 +32,13 @@ public enum ControlRequest: Equatable, Sendable {
         case .checkpoint: w.value("checkpoint")
         case .pause(let m):
             w.value("pause")
-            w.key("model")
-            w.value(m)
+            w.member("model", m)
         case .resume(let m):
             w.value("resume")
-            w.key("model")
-            w.value(m)
+            w.member("model", m)
         case .predict(let m, let x, let k, let width, let batch):
             w.value("predict")
-            w.key("model")
-            w.value(m)
+            w.member("model", m)
             w.key("x")
             w.value(rows: x, count: k, width: width, isBatch: batch)
         }
@@ -79,109 +76,61 @@ public enum ControlRequest: Equatable, Sendable {
     }
 }
 
-/// One model's part of the `status` reply.
+/// One model's part of the `status` reply: its configuration, and the members of its
+/// ``StatsMessage`` (the rate is over the current window, which `status` does not reset).
 public struct ModelStatus: Equatable, Sendable {
-    public var name: String
     public var topic: String
     public var layers: [Int]
     public var activation: String
     public var bias: Bool
-    public var optimizer: String
     public var learningRate: Double
     /// Samples per update.
     public var batch: Int
-    /// Samples learned.
-    public var seq: Int
-    /// Samples seen, learned or not.
-    public var samples: Int
-    public var lossEMA: Double?
-    public var mseEMA: Double?
-    public var damping: Double?
-    public var samplesPerSecond: Double
-    public var checkpointAge: Double?
-    public var paused: Bool
-    /// Messages rejected.
-    public var rejected: Int
+    /// Counters, averages and health, as `stats.<model>` carries them.
+    public var stats: StatsMessage
+
+    /// The model's name.
+    public var name: String { stats.model }
 
     public init(
-        name: String, topic: String, layers: [Int], activation: String, bias: Bool, optimizer: String,
-        learningRate: Double, batch: Int, seq: Int, samples: Int, lossEMA: Double?, mseEMA: Double?, damping: Double?,
-        samplesPerSecond: Double, checkpointAge: Double?, paused: Bool, rejected: Int
+        topic: String, layers: [Int], activation: String, bias: Bool, learningRate: Double, batch: Int,
+        stats: StatsMessage
     ) {
-        self.name = name
         self.topic = topic
         self.layers = layers
         self.activation = activation
         self.bias = bias
-        self.optimizer = optimizer
         self.learningRate = learningRate
         self.batch = batch
-        self.seq = seq
-        self.samples = samples
-        self.lossEMA = lossEMA
-        self.mseEMA = mseEMA
-        self.damping = damping
-        self.samplesPerSecond = samplesPerSecond
-        self.checkpointAge = checkpointAge
-        self.paused = paused
-        self.rejected = rejected
+        self.stats = stats
     }
 
     func write(into w: inout JSONWriter) {
         w.beginObject()
-        w.key("topic")
-        w.value(topic)
+        w.member("topic", topic)
         w.key("layers")
         w.beginArray()
         for n in layers { w.value(n) }
         w.endArray()
-        w.key("activation")
-        w.value(activation)
-        w.key("bias")
-        w.value(bias)
-        w.key("optimizer")
-        w.value(optimizer)
-        w.key("learning_rate")
-        w.value(learningRate)
-        w.key("batch")
-        w.value(batch)
-        w.key("seq")
-        w.value(seq)
-        w.key("samples")
-        w.value(samples)
-        w.key("loss_ema")
-        w.value(optional: lossEMA)
-        w.key("mse_ema")
-        w.value(optional: mseEMA)
-        w.key("damping")
-        w.value(optional: damping)
-        w.key("samples_per_s")
-        w.value(samplesPerSecond)
-        w.key("checkpoint_age_s")
-        w.value(optional: checkpointAge)
-        w.key("paused")
-        w.value(paused)
-        w.key("rejected")
-        w.value(rejected)
+        w.member("activation", activation)
+        w.member("bias", bias)
+        w.member("learning_rate", learningRate)
+        w.member("batch", batch)
+        stats.writeMembers(into: &w)
         w.endObject()
     }
 
     static func read(_ name: String, _ v: JSONValue) throws(WireError) -> ModelStatus {
         let f = try JSONFields(v, "status of model \(name)")
-        guard case .array(let sizes)? = v["layers"] else { throw f.missing("layers", "an array of integers") }
         var layers: [Int] = []
-        for s in sizes {
+        for s in v["layers"]?.array ?? [.null] {
             guard let n = s.int else { throw f.missing("layers", "an array of integers") }
             layers.append(n)
         }
         return ModelStatus(
-            name: name, topic: try f.string("topic"), layers: layers, activation: try f.string("activation"),
-            bias: try f.bool("bias"), optimizer: try f.string("optimizer"), learningRate: try f.number("learning_rate"),
-            batch: try f.int("batch"), seq: try f.int("seq"), samples: try f.int("samples"),
-            lossEMA: try f.optionalNumber("loss_ema"), mseEMA: try f.optionalNumber("mse_ema"),
-            damping: try f.optionalNumber("damping"), samplesPerSecond: try f.number("samples_per_s"),
-            checkpointAge: try f.optionalNumber("checkpoint_age_s"), paused: try f.bool("paused"),
-            rejected: try f.int("rejected"))
+            topic: try f.string("topic"), layers: layers, activation: try f.string("activation"),
+            bias: try f.bool("bias"), learningRate: try f.number("learning_rate"), batch: try f.int("batch"),
+            stats: try StatsMessage.read(f))
     }
 }
 
@@ -204,8 +153,7 @@ public enum ControlReply: Equatable, Sendable {
         w.beginObject()
         switch self {
         case .status(let uptime, let models):
-            w.key("uptime_s")
-            w.value(uptime)
+            w.member("uptime_s", uptime)
             w.key("models")
             w.beginObject()
             for m in models {
@@ -214,29 +162,23 @@ public enum ControlReply: Equatable, Sendable {
             }
             w.endObject()
         case .checkpoint(let ok, let paths, let error):
-            w.key("ok")
-            w.value(ok)
+            w.member("ok", ok)
             w.key("paths")
             w.beginArray()
             for p in paths { w.value(p) }
             w.endArray()
             if let error {
-                w.key("error")
-                w.value(error)
+                w.member("error", error)
             }
         case .paused(let model, let paused):
-            w.key("ok")
-            w.value(true)
-            w.key("model")
-            w.value(model)
-            w.key("paused")
-            w.value(paused)
+            w.member("ok", true)
+            w.member("model", model)
+            w.member("paused", paused)
         case .prediction(let values, let count, let width, let isBatch):
             w.key("y_hat")
             w.value(rows: values, count: count, width: width, isBatch: isBatch)
         case .error(let message):
-            w.key("error")
-            w.value(message)
+            w.member("error", message)
         }
         w.endObject()
         return w.bytes

@@ -129,23 +129,3 @@ struct JSONFields {
         return (flat, items.count, max(width, 0), true)
     }
 }
-
-extension JSONWriter {
-    /// Writes `values` (`count × width`, row-major) as one vector, or as a list of vectors when
-    /// `isBatch`.
-    public mutating func value(rows values: [Double], count: Int, width: Int, isBatch: Bool) {
-        guard isBatch else { return value(doubles: values) }
-        beginArray()
-        for r in 0..<count { value(doubles: values[(r * width)..<((r + 1) * width)]) }
-        endArray()
-    }
-
-    /// Writes a ``MessageID`` (null when there is none).
-    mutating func value(id: MessageID) {
-        switch id {
-        case .none: null()
-        case .json(let v): value(v)
-        case .u64(let n): value(n)
-        }
-    }
-}

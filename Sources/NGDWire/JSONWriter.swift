@@ -122,3 +122,48 @@ public struct JSONWriter {
     /// The text written so far.
     public var string: String { String(decoding: bytes, as: UTF8.self) }
 }
+
+extension JSONWriter {
+    /// Writes `values` (`count × width`, row-major) as one vector, or as a list of vectors when
+    /// `isBatch`.
+    public mutating func value(rows values: [Double], count: Int, width: Int, isBatch: Bool) {
+        guard isBatch else { return value(doubles: values) }
+        beginArray()
+        for r in 0..<count { value(doubles: values[(r * width)..<((r + 1) * width)]) }
+        endArray()
+    }
+
+    /// Writes a ``MessageID`` (null when there is none).
+    mutating func value(id: MessageID) {
+        switch id {
+        case .none: null()
+        case .json(let v): value(v)
+        case .u64(let n): value(n)
+        }
+    }
+}
+
+extension JSONWriter {
+    /// Writes `"key": value`.
+    mutating func member(_ key: String, _ v: some JSONScalar) {
+        self.key(key)
+        v.write(into: &self)
+    }
+}
+
+/// A value that is one JSON token: the members of the daemon's messages.
+protocol JSONScalar {
+    func write(into w: inout JSONWriter)
+}
+
+extension String: JSONScalar { func write(into w: inout JSONWriter) { w.value(self) } }
+extension Int: JSONScalar { func write(into w: inout JSONWriter) { w.value(self) } }
+extension Bool: JSONScalar { func write(into w: inout JSONWriter) { w.value(self) } }
+extension MessageID: JSONScalar { func write(into w: inout JSONWriter) { w.value(id: self) } }
+
+/// A number, or null when absent (or not finite, as for every double the writer writes).
+extension Optional: JSONScalar where Wrapped == Double {
+    func write(into w: inout JSONWriter) { if let v = self { w.value(v) } else { w.null() } }
+}
+
+extension Double: JSONScalar { func write(into w: inout JSONWriter) { w.value(self) } }

@@ -71,12 +71,9 @@ public struct PredictionMessage: Equatable, Sendable {
         case .json:
             var w = JSONWriter()
             w.beginObject()
-            w.key("model")
-            w.value(model)
-            w.key("seq")
-            w.value(seq ?? 0)
-            w.key("id")
-            w.value(id: id)
+            w.member("model", model)
+            w.member("seq", seq ?? 0)
+            w.member("id", id)
             w.key("y_hat")
             w.value(rows: values, count: count, width: width, isBatch: isBatch)
             w.endObject()
@@ -135,22 +132,14 @@ public struct LossMessage: Equatable, Sendable {
     public func encode() -> [UInt8] {
         var w = JSONWriter()
         w.beginObject()
-        w.key("model")
-        w.value(model)
-        w.key("seq")
-        w.value(seq)
-        w.key("id")
-        w.value(id: id)
-        w.key("n")
-        w.value(count)
-        w.key("mse")
-        w.value(mse)
-        w.key("loss")
-        w.value(loss)
-        w.key("loss_ema")
-        w.value(lossEMA)
-        w.key("samples")
-        w.value(samples)
+        w.member("model", model)
+        w.member("seq", seq)
+        w.member("id", id)
+        w.member("n", count)
+        w.member("mse", mse)
+        w.member("loss", loss)
+        w.member("loss_ema", lossEMA)
+        w.member("samples", samples)
         w.endObject()
         return w.bytes
     }
@@ -211,39 +200,34 @@ public struct StatsMessage: Equatable, Sendable {
     public func encode() -> [UInt8] {
         var w = JSONWriter()
         w.beginObject()
-        w.key("model")
-        w.value(model)
-        w.key("samples_per_s")
-        w.value(samplesPerSecond)
-        w.key("samples")
-        w.value(samples)
-        w.key("seq")
-        w.value(seq)
-        w.key("loss_ema")
-        w.value(optional: lossEMA)
-        w.key("mse_ema")
-        w.value(optional: mseEMA)
-        w.key("damping")
-        w.value(optional: damping)
-        w.key("rejected")
-        w.value(rejected)
-        w.key("rejected_steps")
-        w.value(rejectedSteps)
-        w.key("optimizer")
-        w.value(optimizer)
-        w.key("paused")
-        w.value(paused)
-        w.key("uptime_s")
-        w.value(uptime)
-        w.key("checkpoint_age_s")
-        w.value(optional: checkpointAge)
+        writeMembers(into: &w)
         w.endObject()
         return w.bytes
     }
 
+    /// The members, without the braces (the `status` reply embeds them).
+    func writeMembers(into w: inout JSONWriter) {
+        w.member("model", model)
+        w.member("samples_per_s", samplesPerSecond)
+        w.member("samples", samples)
+        w.member("seq", seq)
+        w.member("loss_ema", lossEMA)
+        w.member("mse_ema", mseEMA)
+        w.member("damping", damping)
+        w.member("rejected", rejected)
+        w.member("rejected_steps", rejectedSteps)
+        w.member("optimizer", optimizer)
+        w.member("paused", paused)
+        w.member("uptime_s", uptime)
+        w.member("checkpoint_age_s", checkpointAge)
+    }
+
     public static func decode(_ payload: [UInt8]) throws(WireError) -> StatsMessage {
-        let f = try JSONFields(parsing: payload, "stats message")
-        return StatsMessage(
+        try read(try JSONFields(parsing: payload, "stats message"))
+    }
+
+    static func read(_ f: JSONFields) throws(WireError) -> StatsMessage {
+        StatsMessage(
             model: try f.string("model"), samplesPerSecond: try f.number("samples_per_s"),
             samples: try f.int("samples"), seq: try f.int("seq"), lossEMA: try f.optionalNumber("loss_ema"),
             mseEMA: try f.optionalNumber("mse_ema"), damping: try f.optionalNumber("damping"),
@@ -273,10 +257,8 @@ public struct ErrorMessage: Equatable, Sendable {
         w.beginObject()
         w.key("model")
         if let model { w.value(model) } else { w.null() }
-        w.key("id")
-        w.value(id: id)
-        w.key("reason")
-        w.value(reason)
+        w.member("id", id)
+        w.member("reason", reason)
         w.endObject()
         return w.bytes
     }
@@ -307,9 +289,4 @@ public enum OutputMessage: Equatable, Sendable {
         case .error: return .error(try .decode(payload))
         }
     }
-}
-
-extension JSONWriter {
-    /// Writes `v`, or null.
-    mutating func value(optional v: Double?) { if let v { value(v) } else { null() } }
 }

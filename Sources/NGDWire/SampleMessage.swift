@@ -72,8 +72,7 @@ public struct SampleMessage: Equatable, Sendable {
                 w.value(rows: y, count: count, width: outputWidth, isBatch: isBatch)
             }
             if id != .none {
-                w.key("id")
-                w.value(id: id)
+                w.member("id", id)
             }
             w.endObject()
             return w.bytes

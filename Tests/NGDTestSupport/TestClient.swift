@@ -55,7 +55,7 @@ public final class TestClient {
         var last = -1
         while true {
             Thread.sleep(forTimeInterval: 0.1)
-            let total = try client.control.status().models.reduce(0) { $0 + $1.samples }
+            let total = try client.control.status().models.reduce(0) { $0 + $1.stats.samples }
             if total == last { return }
             last = total
         }

@@ -239,10 +239,11 @@ private func bytes(_ s: String) -> [UInt8] { Array(s.utf8) }
             .predict(model: "m", x: [1, 2], count: 1, width: 2, isBatch: false),
         ]
         for r in requests { #expect(try ControlRequest.decode(r.encode()) == r) }
+        let stats = StatsMessage(
+            model: "m", samplesPerSecond: 0, samples: 5, seq: 4, lossEMA: 0.5, mseEMA: nil, damping: 0.01, rejected: 0,
+            rejectedSteps: 1, optimizer: "ngd", paused: false, uptime: 3, checkpointAge: 2)
         let model = ModelStatus(
-            name: "m", topic: "t", layers: [2, 3], activation: "tanh", bias: true, optimizer: "ngd", learningRate: 0.01,
-            batch: 1, seq: 4, samples: 5, lossEMA: 0.5, mseEMA: nil, damping: 0.01, samplesPerSecond: 0,
-            checkpointAge: 2, paused: false, rejected: 0)
+            topic: "t", layers: [2, 3], activation: "tanh", bias: true, learningRate: 0.01, batch: 1, stats: stats)
         let replies: [(ControlReply, ControlRequest)] = [
             (.status(uptime: 1.5, models: [model]), .status),
             (.checkpoint(ok: true, paths: ["/x"], error: nil), .checkpoint),
