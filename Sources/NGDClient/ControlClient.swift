@@ -99,12 +99,9 @@ public final class ControlClient {
 
     /// `model`'s predictions for `rows` (each one input vector), learning nothing.
     public func predict(model: String, rows: [[Double]]) throws(ClientError) -> [[Double]] {
-        let width = rows.first?.count ?? 0
-        let request = ControlRequest.predict(
-            model: model, x: rows.flatMap { $0 }, count: rows.count, width: width, isBatch: true)
+        let request = ControlRequest.predict(model: model, x: Rows(rows))
         switch try send(request) {
-        case .prediction(let values, let count, let w, _):
-            return (0..<count).map { Array(values[($0 * w)..<(($0 + 1) * w)]) }
+        case .prediction(let y): return y.arrays
         case let other: throw unexpected(other, request)
         }
     }
@@ -122,7 +119,7 @@ public final class ControlClient {
         case .checkpoint: "checkpoint"
         case .pause(let m): "pause \(m)"
         case .resume(let m): "resume \(m)"
-        case .predict(let m, _, _, _, _): "predict \(m)"
+        case .predict(let m, _): "predict \(m)"
         }
     }
 }

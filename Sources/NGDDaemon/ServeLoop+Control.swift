@@ -40,13 +40,15 @@ extension ServeLoop {
             m.paused = request == .pause(model: m.name)
             logger.notice("\(m.paused ? "paused" : "resumed") model", metadata: ["model": "\(m.name)"])
             return .paused(model: m.name, paused: m.paused)
-        case .predict(_, let x, let k, let width, let batch):
+        case .predict(_, let x):
             guard let m = model else { return .error("missing \"model\"") }
-            let n0 = m.network.architecture.inputSize
-            guard width == n0 else { return .error("x has \(width) values per sample; model \(m.name) expects \(n0)") }
+            let a = m.network.architecture
+            guard x.width == a.inputSize else {
+                return .error("x has \(x.width) values per sample; model \(m.name) expects \(a.inputSize)")
+            }
             do {
-                let y = try m.predict(x, count: k)
-                return .prediction(values: y, count: k, width: m.network.architecture.outputSize, isBatch: batch)
+                let y = try m.predict(x.values, count: x.count)
+                return .prediction(Rows(values: y, count: x.count, width: a.outputSize, isBatch: x.isBatch))
             } catch { return .error("\(error)") }
         }
     }

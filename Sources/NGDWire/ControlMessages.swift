@@ -8,9 +8,8 @@ public enum ControlRequest: Equatable, Sendable {
     case pause(model: String)
     /// Learn again.
     case resume(model: String)
-    /// Predictions for `count` inputs of `width` values (row-major), learning nothing; the
-    /// reply is a list of vectors when `isBatch`.
-    case predict(model: String, x: [Double], count: Int, width: Int, isBatch: Bool)
+    /// Predictions for the inputs `x`, learning nothing; the reply is a list of vectors when `x` is.
+    case predict(model: String, x: Rows)
 
     /// The commands, for messages.
     public static let commands = "status, predict, checkpoint, pause, resume"
@@ -19,7 +18,7 @@ public enum ControlRequest: Equatable, Sendable {
     public var model: String? {
         switch self {
         case .status, .checkpoint: nil
-        case .pause(let m), .resume(let m), .predict(let m, _, _, _, _): m
+        case .pause(let m), .resume(let m), .predict(let m, _): m
         }
     }
 
@@ -36,11 +35,11 @@ public enum ControlRequest: Equatable, Sendable {
         case .resume(let m):
             w.value("resume")
             w.member("model", m)
-        case .predict(let m, let x, let k, let width, let batch):
+        case .predict(let m, let x):
             w.value("predict")
             w.member("model", m)
             w.key("x")
-            w.value(rows: x, count: k, width: width, isBatch: batch)
+            w.value(x)
         }
         w.endObject()
         return w.bytes
@@ -70,7 +69,7 @@ public enum ControlRequest: Equatable, Sendable {
             let m = try model()
             guard let xv = doc["x"], xv != .null else { throw .badField("missing x") }
             let (x, k, width, batch) = try SampleMessage.matrix(xv, field: "x")
-            return .predict(model: m, x: x, count: k, width: width, isBatch: batch)
+            return .predict(model: m, x: Rows(values: x, count: k, width: width, isBatch: batch))
         default: throw .badField("unknown cmd '\(cmd)' (one of \(commands))")
         }
     }
@@ -143,8 +142,8 @@ public enum ControlReply: Equatable, Sendable {
     case checkpoint(ok: Bool, paths: [String], error: String?)
     /// `{"ok": true, "model", "paused"}`.
     case paused(model: String, paused: Bool)
-    /// `{"y_hat": …}`, `count × width` values.
-    case prediction(values: [Double], count: Int, width: Int, isBatch: Bool)
+    /// `{"y_hat": …}`.
+    case prediction(Rows)
     /// `{"error": …}`.
     case error(String)
 
@@ -174,9 +173,9 @@ public enum ControlReply: Equatable, Sendable {
             w.member("ok", true)
             w.member("model", model)
             w.member("paused", paused)
-        case .prediction(let values, let count, let width, let isBatch):
+        case .prediction(let rows):
             w.key("y_hat")
-            w.value(rows: values, count: count, width: width, isBatch: isBatch)
+            w.value(rows)
         case .error(let message):
             w.member("error", message)
         }
@@ -205,8 +204,7 @@ public enum ControlReply: Equatable, Sendable {
             return .checkpoint(ok: try f.bool("ok"), paths: paths, error: try f.optionalString("error"))
         case .pause, .resume: return .paused(model: try f.string("model"), paused: try f.bool("paused"))
         case .predict:
-            let y = try f.rows("y_hat")
-            return .prediction(values: y.values, count: y.count, width: y.width, isBatch: y.isBatch)
+            return .prediction(try f.rows("y_hat"))
         }
     }
 }

@@ -103,7 +103,7 @@ struct JSONFields {
 
     /// A vector of numbers (one row) or a list of equal-length vectors (`isBatch`), flattened;
     /// `null` entries read as NaN (the daemon writes non-finite values as null).
-    func rows(_ key: String) throws(WireError) -> (values: [Double], count: Int, width: Int, isBatch: Bool) {
+    func rows(_ key: String) throws(WireError) -> Rows {
         guard case .array(let items)? = object[key] else { throw missing(key, "an array") }
         func numbers(_ row: [JSONValue]) throws(WireError) -> [Double] {
             var out: [Double] = []
@@ -117,7 +117,9 @@ struct JSONFields {
             }
             return out
         }
-        guard case .array = items.first else { return (try numbers(items), 1, items.count, false) }
+        guard case .array = items.first else {
+            return Rows(values: try numbers(items), count: 1, width: items.count, isBatch: false)
+        }
         var flat: [Double] = []
         var width = -1
         for item in items {
@@ -126,6 +128,6 @@ struct JSONFields {
             guard row.count == width else { throw missing(key, "a list of equal-length vectors") }
             flat += try numbers(row)
         }
-        return (flat, items.count, max(width, 0), true)
+        return Rows(values: flat, count: items.count, width: max(width, 0), isBatch: true)
     }
 }

@@ -124,12 +124,11 @@ public struct JSONWriter {
 }
 
 extension JSONWriter {
-    /// Writes `values` (`count × width`, row-major) as one vector, or as a list of vectors when
-    /// `isBatch`.
-    public mutating func value(rows values: [Double], count: Int, width: Int, isBatch: Bool) {
-        guard isBatch else { return value(doubles: values) }
+    /// Writes `rows` as one vector, or as a list of vectors when it is a batch.
+    public mutating func value(_ rows: Rows) {
+        guard rows.isBatch else { return value(doubles: rows.values) }
         beginArray()
-        for r in 0..<count { value(doubles: values[(r * width)..<((r + 1) * width)]) }
+        for r in 0..<rows.count { value(doubles: rows.values[(r * rows.width)..<((r + 1) * rows.width)]) }
         endArray()
     }
 

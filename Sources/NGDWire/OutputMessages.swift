@@ -25,39 +25,23 @@ public struct PredictionMessage: Equatable, Sendable {
     public var seq: Int?
     /// The input message's id.
     public var id: MessageID
-    /// k, the samples of the input message.
-    public var count: Int
-    /// n_L, values per prediction.
-    public var width: Int
-    /// `count × width` predictions, row-major.
-    public var values: [Double]
-    /// True when the input's x was a list of vectors (JSON); the reply is a list then.
-    public var isBatch: Bool
+    /// The predictions: one row of n_L values per sample of the input message.
+    public var rows: Rows
     public var encoding: PayloadEncoding
 
-    public init(
-        model: String, seq: Int?, id: MessageID, count: Int, width: Int, values: [Double], isBatch: Bool,
-        encoding: PayloadEncoding
-    ) {
+    public init(model: String, seq: Int?, id: MessageID, rows: Rows, encoding: PayloadEncoding) {
         self.model = model
         self.seq = seq
         self.id = id
-        self.count = count
-        self.width = width
-        self.values = values
-        self.isBatch = isBatch
+        self.rows = rows
         self.encoding = encoding
     }
 
     /// The prediction for `request`: same id, batch shape and encoding.
     public init(model: String, seq: Int, request: SampleMessage, values: [Double], width: Int) {
-        self.init(
-            model: model, seq: seq, id: request.id, count: request.count, width: width, values: values,
-            isBatch: request.isBatch, encoding: request.encoding)
+        let rows = Rows(values: values, count: request.count, width: width, isBatch: request.isBatch)
+        self.init(model: model, seq: seq, id: request.id, rows: rows, encoding: request.encoding)
     }
-
-    /// One array per sample.
-    public var rows: [[Double]] { (0..<count).map { Array(values[($0 * width)..<(($0 + 1) * width)]) } }
 
     /// The payload: NGD1 (flag bit 1, no x) or `{"model", "seq", "id", "y_hat"}`.
     public func encode() -> [UInt8] {
@@ -66,7 +50,7 @@ public struct PredictionMessage: Equatable, Sendable {
             var id: UInt64 = 0
             if case .u64(let n) = self.id { id = n }
             return NGD1.encode(
-                dtype: dtype, count: count, inputWidth: 0, outputWidth: width, id: id, x: [], y: values,
+                dtype: dtype, count: rows.count, inputWidth: 0, outputWidth: rows.width, id: id, x: [], y: rows.values,
                 prediction: true)
         case .json:
             var w = JSONWriter()
@@ -75,7 +59,7 @@ public struct PredictionMessage: Equatable, Sendable {
             w.member("seq", seq ?? 0)
             w.member("id", id)
             w.key("y_hat")
-            w.value(rows: values, count: count, width: width, isBatch: isBatch)
+            w.value(rows)
             w.endObject()
             return w.bytes
         }
@@ -86,15 +70,13 @@ public struct PredictionMessage: Equatable, Sendable {
     public static func decode(_ payload: [UInt8], model: String) throws(WireError) -> PredictionMessage {
         if payload.starts(with: NGD1.magic) {
             let p = try NGD1.decodePrediction(payload)
-            return PredictionMessage(
-                model: model, seq: nil, id: .u64(p.id), count: p.count, width: p.outputWidth, values: p.values,
-                isBatch: p.count > 1, encoding: .ngd1(p.dtype))
+            let rows = Rows(values: p.values, count: p.count, width: p.outputWidth, isBatch: p.count > 1)
+            return PredictionMessage(model: model, seq: nil, id: .u64(p.id), rows: rows, encoding: .ngd1(p.dtype))
         }
         let f = try JSONFields(parsing: payload, "prediction message")
-        let y = try f.rows("y_hat")
         return PredictionMessage(
-            model: try f.optionalString("model") ?? model, seq: try f.int("seq"), id: try f.id(), count: y.count,
-            width: y.width, values: y.values, isBatch: y.isBatch, encoding: .json)
+            model: try f.optionalString("model") ?? model, seq: try f.int("seq"), id: try f.id(),
+            rows: try f.rows("y_hat"), encoding: .json)
     }
 }
 

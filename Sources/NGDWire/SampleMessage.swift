@@ -66,10 +66,10 @@ public struct SampleMessage: Equatable, Sendable {
             var w = JSONWriter()
             w.beginObject()
             w.key("x")
-            w.value(rows: x, count: count, width: inputWidth, isBatch: isBatch)
+            w.value(Rows(values: x, count: count, width: inputWidth, isBatch: isBatch))
             if let y {
                 w.key("y")
-                w.value(rows: y, count: count, width: outputWidth, isBatch: isBatch)
+                w.value(Rows(values: y, count: count, width: outputWidth, isBatch: isBatch))
             }
             if id != .none {
                 w.member("id", id)

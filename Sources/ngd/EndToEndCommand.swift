@@ -173,7 +173,7 @@ struct SubscriberCommand: ParsableCommand {
             case .json: break
             case .none: break
             }
-            samples += p.count
+            samples += p.rows.count
             messages += 1
             firstSend = min(firstSend, id)
             lastReceive = now

@@ -119,21 +119,15 @@ import Testing
     /// Every row of the settings tables is a key of its TOML table: setting it changes exactly
     /// that value.
     @Test func everySettingOfTheTablesIsAKey() throws {
-        for row in DaemonConfig.settings {
-            let want = otherValue(row.value(in: DaemonConfig()), row.kind)
+        for (row, want) in daemonSettingCases() {
             let c = try DaemonConfig.parse(toml: "[daemon]\n\(row.name.configKey) = \(tomlLiteral(want))")
             #expect(row.value(in: c) == want, "daemon.\(row.name.configKey)")
         }
-        for row in ModelConfig.settings {
-            let kind = row.optimizer ?? .ngd
-            var fresh = ModelConfig(name: "m", layers: [])
-            fresh.optimizer = kind
-            let name = row.setting.name
-            let want = otherValue(fresh.value(of: name), row.setting.kind)
+        for (name, optimizer, _, want) in modelSettingCases() {
             var text = "[models.m]\n\(name.configKey) = \(tomlLiteral(want))\n"
-            if name != .optimizer { text += "optimizer = \"\(kind.rawValue)\"\n" }
+            if name != .optimizer { text += "optimizer = \"\(optimizer.rawValue)\"\n" }
             let m = try #require(try DaemonConfig.parse(toml: text).models.first)
-            #expect(m.value(of: name) == want, "models.m.\(name.configKey) for \(kind)")
+            #expect(m.value(of: name) == want, "models.m.\(name.configKey) for \(optimizer)")
         }
     }
 

@@ -1,3 +1,4 @@
+import NGDDaemon
 import NGDMath
 
 /// A value unlike `v`, of the same kind: for the table-driven tests that set every setting of a
@@ -22,5 +23,23 @@ public func tomlLiteral(_ v: SettingValue) -> String {
     case .boolean(let b): "\(b)"
     case .text(let s): "\"\(s)\""
     case .integers(let list): "[" + list.map(String.init).joined(separator: ", ") + "]"
+    }
+}
+
+/// Every row of ``DaemonConfig/settings`` with a value unlike its default.
+public func daemonSettingCases() -> [(setting: Setting<DaemonConfig, DaemonSettingName>, value: SettingValue)] {
+    DaemonConfig.settings.map { ($0, otherValue($0.value(in: DaemonConfig()), $0.kind)) }
+}
+
+/// Every row of ``ModelConfig/settings``: its name, the optimizer it is a setting of (NGD for a
+/// setting of every model), its kind, and a value unlike that optimizer's default.
+public func modelSettingCases() -> [(
+    name: ModelSettingName, optimizer: OptimizerKind, kind: SettingKind, value: SettingValue
+)] {
+    ModelConfig.settings.map { row in
+        var fresh = ModelConfig(name: "default", layers: [])
+        fresh.optimizer = row.optimizer ?? .ngd
+        let name = row.setting.name
+        return (name, fresh.optimizer, row.setting.kind, otherValue(fresh.value(of: name), row.setting.kind))
     }
 }

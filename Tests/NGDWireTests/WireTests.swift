@@ -235,8 +235,8 @@ private func bytes(_ s: String) -> [UInt8] { Array(s.utf8) }
     @Test func controlRequestsAndRepliesRoundTrip() throws {
         let requests: [ControlRequest] = [
             .status, .checkpoint, .pause(model: "a"), .resume(model: "b"),
-            .predict(model: "m", x: [1, 2, 3, 4], count: 2, width: 2, isBatch: true),
-            .predict(model: "m", x: [1, 2], count: 1, width: 2, isBatch: false),
+            .predict(model: "m", x: Rows([[1, 2], [3, 4]])),
+            .predict(model: "m", x: Rows(values: [1, 2], count: 1, width: 2, isBatch: false)),
         ]
         for r in requests { #expect(try ControlRequest.decode(r.encode()) == r) }
         let stats = StatsMessage(
@@ -249,7 +249,7 @@ private func bytes(_ s: String) -> [UInt8] { Array(s.utf8) }
             (.checkpoint(ok: true, paths: ["/x"], error: nil), .checkpoint),
             (.checkpoint(ok: false, paths: [], error: "disk full"), .checkpoint),
             (.paused(model: "m", paused: true), .pause(model: "m")),
-            (.prediction(values: [1, 2], count: 1, width: 2, isBatch: false), requests[5]),
+            (.prediction(Rows(values: [1, 2], count: 1, width: 2, isBatch: false)), requests[5]),
             (.error("unknown model 'x'"), .status),
         ]
         for (reply, request) in replies { #expect(try ControlReply.decode(reply.encode(), for: request) == reply) }

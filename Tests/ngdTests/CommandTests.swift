@@ -112,28 +112,20 @@ import Testing
     @Test func everySettingOfTheTablesIsAFlag() throws {
         let flags = (FlagSpec.daemon + FlagSpec.model).map(\.flag)
         #expect(Set(flags).count == flags.count)
-        for row in DaemonConfig.settings {
-            let want = otherValue(row.value(in: DaemonConfig()), row.kind)
+        for (row, want) in daemonSettingCases() {
             var c = DaemonConfig()
             try ServeCommand.parse([row.name.flag, "\(want)"]).applyFlags(to: &c)
             #expect(row.value(in: c) == want, "\(row.name.flag)")
         }
-        for row in ModelConfig.settings {
-            let kind = row.optimizer ?? .ngd
-            var fresh = ModelConfig(name: "default", layers: [])
-            fresh.optimizer = kind
-            let name = row.setting.name
-            let want = otherValue(fresh.value(of: name), row.setting.kind)
-            var args = [name.flag, "\(want)"]
-            if name != .optimizer { args += ["--optimizer", kind.rawValue] }
-            if row.setting.kind == .boolean {
-                args = want == .boolean(true) ? [name.flag] : ["--no-" + name.flag.dropFirst(2)]
-            }
-            if row.setting.kind == .boolean, name != .optimizer { args += ["--optimizer", kind.rawValue] }
+        for (name, optimizer, kind, want) in modelSettingCases() {
+            var args =
+                kind != .boolean
+                ? [name.flag, "\(want)"] : want == .boolean(true) ? [name.flag] : ["--no-" + name.flag.dropFirst(2)]
+            if name != .optimizer { args += ["--optimizer", optimizer.rawValue] }
             var c = DaemonConfig()
             try ServeCommand.parse(args).applyFlags(to: &c)
             let m = try #require(c.models.first)
-            #expect(m.value(of: name) == want, "\(name.flag) for \(kind)")
+            #expect(m.value(of: name) == want, "\(name.flag) for \(optimizer)")
         }
     }
 
