@@ -70,12 +70,11 @@ extension SpeedBench {
             "Time to 2× the noise floor (test mse checked every \(targetCheckInterval) samples; training time only)\n"
         out += "problem  method                                µs/sample   samples to 2×floor   seconds to 2×floor\n"
         for r in rows {
-            out +=
-                r.problem.padding(toLength: 9, withPad: " ", startingAt: 0)
-                + r.method.padding(toLength: 36, withPad: " ", startingAt: 0)
-            out +=
-                pad(fmt(r.microseconds, digits: 1), 11) + pad(r.samplesToTarget.map(String.init) ?? "not reached", 21)
-            out += pad(r.secondsToTarget.map { String(format: "%.3f", $0) } ?? "—", 21) + "\n"
+            out += row([
+                .left(r.problem, 9), .left(r.method, 36), .right(fmt(r.microseconds, digits: 1), 11),
+                .right(r.samplesToTarget.map(String.init) ?? "not reached", 21),
+                .right(r.secondsToTarget.map { String(format: "%.3f", $0) } ?? "—", 21),
+            ])
         }
         return out
     }

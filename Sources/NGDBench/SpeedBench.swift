@@ -183,13 +183,12 @@ public enum SpeedBench {
                 r.k == 1
                 ? "Sherman–Morrison"
                 : r.n <= InverseCovariance.sequentialDimension ? "\(r.k) × fused SM" : "Woodbury 2k=\(2 * r.k)"
-            out +=
-                pad(String(r.n), 4) + pad(String(r.k), 5) + "   "
-                + kind.padding(toLength: 17, withPad: " ", startingAt: 0)
-            out += pad(fmt(r.ngd), 10) + pad(fmt(r.blas), 19) + pad(r.naive.isNaN ? "—" : fmt(r.naive), 15)
-            out +=
-                pad(String(format: "%.2f", r.fraction), 11)
-                + pad(r.naive.isNaN ? "—" : String(format: "%.1f", r.naive / r.ngd), 12) + "\n"
+            out += row([
+                .right(String(r.n), 4), .right(String(r.k), 5), .left("", 3), .left(kind, 17), .right(fmt(r.ngd), 10),
+                .right(fmt(r.blas), 19), .right(r.naive.isNaN ? "—" : fmt(r.naive), 15),
+                .right(String(format: "%.2f", r.fraction), 11),
+                .right(r.naive.isNaN ? "—" : String(format: "%.1f", r.naive / r.ngd), 12),
+            ])
         }
         out += "BLAS/ngd is the fraction of the throughput of the OpenBLAS calls the update is built on\n"
         out += "(the same calls on the same shapes, alone) that the whole update reaches. Sherman–Morrison:\n"
@@ -272,17 +271,31 @@ public enum SpeedBench {
         var out = "Learning cost per sample (forward, backward, update), µs; median over chunks, optimizers in turn\n"
         out += "problem        optimizer                             µs/sample   ÷ SGD\n"
         for r in rows {
-            out +=
-                r.problem.padding(toLength: 15, withPad: " ", startingAt: 0)
-                + r.optimizer.padding(toLength: 36, withPad: " ", startingAt: 0)
-            out +=
-                pad(fmt(r.microseconds, digits: 1), 11)
-                + pad(r.relativeToSGD.map { String(format: "%.2f", $0) } ?? "—", 8) + "\n"
+            out += row([
+                .left(r.problem, 15), .left(r.optimizer, 36), .right(fmt(r.microseconds, digits: 1), 11),
+                .right(r.relativeToSGD.map { String(format: "%.2f", $0) } ?? "—", 8),
+            ])
         }
         out += "÷ SGD is the median of the ratios of chunks timed back to back.\n"
         return out
     }
 
     static func pad(_ s: String, _ n: Int) -> String { String(repeating: " ", count: max(0, n - s.count)) + s }
+
+    /// One line of a fixed-width table: each cell padded to its width, on the left (`.right`)
+    /// or on the right (`.left`).
+    static func row(_ cells: [Cell]) -> String {
+        cells.map { cell in
+            switch cell {
+            case .left(let s, let width): s.padding(toLength: max(width, s.count), withPad: " ", startingAt: 0)
+            case .right(let s, let width): pad(s, width)
+            }
+        }.joined() + "\n"
+    }
+
+    enum Cell {
+        case left(String, Int)
+        case right(String, Int)
+    }
     static func fmt(_ v: Double, digits: Int = 0) -> String { String(format: "%.\(digits)f", v) }
 }

@@ -111,15 +111,27 @@ package enum Kernels {
     @inline(__always) package static func cholesky(n: Int, _ a: UnsafeMutablePointer<Double>) -> Bool {
         // Column-major LAPACK sees the transpose: its upper triangle is our lower one, and its
         // A = UᵀU is our A = L Lᵀ with L = Uᵀ.
-        var uplo = CChar(UInt8(ascii: "U"))
-        var size = Int32(n)
-        var lda = Int32(n)
-        var info: Int32 = 0
-        _ = dpotrf_(&uplo, &size, a, &lda, &info)
-        if info != 0 { return false }
+        guard lapack(dpotrf_, triangle: "U", n: n, a) else { return false }
         // OpenBLAS tests pivots with `<= 0`, which NaN passes.
         for i in 0..<n where !(a[i &* n &+ i] > 0 && a[i &* n &+ i].isFinite) { return false }
         return true
+    }
+
+    /// A LAPACK routine of the `dpotrf` family on one triangle (`"U"` or `"L"`, column-major) of
+    /// the `n × n` matrix `a`: true when it reported success (`info` = 0).
+    @inline(__always) private static func lapack(
+        _ routine: (
+            UnsafePointer<CChar>?, UnsafePointer<Int32>?, UnsafeMutablePointer<Double>?, UnsafePointer<Int32>?,
+            UnsafeMutablePointer<Int32>?
+        ) -> Int32,
+        triangle: Unicode.Scalar, n: Int, _ a: UnsafeMutablePointer<Double>
+    ) -> Bool {
+        var uplo = CChar(UInt8(ascii: triangle))
+        var size = Int32(n)
+        var lda = Int32(n)
+        var info: Int32 = 0
+        _ = routine(&uplo, &size, a, &lda, &info)
+        return info == 0
     }
 
     /// Solves `l · z = b` in place for a lower-triangular `l` (`k × k`), where `b` is `k × n`.
@@ -147,14 +159,7 @@ package enum Kernels {
     ///   definite or holds a non-finite value.
     package static func invertPositiveDefinite(n: Int, _ a: UnsafeMutablePointer<Double>) -> Bool {
         // LAPACK is column-major: our row-major upper triangle is its lower triangle.
-        var uplo = CChar(UInt8(ascii: "L"))
-        var size = Int32(n)
-        var lda = Int32(n)
-        var info: Int32 = 0
-        _ = dpotrf_(&uplo, &size, a, &lda, &info)
-        if info != 0 { return false }
-        _ = dpotri_(&uplo, &size, a, &lda, &info)
-        if info != 0 { return false }
+        guard lapack(dpotrf_, triangle: "L", n: n, a), lapack(dpotri_, triangle: "L", n: n, a) else { return false }
         // OpenBLAS's dpotrf tests pivots with `<= 0`, which NaN passes: check the result.
         for i in 0..<n {
             if !(a[i * n + i] > 0) || !a[i * n + i].isFinite { return false }

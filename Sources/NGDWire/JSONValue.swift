@@ -91,56 +91,52 @@ struct JSONParser {
         return v
     }
 
+    /// The items of an object or an array, from its opening byte to `close`: `item` reads one
+    /// (after leading space), and commas separate them.
+    mutating func list(closing close: Unicode.Scalar, _ item: (inout JSONParser) throws -> Void) throws {
+        i += 1
+        skipSpace()
+        if i < b.count, b[i] == UInt8(ascii: close) {
+            i += 1
+            return
+        }
+        while true {
+            skipSpace()
+            try item(&self)
+            skipSpace()
+            guard i < b.count else { throw fail("expected ',' or '\(close)'") }
+            if b[i] == UInt8(ascii: ",") {
+                i += 1
+                continue
+            }
+            try expect(UInt8(ascii: close), "',' or '\(close)'")
+            return
+        }
+    }
+
     mutating func value(depth: Int) throws -> JSONValue {
         guard depth < Self.maximumDepth else { throw fail("nesting deeper than \(Self.maximumDepth)") }
         guard i < b.count else { throw fail("expected a value") }
         switch b[i] {
         case UInt8(ascii: "{"):
-            i += 1
             var members: [(String, JSONValue)] = []
-            skipSpace()
-            if i < b.count, b[i] == UInt8(ascii: "}") {
-                i += 1
-                return .object(members)
-            }
-            while true {
-                skipSpace()
-                guard i < b.count, b[i] == UInt8(ascii: "\"") else { throw fail("expected a string key") }
-                let key = try string()
-                if members.contains(where: { $0.0 == key }) { throw fail("duplicate key \"\(key)\"") }
-                skipSpace()
-                try expect(UInt8(ascii: ":"), "':'")
-                skipSpace()
-                members.append((key, try value(depth: depth + 1)))
-                skipSpace()
-                guard i < b.count else { throw fail("expected ',' or '}'") }
-                if b[i] == UInt8(ascii: ",") {
-                    i += 1
-                    continue
+            var keys = Set<String>()  // a hash set keeps the duplicate check linear in the members
+            try list(closing: "}") {
+                guard $0.i < $0.b.count, $0.b[$0.i] == UInt8(ascii: "\"") else {
+                    throw $0.fail("expected a string key")
                 }
-                try expect(UInt8(ascii: "}"), "',' or '}'")
-                return .object(members)
+                let key = try $0.string()
+                guard keys.insert(key).inserted else { throw $0.fail("duplicate key \"\(key)\"") }
+                $0.skipSpace()
+                try $0.expect(UInt8(ascii: ":"), "':'")
+                $0.skipSpace()
+                members.append((key, try $0.value(depth: depth + 1)))
             }
+            return .object(members)
         case UInt8(ascii: "["):
-            i += 1
             var items: [JSONValue] = []
-            skipSpace()
-            if i < b.count, b[i] == UInt8(ascii: "]") {
-                i += 1
-                return .array(items)
-            }
-            while true {
-                skipSpace()
-                items.append(try value(depth: depth + 1))
-                skipSpace()
-                guard i < b.count else { throw fail("expected ',' or ']'") }
-                if b[i] == UInt8(ascii: ",") {
-                    i += 1
-                    continue
-                }
-                try expect(UInt8(ascii: "]"), "',' or ']'")
-                return .array(items)
-            }
+            try list(closing: "]") { items.append(try $0.value(depth: depth + 1)) }
+            return .array(items)
         case UInt8(ascii: "\""): return .string(try string())
         case UInt8(ascii: "t"): return try literal("true", .bool(true))
         case UInt8(ascii: "f"): return try literal("false", .bool(false))
