@@ -22,8 +22,10 @@ let strict: [SwiftSetting] = Context.environment["CI"] == "true" ? [.treatAllWar
 let package = Package(
     name: "ngd",
     products: [
-        .executable(name: "ngd", targets: ["ngd"]), .library(name: "NGDMath", targets: ["NGDMath"]),
-        .library(name: "NGDClient", targets: ["NGDClient"]), .library(name: "NGDBench", targets: ["NGDBench"]),
+        .executable(name: "ngd", targets: ["ngd"]),
+        .library(name: "NGDMath", targets: ["NGDMath"]),
+        .library(name: "NGDClient", targets: ["NGDClient"]),
+        .library(name: "NGDBench", targets: ["NGDBench"]),
     ],
     dependencies: [
         // Exact versions: the ones the build is tested with (Package.resolved is not committed).
@@ -32,16 +34,22 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", exact: "2.13.0"),
     ],
     targets: [
-        .systemLibrary(name: "CBLAS"), .systemLibrary(name: "CZlib"), .systemLibrary(name: "CZeroMQ"),
+        .systemLibrary(name: "CBLAS"),
+        .systemLibrary(name: "CZlib"),
+        .systemLibrary(name: "CZeroMQ"),
         .target(name: "ZeroMQ", dependencies: ["CZeroMQ"]),
-        .target(name: "NGDSystem", dependencies: ["CBLAS", "CZlib"]), .target(name: "NGDMath", dependencies: ["CBLAS"]),
-        .target(name: "NGDWire"), .target(name: "NGDClient", dependencies: ["ZeroMQ", "NGDWire"]),
+        .target(name: "NGDSystem", dependencies: ["CBLAS", "CZlib"]),
+        .target(name: "NGDMath", dependencies: ["CBLAS"]),
+        .target(name: "NGDWire"),
+        .target(name: "NGDClient", dependencies: ["ZeroMQ", "NGDWire"]),
         .target(
             name: "NGDDaemon",
             dependencies: [
-                "NGDMath", "NGDWire", "NGDSystem", "ZeroMQ", .product(name: "Logging", package: "swift-log"),
+                "NGDMath", "NGDWire", "NGDSystem", "ZeroMQ",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ]), .target(name: "NGDBench", dependencies: ["NGDMath", "NGDSystem"]),
+            ]),
+        .target(name: "NGDBench", dependencies: ["NGDMath", "NGDSystem"]),
         .executableTarget(
             name: "ngd",
             dependencies: [
@@ -50,17 +58,21 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),
-        // Helpers shared by the test targets: a real `ngd serve` process, a client for it, seeded data.
+        // Helpers shared by the test targets: a real `ngd serve` process, a client for it, seeded
+        // data, the cases of the settings tables.
         .target(
-            name: "NGDTestSupport", dependencies: ["NGDClient", "NGDWire", "NGDMath", "NGDSystem"],
-            path: "Tests/NGDTestSupport"), .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ", "NGDSystem"]),
+            name: "NGDTestSupport",
+            dependencies: ["NGDClient", "NGDDaemon", "NGDWire", "NGDMath", "NGDSystem"],
+            path: "Tests/NGDTestSupport"),
+        .testTarget(name: "ZeroMQTests", dependencies: ["ZeroMQ", "NGDSystem"]),
         .testTarget(name: "NGDSystemTests", dependencies: ["NGDSystem"]),
         .testTarget(name: "NGDMathTests", dependencies: ["NGDMath"]),
         .testTarget(name: "NGDWireTests", dependencies: ["NGDWire", "NGDTestSupport"]),
         .testTarget(
             name: "NGDDaemonTests",
             dependencies: [
-                "NGDDaemon", "NGDMath", "NGDWire", "NGDTestSupport", .product(name: "Logging", package: "swift-log"),
+                "NGDDaemon", "NGDMath", "NGDWire", "NGDTestSupport",
+                .product(name: "Logging", package: "swift-log"),
             ]),
         // CZlib writes the gzip'd fixtures the dataset reader is tested on.
         .testTarget(name: "NGDBenchTests", dependencies: ["NGDBench", "NGDMath", "CZlib"]),
@@ -70,7 +82,8 @@ let package = Package(
                 "ngd", "NGDMath", "NGDWire", "NGDDaemon", "NGDBench", "NGDClient", "NGDTestSupport", "ZeroMQ",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
-    ])
+    ]
+)
 
 for target in package.targets where target.type != .system {
     target.swiftSettings = (target.swiftSettings ?? []) + strict
