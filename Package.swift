@@ -19,6 +19,10 @@ import PackageDescription
 /// CI (`CI=true`) builds this package's own targets with every warning an error.
 let strict: [SwiftSetting] = Context.environment["CI"] == "true" ? [.treatAllWarnings(as: .error)] : []
 
+let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
+let logging = Target.Dependency.product(name: "Logging", package: "swift-log")
+let serviceLifecycle = Target.Dependency.product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
+
 let package = Package(
     name: "ngd",
     products: [
@@ -43,20 +47,13 @@ let package = Package(
         .target(name: "NGDWire"),
         .target(name: "NGDClient", dependencies: ["ZeroMQ", "NGDWire"]),
         .target(
-            name: "NGDDaemon",
-            dependencies: [
-                "NGDMath", "NGDWire", "NGDSystem", "ZeroMQ",
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ]),
+            name: "NGDDaemon", dependencies: ["NGDMath", "NGDWire", "NGDSystem", "ZeroMQ", logging, serviceLifecycle]),
         .target(name: "NGDBench", dependencies: ["NGDMath", "NGDSystem"]),
         .executableTarget(
             name: "ngd",
             dependencies: [
-                "NGDMath", "NGDBench", "NGDWire", "NGDClient", "NGDDaemon", "NGDSystem", "ZeroMQ",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                "NGDMath", "NGDBench", "NGDWire", "NGDClient", "NGDDaemon", "NGDSystem", "ZeroMQ", argumentParser,
+                logging, serviceLifecycle,
             ]),
         // Helpers shared by the test targets: a real `ngd serve` process, a client for it, seeded
         // data, the cases of the settings tables.
@@ -69,18 +66,14 @@ let package = Package(
         .testTarget(name: "NGDMathTests", dependencies: ["NGDMath"]),
         .testTarget(name: "NGDWireTests", dependencies: ["NGDWire", "NGDTestSupport"]),
         .testTarget(
-            name: "NGDDaemonTests",
-            dependencies: [
-                "NGDDaemon", "NGDMath", "NGDWire", "NGDTestSupport",
-                .product(name: "Logging", package: "swift-log"),
-            ]),
+            name: "NGDDaemonTests", dependencies: ["NGDDaemon", "NGDMath", "NGDWire", "NGDTestSupport", logging]),
         // CZlib writes the gzip'd fixtures the dataset reader is tested on.
         .testTarget(name: "NGDBenchTests", dependencies: ["NGDBench", "NGDMath", "CZlib"]),
         .testTarget(
             name: "ngdTests",
             dependencies: [
                 "ngd", "NGDMath", "NGDWire", "NGDDaemon", "NGDBench", "NGDClient", "NGDTestSupport", "ZeroMQ",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                argumentParser,
             ]),
     ]
 )

@@ -13,6 +13,13 @@ public final class TestClient {
             controlTimeout: .seconds(20))
     }
 
+    /// A client that has waited until messages flow both ways on `topic`
+    /// (``sync(topic:inputWidth:)``).
+    public convenience init(syncedTo d: DaemonProcess, topic: String = "default", inputWidth: Int = 4) throws {
+        try self.init(d)
+        try sync(topic: topic, inputWidth: inputWidth)
+    }
+
     deinit { client.close() }
 
     public func send(_ topic: String, _ payload: [UInt8]) throws {

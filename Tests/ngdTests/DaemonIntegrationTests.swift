@@ -78,8 +78,7 @@ import ZeroMQ
 
     @Test func predictOnlyMessagesArePredictedButNotLearned() throws {
         let d = try DaemonProcess(["--layers", "4,8,2"])
-        let c = try TestClient(d)
-        try c.sync(topic: "default", inputWidth: 4)
+        let c = try TestClient(syncedTo: d)
         let expected = try c.predict("default", probe)
         try c.send("default", json: #"{"x": [[0.1, 0.2, 0.3, 0.4], [-1, 0.5, 0, 1]], "id": "p1"}"#)
         let p = try #require(try c.nextJSON("prediction.default"))
@@ -104,8 +103,7 @@ import ZeroMQ
 
     @Test func everyClassOfBadInputGetsItsErrorAndChangesNothing() throws {
         let d = try DaemonProcess(["--layers", "4,8,2", "--max-message-size", "4096"])
-        let c = try TestClient(d)
-        try c.sync(topic: "default", inputWidth: 4)
+        let c = try TestClient(syncedTo: d)
         var teacher = LinearTeacher()
         try c.feed("default", 400, &teacher)  // past NGD's warm-up, so the model is really learning
         while try c.next("", timeout: 0.3) != nil {}
@@ -204,8 +202,7 @@ import ZeroMQ
 
     @Test func controlCommands() throws {
         let d = try DaemonProcess(["--layers", "4,8,2", "--optimizer", "sgd", "--learning-rate", "0.05"])
-        let c = try TestClient(d)
-        try c.sync(topic: "default", inputWidth: 4)
+        let c = try TestClient(syncedTo: d)
         let s = try c.request(#"{"cmd":"status"}"#)
         let m = try #require(s["models"]?["default"])
         #expect(s["uptime_s"]?.double != nil)
@@ -247,8 +244,7 @@ import ZeroMQ
 
     @Test func sigtermCheckpointsAndARestartContinuesIdentically() throws {
         let d = try DaemonProcess(["--layers", "4,8,2", "--checkpoint-interval", "0"])
-        let c = try TestClient(d)
-        try c.sync(topic: "default", inputWidth: 4)
+        let c = try TestClient(syncedTo: d)
         var teacher = LinearTeacher()
         try c.feed("default", 700, &teacher)
         let s0 = try seq(c, "default")

@@ -46,8 +46,7 @@ import ZeroMQ
 
     @Test func statsArePublishedOnScheduleAndLossEveryThins() throws {
         let d = try DaemonProcess(["--layers", "4,8,2", "--stats-interval", "0.2", "--loss-every", "3"])
-        let c = try TestClient(d)
-        try c.sync(topic: "default", inputWidth: 4)
+        let c = try TestClient(syncedTo: d)
         var teacher = LinearTeacher()
         for i in 0..<9 {
             let (x, y) = teacher.sample()
@@ -110,8 +109,7 @@ import ZeroMQ
 
     @Test func tailPrintsLossStatsAndErrors() throws {
         let d = try DaemonProcess(["--layers", "4,8,2", "--stats-interval", "0.3"])
-        let c = try TestClient(d)
-        try c.sync(topic: "default", inputWidth: 4)
+        let c = try TestClient(syncedTo: d)
         let p = Process()
         p.executableURL = URL(fileURLWithPath: ngdExecutable())
         p.arguments = ["tail", "--from", d.output, "--duration", "2.5", "--interval", "0.5"]
