@@ -14,9 +14,7 @@ public struct AutoencoderBench {
     public var samples = 60_000
     /// Test images used for the test `mse` (at most 10,000).
     public var testCount = 10_000
-    /// NGD settings: the defaults, with the damping floor raised to λ_min = 3·10⁻³. On this
-    /// problem the adaptive rule (paper Eq. 21) drives λ to its floor, where a step fitted to
-    /// one sample does not generalise (docs/algorithm.md; docs/performance.md has the figures).
+    /// NGD settings: the defaults.
     public var ngd: NaturalGradientSettings
     public var sgdRates = Self.defaultSGDRates
     public var adamRates = Self.defaultAdamRates
@@ -31,12 +29,8 @@ public struct AutoencoderBench {
 
     public init() { ngd = Self.defaultNGD }
 
-    /// The default settings with λ_min = 3·10⁻³ (see ``ngd``).
-    public static var defaultNGD: NaturalGradientSettings {
-        var s = NaturalGradientSettings()
-        s.minimumDamping = 3e-3
-        return s
-    }
+    /// The default settings.
+    public static var defaultNGD: NaturalGradientSettings { NaturalGradientSettings() }
 
     /// The network shape.
     public static var architecture: Architecture {

@@ -118,7 +118,7 @@ public enum BenchRunner {
                 let elapsed = try clock.measure { report = try optimizer.train(inputs: xs, targets: ys, count: k) }
                 if k == chunk { perSample.append(elapsed.microseconds / Double(k)) }
                 done += k
-                if !report.meanSquaredError.isFinite { diverged = done }
+                if !(report.meanSquaredError < Self.divergedError) { diverged = done }
                 progress(done)
             }
             let mse = diverged == nil ? test.meanSquaredError(of: optimizer.network) : .infinity
@@ -129,6 +129,11 @@ public enum BenchRunner {
             spec: spec, points: points, microsecondsPerSample: median(perSample), divergedAt: diverged,
             naturalGradient: ngd)
     }
+
+    /// A prequential mse at or above this marks a run as diverged. The optimizers refuse steps
+    /// that would make a weight non-finite, so a run whose weights run away stays finite but
+    /// absurd; 10¹⁰⁰ is far above any error a working model makes.
+    public static let divergedError = 1e100
 
     /// Runs every spec in turn from the same initial network and the same stream, reporting
     /// progress as `"<tag> [i/n] <label>: done/total samples"` every 5 %.

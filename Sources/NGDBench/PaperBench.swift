@@ -24,12 +24,11 @@ public struct PaperBench {
     /// The Adam grid (M = 1), likewise.
     public static let defaultAdamRates = [3e-5, 1e-4, 3e-4, 1e-3]
 
-    /// NGD for these problems: σ² = 10⁻⁶ (the teacher's noise) and η = 0.02, the other settings
-    /// at their defaults (docs/algorithm.md says why η = 0.02 here).
+    /// NGD for these problems: σ² = 10⁻⁶ (the teacher's noise), every other setting at its
+    /// default.
     public static var defaultNGD: NaturalGradientSettings {
         var s = NaturalGradientSettings()
         s.outputVariance = 1e-6
-        s.learningRate = 0.02
         return s
     }
 

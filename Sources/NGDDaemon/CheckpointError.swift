@@ -9,6 +9,8 @@ public enum CheckpointError: Error, Equatable, Sendable, CustomStringConvertible
     case undecodable(path: String, reason: String)
     case mismatch(path: String, what: String, saved: String, configured: String)
     case writeFailed(path: String, step: String, reason: String)
+    /// The model has a NaN or infinite weight; it was not saved.
+    case nonFinite(model: String)
 
     public var description: String {
         switch self {
@@ -24,6 +26,8 @@ public enum CheckpointError: Error, Equatable, Sendable, CustomStringConvertible
             return "checkpoint \(p) was saved with \(what) \(saved) but the configuration says \(configured); "
                 + "refusing to start so that the checkpoint is not overwritten (move it aside, or restore the old configuration)"
         case .writeFailed(let p, let step, let r): return "cannot save checkpoint \(p): \(step) failed: \(r)"
+        case .nonFinite(let m):
+            return "model \(m) has a NaN or infinite weight; not saved (the last good checkpoint is kept)"
         }
     }
 }

@@ -12,8 +12,14 @@ public struct MessageOutcome: Sendable {
     public var predictions: [Double]
     /// Mean over samples and outputs of (y − ŷ)², or nil when predict-only.
     public var mse: Double?
-    /// ½(y − ŷ)ᵀ(σ²I)⁻¹(y − ŷ) averaged over samples, or nil.
+    /// The loss averaged over samples: ½(y − ŷ)ᵀ(σ²I)⁻¹(y − ŷ), or the cross-entropy for a
+    /// categorical model; nil when predict-only.
     public var loss: Double?
+    /// Categorical models: the fraction of samples whose most probable class is the label.
+    public var accuracy: Double?
+    /// Steps the optimizer refused while learning this message because they would have made a
+    /// weight, an input statistic or a factor NaN or infinite.
+    public var refusedSteps = 0
     /// Whether the model learned from the message (false when predict-only or paused).
     public var learned: Bool
 }
@@ -81,7 +87,27 @@ public final class HostedModel {
     /// NGD's current damping λ, nil for other optimizers.
     public var damping: Double? { (optimizer as? NaturalGradientOptimizer)?.damping }
     /// NGD steps undone because they raised the loss.
-    public var rejectedSteps: Int { (optimizer as? NaturalGradientOptimizer)?.counters.rejected ?? 0 }
+    /// Steps not applied: NGD's that raised their block's loss or would have made a weight
+    /// non-finite, SGD's and Adam's that would have.
+    public var rejectedSteps: Int {
+        switch optimizer {
+        case let o as NaturalGradientOptimizer: o.counters.rejected
+        case let o as SGDOptimizer: o.rejectedSteps
+        case let o as AdamOptimizer: o.rejectedSteps
+        default: 0
+        }
+    }
+
+    /// Steps refused because they would have made the model non-finite: NGD's non-finite
+    /// rejections, and every refused SGD or Adam step.
+    public var nonFiniteSteps: Int {
+        switch optimizer {
+        case let o as NaturalGradientOptimizer: o.counters.nonFinite ?? 0
+        case let o as SGDOptimizer: o.rejectedSteps
+        case let o as AdamOptimizer: o.rejectedSteps
+        default: 0
+        }
+    }
 
     /// Predicts, scores and (unless paused or predict-only) learns from `m`.
     ///
@@ -93,14 +119,12 @@ public final class HostedModel {
             throw ModelInputError(
                 description: "x has \(m.inputWidth) values per sample; model \(name) expects \(a.inputSize)")
         }
-        if m.y != nil, m.outputWidth != a.outputSize {
-            throw ModelInputError(
-                description: "y has \(m.outputWidth) values per sample; model \(name) expects \(a.outputSize)")
-        }
+        let targets = try m.y.map { try self.targets($0, of: m) }
         // Inputs were checked for shape and finiteness by the decoder and just now for width.
-        let oneBlock = m.y != nil && !paused && m.count <= optimizer.blockSize
+        let oneBlock = targets != nil && !paused && m.count <= optimizer.blockSize
+        let refusedBefore = nonFiniteSteps
         let yHat: [Double]
-        if oneBlock, let y = m.y {
+        if oneBlock, let y = targets {
             // The message is one training block: its forward pass, made before the update, gives
             // the test-then-train predictions, so no separate prediction pass is needed.
             try optimizer.train(inputs: m.x, targets: y, count: m.count)
@@ -109,22 +133,118 @@ public final class HostedModel {
             yHat = try predictor.predict(m.x, count: m.count)
         }
         samples += m.count
-        guard let y = m.y else { return MessageOutcome(predictions: yHat, mse: nil, loss: nil, learned: false) }
+        guard let y = targets else {
+            return MessageOutcome(predictions: yHat, mse: nil, loss: nil, accuracy: nil, learned: false)
+        }
+        let score = Self.score(
+            predictions: yHat, targets: y, count: m.count, architecture: a, variance: config.outputNoise)
+        // A sample that could not be predicted (absurd inputs: its step was refused) is scored
+        // in its loss message but kept out of the running averages, which would never recover.
+        if score.loss.isFinite, score.mse.isFinite {
+            let keep = pow(1 - Self.emaRate, Double(m.count))
+            lossEMA = lossEMA.map { keep * $0 + (1 - keep) * score.loss } ?? score.loss
+            mseEMA = mseEMA.map { keep * $0 + (1 - keep) * score.mse } ?? score.mse
+            noteLoss()
+        }
+        labelledMessages += 1
+        var outcome = MessageOutcome(
+            predictions: yHat, mse: score.mse, loss: score.loss, accuracy: score.accuracy, learned: false)
+        if paused { return outcome }
+        if !oneBlock { try optimizer.train(inputs: m.x, targets: y, count: m.count) }
+        seq += m.count
+        outcome.learned = true
+        outcome.refusedSteps = nonFiniteSteps - refusedBefore
+        return outcome
+    }
+
+    /// The targets the optimizer learns: y itself, or for a categorical model given class
+    /// indices (JSON `label`, or an NGD1 y of width 1), their one-hot vectors.
+    /// - Throws: ``ModelInputError`` for a wrong width, a label for a Gaussian model, or a class
+    ///   index out of range.
+    func targets(_ y: [Double], of m: SampleMessage) throws -> [Double] {
+        let a = network.architecture
+        let K = a.outputSize
+        if a.likelihood == .categorical, m.outputWidth == 1, K > 1 {
+            var oneHot = [Double](repeating: 0, count: m.count * K)
+            for (r, c) in y.enumerated() {
+                guard let cls = Int(exactly: c), cls >= 0, cls < K else {
+                    throw ModelInputError(
+                        description: "class \(c) of sample \(r) is not in 0..<\(K) (model \(name) has \(K) classes)")
+                }
+                oneHot[r * K + cls] = 1
+            }
+            return oneHot
+        }
+        if m.hasLabels {
+            throw ModelInputError(description: "label is for categorical models; model \(name) is gaussian: send y")
+        }
+        guard m.outputWidth == K else {
+            throw ModelInputError(description: "y has \(m.outputWidth) values per sample; model \(name) expects \(K)")
+        }
+        if a.likelihood == .categorical {
+            for r in 0..<m.count {
+                let row = y[(r * K)..<((r + 1) * K)]
+                guard row.allSatisfy({ $0 >= 0 }), abs(row.reduce(0, +) - 1) < 1e-6 else {
+                    throw ModelInputError(
+                        description: "y of sample \(r) is not a probability vector (entries ≥ 0 summing to 1)")
+                }
+            }
+        }
+        return y
+    }
+
+    /// What a labelled message scored: mse over samples and outputs of (y − ŷ)², the mean loss,
+    /// and for a categorical model the accuracy.
+    static func score(
+        predictions p: [Double], targets y: [Double], count k: Int, architecture a: Architecture, variance: Double
+    )
+        -> (mse: Double, loss: Double, accuracy: Double?)
+    {
         var sse = 0.0
         for j in 0..<y.count {
-            let d = y[j] - yHat[j]
+            let d = y[j] - p[j]
             sse += d * d
         }
         let mse = sse / Double(y.count)
-        let loss = 0.5 * sse / config.outputNoise / Double(m.count)
-        let keep = pow(1 - Self.emaRate, Double(m.count))
-        lossEMA = lossEMA.map { keep * $0 + (1 - keep) * loss } ?? loss
-        mseEMA = mseEMA.map { keep * $0 + (1 - keep) * mse } ?? mse
-        labelledMessages += 1
-        if paused { return MessageOutcome(predictions: yHat, mse: mse, loss: loss, learned: false) }
-        if !oneBlock { try optimizer.train(inputs: m.x, targets: y, count: m.count) }
-        seq += m.count
-        return MessageOutcome(predictions: yHat, mse: mse, loss: loss, learned: true)
+        guard a.likelihood == .categorical else { return (mse, 0.5 * sse / variance / Double(k), nil) }
+        let K = a.outputSize
+        var logLoss = 0.0
+        var hits = 0
+        for r in 0..<k {
+            var best = 0
+            var truth = 0
+            for j in 0..<K {
+                let pj = p[r * K + j]
+                if pj > p[r * K + best] { best = j }
+                if y[r * K + j] > y[r * K + truth] { truth = j }
+                if y[r * K + j] > 0 { logLoss -= y[r * K + j] * log(max(pj, 1e-300)) }
+            }
+            if best == truth { hits += 1 }
+        }
+        return (mse, logLoss / Double(k), Double(hits) / Double(k))
+    }
+
+    /// The lowest running loss seen once the average covers ~100 samples; nil before.
+    public private(set) var bestLossEMA: Double?
+    /// Whether the running loss is more than 100× its best (set once, cleared below 10×).
+    public private(set) var isDiverging = false
+    /// A warning to log, set when the model starts or stops diverging; the serve loop takes it.
+    var pendingWarning: String?
+
+    /// Tracks the running loss against its best, and raises ``pendingWarning`` when it grows
+    /// 100× above it (or is no longer finite).
+    func noteLoss() {
+        guard let ema = lossEMA else { return }
+        guard samples >= 100 else { return }
+        if ema.isFinite { bestLossEMA = min(bestLossEMA ?? ema, ema) }
+        guard let best = bestLossEMA else { return }
+        if !isDiverging, !(ema <= 100 * best) {
+            isDiverging = true
+            pendingWarning = "running loss \(ema) is over 100× its best \(best): the model is diverging"
+        } else if isDiverging, ema <= 10 * best {
+            isDiverging = false
+            pendingWarning = "running loss \(ema) is back within 10× its best \(best)"
+        }
     }
 
     /// Samples per second since the previous call (for `stats.<model>`); resets the window.
@@ -141,8 +261,11 @@ public final class HostedModel {
     }
 
     /// Everything needed to resume: weights, factors, optimizer and RNG state, seq and averages.
-    func checkpoint() -> ModelCheckpoint {
-        ModelCheckpoint(
+    /// - Throws: ``CheckpointError/nonFinite(model:)`` when a weight is NaN or infinite: such a
+    ///   model is never written, so the last good checkpoint stays.
+    func checkpoint() throws -> ModelCheckpoint {
+        guard network.state.parameters.allSatisfy(\.isFinite) else { throw CheckpointError.nonFinite(model: name) }
+        return ModelCheckpoint(
             model: name, architecture: network.architecture, optimizerKind: config.optimizer, seq: seq,
             samples: samples, lossEMA: lossEMA, mseEMA: mseEMA, paused: paused, savedAt: Date().timeIntervalSince1970,
             optimizer: optimizer.state)

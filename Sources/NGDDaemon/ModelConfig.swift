@@ -17,6 +17,8 @@ public enum ModelSettingName: SettingName {
     case layers
     case activation
     case bias
+    case likelihood
+    case standardizeInputs
     case optimizer
     case seed
     case training(TrainingSetting)
@@ -27,6 +29,8 @@ public enum ModelSettingName: SettingName {
         case .layers: "layers"
         case .activation: "activation"
         case .bias: "bias"
+        case .likelihood: "likelihood"
+        case .standardizeInputs: "standardize_inputs"
         case .optimizer: "optimizer"
         case .seed: "seed"
         case .training(let t): t.configKey
@@ -39,6 +43,8 @@ public enum ModelSettingName: SettingName {
         case .layers: "--layers"
         case .activation: "--activation"
         case .bias: "--bias"
+        case .likelihood: "--likelihood"
+        case .standardizeInputs: "--standardize-inputs"
         case .optimizer: "--optimizer"
         case .seed: "--seed"
         case .training(let t): t.flag
@@ -67,6 +73,11 @@ public struct ModelConfig: Equatable, Sendable {
     public var activation: Activation = .tanh
     /// Whether each layer has a bias.
     public var bias = true
+    /// Gaussian (regression: y is a vector of numbers) or categorical (classes: y is a one-hot
+    /// or probability vector, or a class index; predictions are class probabilities).
+    public var likelihood = Likelihood.gaussian
+    /// Standardize each input by its running mean and variance before the first layer.
+    public var standardizeInputs = true
     public var optimizer: OptimizerKind = .ngd
     /// Seeds the initial weights and the optimizer's random numbers.
     public var seed: UInt64 = 0
@@ -93,6 +104,11 @@ public struct ModelConfig: Equatable, Sendable {
             Setting(.layers, \.layers, "sizes", "Layer sizes n0,n1,…,nL, e.g. 20,20,20."),
             Setting(.activation, \.activation, "Hidden activation; the output layer is linear."),
             Setting(.bias, \.bias, "A bias in every layer."),
+            Setting(
+                .likelihood, \.likelihood,
+                "gaussian for numbers (squared loss), categorical for classes (softmax, log loss)."),
+            Setting(
+                .standardizeInputs, \.standardizeInputs, "Standardize each input by its running mean and variance."),
             Setting(.optimizer, \.optimizer, "The optimizer; the settings below marked for another one do not apply."),
             Setting(.seed, \.seed, "n", "Seed of the initial weights and of the optimizer's sampling."),
             Setting(
@@ -104,7 +120,8 @@ public struct ModelConfig: Equatable, Sendable {
             table.map { ModelSetting(setting: $0.lifted(path, as: ModelSettingName.training), optimizer: kind) }
         }
         return own.map { ModelSetting(setting: $0, optimizer: nil) }
-            + lift(NaturalGradientSettings.settings, \.ngd, .ngd) + lift(SGDSettings.settings, \.sgd, .sgd)
+            + lift(NaturalGradientSettings.settings.filter { $0.name != .outputVariance }, \.ngd, .ngd)
+            + lift(SGDSettings.settings, \.sgd, .sgd)
             + lift(AdamSettings.settings, \.adam, .adam)
     }
 
@@ -136,7 +153,9 @@ public struct ModelConfig: Equatable, Sendable {
 
     /// The network's architecture (hidden φ, linear output).
     public func architecture() throws -> Architecture {
-        try Architecture(sizes: layers, hidden: activation, bias: bias)
+        try Architecture(
+            sizes: layers, hidden: activation, bias: bias, likelihood: likelihood, standardizesInputs: standardizeInputs
+        )
     }
 
     /// η of this model's optimizer.
@@ -166,7 +185,7 @@ public struct ModelConfig: Equatable, Sendable {
 
     /// A fresh optimizer (and network) for this configuration.
     public func makeOptimizer() throws -> any Optimizer {
-        let network = Network(architecture: try architecture(), seed: seed)
+        let network = Network(architecture: try architecture(), initialization: .student, seed: seed)
         switch optimizer {
         case .ngd:
             return try NaturalGradientOptimizer(network: network, settings: naturalGradientSettings, seed: seed &+ 1)

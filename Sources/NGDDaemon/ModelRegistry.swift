@@ -64,7 +64,7 @@ public final class ModelRegistry {
 
     /// Saves `model` atomically and returns the file's path.
     @discardableResult public func save(_ model: HostedModel) throws -> String {
-        let path = try CheckpointFile.save(model.checkpoint(), directory: stateDirectory)
+        let path = try CheckpointFile.save(try model.checkpoint(), directory: stateDirectory)
         model.lastCheckpoint = Date()
         return path
     }

@@ -37,7 +37,8 @@ public final class ServeLoop {
     private var output: ZMQSocket!
     private var lastStats = ContinuousClock.now
     private var lastCheckpoint = ContinuousClock.now
-    private var rejectLog = (start: ContinuousClock.now, logged: 0, suppressed: 0)
+    private var rejectLog = LogRateLimit()
+    private var refusalLog = LogRateLimit()
     private lazy var writer = CheckpointWriter(directory: registry.stateDirectory)
 
     public init(
@@ -157,18 +158,8 @@ public final class ServeLoop {
     func reject(model: HostedModel?, id: MessageID, reason: String) {
         model?.rejectedMessages += 1
         // A misbehaving producer must not flood the journal: at most 10 lines a minute, then a count.
-        let now = ContinuousClock.now
-        if now - rejectLog.start >= .seconds(60) {
-            if rejectLog.suppressed > 0 {
-                logger.warning("rejected messages not logged", metadata: ["count": "\(rejectLog.suppressed)"])
-            }
-            rejectLog = (now, 0, 0)
-        }
-        if rejectLog.logged < 10 {
-            rejectLog.logged += 1
+        rejectLog.log(logger, "rejected messages not logged") {
             logger.warning("rejected message", metadata: ["model": "\(model?.name ?? "-")", "reason": "\(reason)"])
-        } else {
-            rejectLog.suppressed += 1
         }
         publish(.error, model: model?.name, ErrorMessage(model: model?.name, id: id, reason: reason).encode())
     }
@@ -205,10 +196,23 @@ public final class ServeLoop {
                 model: model.name, seq: model.seq, request: message, values: outcome.predictions, width: width
             ).encode())
         if let mse = outcome.mse, let loss = outcome.loss, model.labelledMessages % config.lossEvery == 0 {
+            let categorical = model.network.architecture.likelihood == .categorical
             let report = LossMessage(
                 model: model.name, seq: model.seq, id: message.id, count: message.count, mse: mse, loss: loss,
-                lossEMA: model.lossEMA ?? loss, samples: model.samples)
+                lossEMA: model.lossEMA ?? loss, samples: model.samples, logLoss: categorical ? loss : nil,
+                accuracy: outcome.accuracy)
             publish(.loss, model: model.name, report.encode())
+        }
+        if let warning = model.pendingWarning {
+            model.pendingWarning = nil
+            logger.warning("\(warning)", metadata: ["model": "\(model.name)"])
+        }
+        if outcome.refusedSteps > 0 {
+            refusalLog.log(logger, "refused steps not logged") {
+                logger.warning(
+                    "refused a step that would have made the model non-finite; the model is unchanged",
+                    metadata: ["model": "\(model.name)", "total": "\(model.nonFiniteSteps)"])
+            }
         }
     }
 
@@ -235,9 +239,16 @@ public final class ServeLoop {
         }
         if config.checkpointInterval > 0, now - lastCheckpoint >= .seconds(config.checkpointInterval) {
             lastCheckpoint = now
-            for m in registry.models where !writer.submit(m.checkpoint()) {
-                logger.debug(
-                    "previous checkpoint still being written; skipping this one", metadata: ["model": "\(m.name)"])
+            for m in registry.models {
+                let snapshot: ModelCheckpoint
+                do { snapshot = try m.checkpoint() } catch {
+                    logger.error("checkpoint skipped", metadata: ["model": "\(m.name)", "error": "\(error)"])
+                    continue
+                }
+                if !writer.submit(snapshot) {
+                    logger.debug(
+                        "previous checkpoint still being written; skipping this one", metadata: ["model": "\(m.name)"])
+                }
             }
         }
         collectBackgroundSaves()
@@ -289,3 +300,26 @@ public final class ServeLoop {
 
 /// Moves a non-Sendable value to the one thread that will use it from then on.
 private struct Transfer<T>: @unchecked Sendable { let value: T }
+
+/// At most 10 log lines a minute for one kind of event, then one line with the count of the
+/// ones not logged.
+struct LogRateLimit {
+    private var start = ContinuousClock.now
+    private var logged = 0
+    private var suppressed = 0
+
+    /// Runs `line` unless 10 have run in the current minute; the first call of a new minute
+    /// first logs `summary` with the count suppressed in the last one.
+    mutating func log(_ logger: Logger, _ summary: String, now: ContinuousClock.Instant = .now, line: () -> Void) {
+        if now - start >= .seconds(60) {
+            if suppressed > 0 { logger.warning("\(summary)", metadata: ["count": "\(suppressed)"]) }
+            (start, logged, suppressed) = (now, 0, 0)
+        }
+        if logged < 10 {
+            logged += 1
+            line()
+        } else {
+            suppressed += 1
+        }
+    }
+}

@@ -54,6 +54,8 @@ public final class AdamOptimizer: BlockOptimizer {
     public let settings: AdamSettings
     public private(set) var samplesSeen = 0
     private var steps = 0
+    /// Steps refused because the gradient was not finite or absurdly large.
+    public private(set) var rejectedSteps = 0
     private let buffers: GradientBuffers
     private let gradient: DoubleBuffer
     private let firstMoment: DoubleBuffer
@@ -82,9 +84,18 @@ public final class AdamOptimizer: BlockOptimizer {
 
     package func trainBlock(inputs: UnsafePointer<Double>, targets: UnsafePointer<Double>, count k: Int) -> TrainReport
     {
-        var report = TrainReport(outputSize: network.architecture.outputSize)
-        report.sumSquaredError = buffers.forwardBackward(
+        let score = buffers.forwardBackward(
             network: network, inputs: inputs, targets: targets, count: k, scale: 1)
+        var report = TrainReport(outputSize: network.architecture.outputSize, samples: k, score: score)
+        // A block that cannot be learned without a NaN or infinity, or a gradient that is not
+        // finite (or absurdly large), would poison the moments and the weights: it is refused
+        // whole and nothing changes.
+        guard !score.refused, buffers.gradientStepIsSafe(network: network, count: k, alpha: 1 / Double(k)) else {
+            report.rejected = 1
+            rejectedSteps += 1
+            return report
+        }
+        samplesSeen += k
         // g = −(1/k) Σ_j e_j x_jᵀ, the gradient of the block's mean loss.
         gradient.fill(0)
         buffers.addGradientOuterProducts(network: network, count: k, alpha: -1 / Double(k), target: gradient.base)
@@ -128,8 +139,6 @@ public final class AdamOptimizer: BlockOptimizer {
             w[i] -= stepSize * m[i] / ((v[i] * inverseCorrection2).squareRoot() + eps)
             i &+= 1
         }
-        samplesSeen += k
-        report.samples = k
         report.steps = 1
         return report
     }

@@ -1,18 +1,25 @@
-/// How fast a factor forgets: ε_t = 1/(t+2) during warm-up (a plain running mean), then a
-/// constant ε (an exponential moving average with a memory of about 1/ε samples).
+/// How fast a factor forgets: ε_t = 1/(t + 1 + prior) during warm-up, which makes the factor the
+/// exact running mean of its prior (`prior` pseudo-samples of the initial scale) and its samples,
+/// then a constant ε (an exponential moving average with a memory of about 1/ε samples). The
+/// rate is never below ε.
 public struct FactorSchedule: Codable, Equatable, Sendable {
-    /// ε after warm-up.
+    /// ε, the lowest rate.
     public var rate: Double
-    /// The number of samples that use ε_t = 1/(t+2) (clamped below by ε).
+    /// The number of samples that use ε_t = 1/(t + 1 + prior) (clamped below by ε).
     public var warmup: Int
+    /// Pseudo-samples of the initial value.
+    public var prior: Double
 
-    public init(rate: Double, warmup: Int) {
+    public init(rate: Double, warmup: Int, prior: Double = 1) {
         self.rate = rate
         self.warmup = warmup
+        self.prior = prior
     }
 
     /// ε for the sample with 0-based index `t`.
-    @inline(__always) public func rate(at t: Int) -> Double { t < warmup ? max(1 / Double(t + 2), rate) : rate }
+    @inline(__always) public func rate(at t: Int) -> Double {
+        t < warmup ? max(1 / (Double(t) + 1 + prior), rate) : rate
+    }
 }
 
 /// Settings of the numerical health check of an ``InverseCovariance``.
@@ -65,6 +72,8 @@ public final class InverseCovariance {
     public let capacity: Int
     /// When to check health and refresh.
     public let health: HealthSettings
+    /// The scale γ of the initial C = γI; nil takes the mean square of the first block.
+    public var initialScale: Double?
 
     /// P / pScale (upper triangle).
     let p: DoubleBuffer
@@ -183,7 +192,7 @@ public final class InverseCovariance {
         if !book.isInitialized {
             var s = 0.0
             for j in 0..<k { s += Kernels.dot(n: n, v + j * ld, v + j * ld) }
-            let gamma = s / Double(k * n)
+            let gamma = initialScale ?? s / Double(k * n)
             resetToIdentity(scale: gamma > 0 && gamma.isFinite ? gamma : 1)
         }
         if k > 1, n <= Self.sequentialDimension {

@@ -2,15 +2,24 @@
 /// with Sherman–Morrison inverse Fisher factors, as set out in docs/algorithm.md.
 ///
 /// For each block of k samples (k = 1 by default):
-/// 1. forward pass; errors e_i back-propagated from the true y (they feed only the gradient);
-/// 2. K targets sampled from the model, y_s ~ N(x_L, σ²I), and their errors ẽ_i back-propagated;
-/// 3. each layer's factors absorb the block (before the step, as in recursive least squares):
-///    Λ_i from x_{i-1} and Λ̃_i from ẽ_i, with relative damping by cyclic identity injection;
-/// 4. after warm-up, the step ΔW_i = (η_t/L) Σ_j (P̃_i e_ij)(P_i x_{i-1,j})ᵀ, where η_t is clipped
-///    to the minimiser lin/q of the block's Gauss–Newton model (q by one forward-mode pass);
-/// 5. a trial forward pass gives the actual decrease; a step that raised the block's loss is
-///    rejected (never applied) and λ grows by 3/2;
-/// 6. every `dampingWindow` samples, ρ = Σ actual / Σ predicted sets λ (paper Eq. 21).
+/// 1. the inputs join the network's running standardization; forward pass; errors e_i
+///    back-propagated from the true y (they feed only the gradient);
+/// 2. errors ẽ_i of targets from the model back-propagated, for the hidden layers' error factors
+///    Λ̃_i: a sampled y_s ~ N(x_L, σ²I) (Gaussian), or every class weighted by its probability
+///    (categorical, ≤ 16 classes; else a drawn class) together with the observed error at half
+///    weight; the output layer's factor is exact: Σ̃⁻¹ for a Gaussian, the running average of
+///    ½(diag(p) − ppᵀ) + ½ e eᵀ for classes;
+/// 3. each layer's factors absorb the block (before the step, as in recursive least squares) as
+///    bias-corrected running averages from a prior of t₀ pseudo-samples: Λ_i from x_{i-1} and
+///    Λ̃_i from ẽ_i, with relative damping by cyclic identity injection;
+/// 4. the step ΔW_i = (η_t/L) Σ_j (P̃_i e_ij)(P_i x_{i-1,j})ᵀ with η_t = η·max(1/(t+1+t₀), φ_t),
+///    clipped to the minimiser lin/q of the block's Gauss–Newton model (q by one forward-mode
+///    pass);
+/// 5. a trial forward pass gives the actual decrease; a step that raised the block's loss, or
+///    that would make a weight non-finite, is rejected (never applied) and λ grows by 3/2;
+/// 6. every `dampingWindow` samples, ρ = Σ actual / Σ predicted sets λ (paper Eq. 21); every
+///    `floorWindow` samples, the mean of ⟨g_next, Δ⟩/⟨g, Δ⟩ (does a step also help the next
+///    block?) moves the floor φ_t.
 ///
 /// Per sample this costs a few matrix-vector products per layer, and nothing is allocated.
 ///
@@ -20,10 +29,12 @@ public final class NaturalGradientOptimizer: BlockOptimizer {
     public let settings: NaturalGradientSettings
     /// Λ_i⁻¹ estimators, one per layer (dimension n_{i-1} + bias).
     public let factors: [InverseCovariance]
-    /// Λ̃_i⁻¹ estimators, one per layer (dimension n_i).
+    /// Λ̃_i⁻¹ estimators, one per layer (dimension n_i); the output layer's is unused (exact).
     public let errorFactors: [InverseCovariance]
     /// λ, the current relative damping.
     public private(set) var damping: Double
+    /// φ_t, the current floor of the step and factor rates.
+    public private(set) var floor: Double
     /// The generator of the sampled targets.
     public private(set) var random: RandomSource
     public private(set) var samplesSeen = 0
@@ -31,12 +42,16 @@ public final class NaturalGradientOptimizer: BlockOptimizer {
     public private(set) var counters = Counters()
     /// The running sums of the current damping window.
     private(set) var window = Window()
+    /// The running sum of the current floor window.
+    private(set) var agreement = Agreement()
 
     /// Step counters.
     public struct Counters: Codable, Equatable, Sendable {
         public var steps = 0
         public var rejected = 0
         public var clipped = 0
+        /// Steps not applied because a weight would have become NaN or infinite.
+        public var nonFinite: Int? = 0
     }
 
     /// Sums over the current adaptive-damping window.
@@ -46,8 +61,18 @@ public final class NaturalGradientOptimizer: BlockOptimizer {
         var samples = 0
     }
 
-    private let schedule: FactorSchedule
-    private let errorSchedule: FactorSchedule
+    /// Sums over the current floor window, and the size of the last applied step (its k
+    /// samples and lin = ⟨g, Δ⟩), whose u = P̃e and w = Px are kept in `lastErrors` and
+    /// `lastInputs` for the next block's comparison.
+    public struct Agreement: Codable, Equatable, Sendable {
+        var sum = 0.0
+        var squares = 0.0
+        var ratios = 0
+        var samples = 0
+        var lastCount = 0
+        var lastLin = 0.0
+    }
+
     let buffers: GradientBuffers
     private let sampled: [DoubleBuffer]
     private let preconditionedErrors: [DoubleBuffer]  // u = P̃ e, k × n_i
@@ -57,29 +82,35 @@ public final class NaturalGradientOptimizer: BlockOptimizer {
     private let tangents: [DoubleBuffer]  // forward-mode δx_i, k × n_i
     private let trial: [DoubleBuffer]  // ping-pong activations of the trial pass
     private let trialGram: DoubleBuffer
+    /// Categorical output: the running average F̄ of diag(p) − ppᵀ (K × K, upper triangle) and
+    /// the inverse of its damped form.
+    private let outputFisher: DoubleBuffer
+    private let outputInverse: DoubleBuffer
+    private(set) var outputFisherCount = 0
+    /// The last applied step's u and w per layer (k × n_i and k × columns_i).
+    private let lastErrors: [DoubleBuffer]
+    private let lastInputs: [DoubleBuffer]
 
     public var blockSize: Int { settings.blockSize }
 
     /// An optimizer that trains `network` (which it takes ownership of); `seed` seeds the
     /// sampled targets.
-    /// - Throws: ``MathError/invalidSetting(name:value:reason:)`` for bad settings.
+    /// - Throws: ``MathError/invalidSetting(_:value:reason:)`` for bad settings.
     public init(network: Network, settings: NaturalGradientSettings = NaturalGradientSettings(), seed: UInt64) throws {
         try settings.validate()
         self.network = network
         self.settings = settings
         let k = settings.blockSize
-        let K = settings.modelSamples
         let a = network.architecture
         let shapes = network.shapes
         factors = shapes.map { InverseCovariance(dimension: $0.columns, capacity: k, health: settings.health) }
+        // The input factors start from the identity: the first layer's inputs are standardized
+        // (or are what they are), the others are bounded activations.
+        for f in factors { f.initialScale = 1 }
         errorFactors = shapes.map { InverseCovariance(dimension: $0.outputs, capacity: k, health: settings.health) }
         damping = settings.initialDamping
+        floor = settings.initialFloor
         random = RandomSource(seed: seed)
-        let warm = settings.warmupSamples
-        // With factors updated on one block in n, each absorbed sample weighs n times as much.
-        let rate = settings.factorRate * Double(settings.factorInterval)
-        schedule = FactorSchedule(rate: rate, warmup: warm)
-        errorSchedule = FactorSchedule(rate: rate / Double(K), warmup: warm * K)
         buffers = GradientBuffers(architecture: a, capacity: k)
         sampled = PassBuffers.errorBuffers(architecture: a, capacity: k)
         preconditionedErrors = PassBuffers.errorBuffers(architecture: a, capacity: k)
@@ -90,6 +121,11 @@ public final class NaturalGradientOptimizer: BlockOptimizer {
         let widest = buffers.pass.strides.max() ?? 1
         trial = [DoubleBuffer(count: k * widest, repeating: 1), DoubleBuffer(count: k * widest, repeating: 1)]
         trialGram = DoubleBuffer(count: k * k)
+        let K = a.likelihood == .categorical ? a.outputSize : 0
+        outputFisher = DoubleBuffer(count: K * K)
+        outputInverse = DoubleBuffer(count: K * K)
+        lastErrors = shapes.map { DoubleBuffer(count: k * $0.outputs) }
+        lastInputs = shapes.map { DoubleBuffer(count: k * $0.columns) }
     }
 
     public var lastBlockOutputs: [Double] { buffers.lastOutputs }
@@ -98,70 +134,118 @@ public final class NaturalGradientOptimizer: BlockOptimizer {
         try trainArrays(inputs: inputs, targets: targets, count: count)
     }
 
+    /// The schedule of a factor of dimension `n`: bias-corrected averages from a prior of
+    /// `prior` pseudo-samples, with a rate of at least the floor (and at least the rate whose
+    /// memory is `memoryWidths`·n samples), `perSample` vectors per sample.
+    private func schedule(dimension n: Int, perSample: Int) -> FactorSchedule {
+        let interval = Double(settings.factorInterval)
+        let memory = 1 / (settings.memoryWidths * Double(n))
+        return FactorSchedule(
+            rate: min(max(min(floor, maximumFactorFloor), memory) * interval / Double(perSample), 1), warmup: .max,
+            prior: settings.priorSamples * Double(perSample))
+    }
+
     package func trainBlock(inputs: UnsafePointer<Double>, targets: UnsafePointer<Double>, count k: Int) -> TrainReport
     {
         let a = network.architecture
         let L = a.layerCount
+        let nL = a.outputSize
+        let categorical = a.likelihood == .categorical
         let variance = settings.outputVariance
         let pass = buffers.pass
-        var report = TrainReport(outputSize: a.outputSize)
         let t = samplesSeen
 
-        // 1. Forward, and errors from the true targets: e_L = Σ̃⁻¹(y − x_L).
-        let sse = buffers.forwardBackward(
+        // 1. Standardize, forward, and errors from the true targets: e_L = −∂loss/∂x_L.
+        let score = buffers.forwardBackward(
             network: network, inputs: inputs, targets: targets, count: k, scale: 1 / variance)
-        report.samples = k
-        report.sumSquaredError = sse
+        var report = TrainReport(outputSize: nL, samples: k, score: score)
+        // A block that cannot be learned without a NaN or infinity (in the input statistics,
+        // an activation, an error or a factor) is refused whole, and λ rises.
+        if score.refused {
+            report.rejected = 1
+            counters.rejected += 1
+            counters.nonFinite = (counters.nonFinite ?? 0) + 1
+            damping = min(damping * settings.dampingIncrease, settings.maximumDamping)
+            return report
+        }
         samplesSeen += k
+        noteAgreement(count: k)
 
         // 2–3. Factors absorb the block before the step (on one block in `factorInterval`).
         // With one sample, each factor's update also yields the preconditioned vector the step
         // needs (u = P̃ e, w = P x), in the same pass over the factor.
         let sqrtDamping = damping.squareRoot()
         let interval = settings.factorInterval
-        let absorbing = interval == 1 || t < settings.warmupSamples || (t / settings.blockSize) % interval == 0
+        let absorbing = interval == 1 || t < settings.warmup || (t / settings.blockSize) % interval == 0
         let fused = k == 1 && absorbing
         for s in network.shapes where absorbing {
             let i = s.index
             let x = pass.activations[i - 1].base
+            let f = factors[i - 1]
+            let sched = schedule(dimension: s.columns, perSample: 1)
             if fused {
-                factors[i - 1].absorb(
-                    x, firstSample: t, schedule: schedule, sqrtDamping: sqrtDamping, thenMultiply: x,
+                f.absorb(
+                    x, firstSample: f.updateCount, schedule: sched, sqrtDamping: sqrtDamping, thenMultiply: x,
                     into: preconditionedInputs[i].base)
             } else {
-                factors[i - 1].absorb(
-                    x, count: k, stride: pass.strides[i - 1], firstSample: t, schedule: schedule,
+                f.absorb(
+                    x, count: k, stride: pass.strides[i - 1], firstSample: f.updateCount, schedule: sched,
                     sqrtDamping: sqrtDamping)
             }
         }
-        let sigma = variance.squareRoot()
-        let K = settings.modelSamples
-        for m in 0..<K where absorbing {
-            // ẽ_L = Σ̃⁻¹(y_s − x_L) = ξ/σ with ξ ~ N(0, I); the linear output has φ' = 1.
-            random.fillGaussian(sampled[L].base, count: k * a.outputSize, scale: 1 / sigma)
-            network.backward(errors: sampled, count: k, buffers: pass)
-            let first = t * K + m * k
-            for s in network.shapes {
+        if absorbing, categorical { absorbOutputFisher(count: k) }
+        // The hidden layers' error factors absorb M vectors per sample from the model: Gaussian,
+        // ẽ_L = ξ/σ; categorical, one per class c, √p_c(onehot(c) − p) (the exact expectation
+        // over the model's labels) for up to 16 classes, else onehot(y_s) − p for drawn labels.
+        // A categorical model's factors also absorb the observed error e_L = y − p with half
+        // the weight (see docs/algorithm.md): for a calibrated model both halves estimate
+        // diag(p) − ppᵀ; for an overconfident one the model's half vanishes, and the observed
+        // half keeps the factor from collapsing.
+        let exact = categorical && nL <= Self.exactClassLimit
+        let M = exact ? nL : settings.modelSamples
+        let K = categorical ? M + 1 : M
+        let modelWeight = categorical ? (Double(K) / (2 * Double(exact ? 1 : M))).squareRoot() : 1
+        for m in 0..<K where absorbing && L > 1 {
+            if m == M {
+                // The observed errors, already back-propagated.
+                let w = (Double(K) / 2).squareRoot()
+                for s in network.shapes where s.index < L {
+                    let e = buffers.errors[s.index].base
+                    let v = sampled[s.index].base
+                    for j in 0..<(k * s.outputs) { v[j] = w * e[j] }
+                }
+            } else {
+                if exact {
+                    classErrors(m, count: k, scale: modelWeight, into: sampled[L].base)
+                } else {
+                    sampleOutputErrors(
+                        count: k, into: sampled[L].base, scale: categorical ? modelWeight : 1 / variance.squareRoot())
+                }
+                network.backward(errors: sampled, count: k, buffers: pass)
+            }
+            for s in network.shapes where s.index < L {
                 let i = s.index
+                let f = errorFactors[i - 1]
+                let sched = schedule(dimension: s.outputs, perSample: K)
                 if fused, m == K - 1 {
-                    errorFactors[i - 1].absorb(
-                        sampled[i].base, firstSample: first, schedule: errorSchedule, sqrtDamping: sqrtDamping,
+                    f.absorb(
+                        sampled[i].base, firstSample: f.updateCount, schedule: sched, sqrtDamping: sqrtDamping,
                         thenMultiply: buffers.errors[i].base, into: preconditionedErrors[i].base)
                 } else {
-                    errorFactors[i - 1].absorb(
-                        sampled[i].base, count: k, stride: s.outputs, firstSample: first, schedule: errorSchedule,
+                    f.absorb(
+                        sampled[i].base, count: k, stride: s.outputs, firstSample: f.updateCount, schedule: sched,
                         sqrtDamping: sqrtDamping)
                 }
             }
         }
-        if t < settings.warmupSamples { return report }
+        if t < settings.warmup { return report }
 
         // 4. Natural-gradient direction per layer, and lin = ⟨g, Δ⟩ for the unit step.
         let lin = preconditionAll(count: k, productsReady: fused)
-        let q = modelCurvature(count: k) / variance
+        let q = modelCurvature(count: k)
         guard lin > 0, lin.isFinite, q.isFinite else { return report }
-        var eta = max(
-            settings.learningRate / (1 + settings.learningRateDecay * Double(t)), settings.minimumLearningRate)
+        let base = 1 / (Double(t + k) + settings.priorSamples)
+        var eta = settings.learningRate * max(base, floor)
         if settings.clipToModelMinimum, q > 0, eta * q > lin {
             eta = lin / q
             report.clipped = 1
@@ -170,12 +254,15 @@ public final class NaturalGradientOptimizer: BlockOptimizer {
         let predicted = eta * lin - 0.5 * eta * eta * q
 
         // 5. Trial pass, then accept or reject.
-        let lossBefore = 0.5 * sse / variance
-        let actual = lossBefore - trialLoss(step: eta, targets: targets, count: k) / variance
-        if settings.rejectWorseSteps, !(actual >= 0) {
+        let lossBefore = categorical ? score.loss : score.loss / variance
+        let actual = lossBefore - trialLoss(step: eta, targets: targets, count: k)
+        let finite = stepKeepsWeightsFinite(eta: eta, count: k)
+        if !finite || (settings.rejectWorseSteps && !(actual >= 0)) {
             report.rejected = 1
             counters.rejected += 1
+            if !finite { counters.nonFinite = (counters.nonFinite ?? 0) + 1 }
             damping = min(damping * settings.dampingIncrease, settings.maximumDamping)
+            agreement.lastCount = 0
         } else {
             for s in network.shapes {
                 Kernels.addOuterProducts(
@@ -185,6 +272,7 @@ public final class NaturalGradientOptimizer: BlockOptimizer {
             }
             report.steps = 1
             counters.steps += 1
+            rememberStep(count: k, lin: lin)
         }
 
         // 6. Adaptive damping over the window.
@@ -205,6 +293,164 @@ public final class NaturalGradientOptimizer: BlockOptimizer {
         return report
     }
 
+    /// Whether the step (η/L)·Σ u wᵀ is finite and bounded (each entry below 10¹⁰⁰) in every
+    /// layer: a step that could make a weight NaN or infinite is never applied.
+    private func stepKeepsWeightsFinite(eta: Double, count k: Int) -> Bool {
+        let alpha = eta / Double(network.architecture.layerCount)
+        return network.shapes.allSatisfy { s in
+            GradientBuffers.outerProductBound(
+                k: k, alpha: alpha, u: preconditionedErrors[s.index].base, m: s.outputs, ldu: s.outputs,
+                v: preconditionedInputs[s.index].base, n: s.columns, ldv: s.columns) < GradientBuffers.largestStep
+        }
+    }
+
+    /// The most classes for which the hidden layers' error factors take the exact expectation
+    /// over the model's labels (one backward pass per class) instead of sampled labels.
+    static let exactClassLimit = 16
+
+    /// ẽ_L = scale·√p_c (onehot(c) − p) for each of the block's rows.
+    private func classErrors(_ c: Int, count k: Int, scale: Double, into e: UnsafeMutablePointer<Double>) {
+        let nL = network.architecture.outputSize
+        let p = buffers.predictions.base
+        for r in 0..<k {
+            let row = p + r * nL
+            let w = scale * row[c].squareRoot()
+            for j in 0..<nL { e[r * nL + j] = w * ((j == c ? 1 : 0) - row[j]) }
+        }
+    }
+
+    /// ẽ_L for the error factors: ξ·`scale` with ξ ~ N(0, I) (Gaussian), or onehot(y_s) − p with
+    /// y_s drawn from p = softmax(x_L) (categorical).
+    private func sampleOutputErrors(count k: Int, into e: UnsafeMutablePointer<Double>, scale: Double) {
+        let nL = network.architecture.outputSize
+        guard network.architecture.likelihood == .categorical else {
+            random.fillGaussian(e, count: k * nL, scale: scale)
+            return
+        }
+        let p = buffers.predictions.base
+        for r in 0..<k {
+            let row = p + r * nL
+            var u = random.nextOpenUnit()
+            var drawn = nL - 1
+            for j in 0..<nL {
+                u -= row[j]
+                if u <= 0 {
+                    drawn = j
+                    break
+                }
+            }
+            for j in 0..<nL { e[r * nL + j] = scale * ((j == drawn ? 1 : 0) - row[j]) }
+        }
+    }
+
+    /// Folds the block's output Fisher into F̄ (bias-corrected running average from a prior of
+    /// t₀ pseudo-samples of I/K), and inverts its damped form. Per sample it absorbs
+    /// ½(diag(p) − ppᵀ) + ½ e eᵀ, the model's expectation and the observed error e = y − p: the
+    /// two agree in expectation when the model is calibrated, and the second keeps F̄ from
+    /// collapsing when it is overconfident.
+    private func absorbOutputFisher(count k: Int) {
+        let K = network.architecture.outputSize
+        let f = outputFisher.base
+        let p = buffers.predictions.base
+        let e = buffers.errors[network.architecture.layerCount].base
+        if outputFisherCount == 0 {
+            outputFisher.fill(0)
+            for j in 0..<K { f[j * K + j] = 1 / Double(K) }
+        }
+        let sched = schedule(dimension: K, perSample: 1)
+        for r in 0..<k {
+            let eps = sched.rate(at: outputFisherCount)
+            outputFisherCount += 1
+            let row = p + r * K
+            let error = e + r * K
+            for i in 0..<K {
+                for j in i..<K {
+                    let v = 0.5 * ((i == j ? row[i] : 0) - row[i] * row[j] + error[i] * error[j])
+                    f[i * K + j] = (1 - eps) * f[i * K + j] + eps * v
+                }
+            }
+        }
+        refreshOutputInverse()
+    }
+
+    /// Inverts the damped F̄ into `outputInverse`.
+    private func refreshOutputInverse() {
+        let K = network.architecture.outputSize
+        let f = outputFisher.base
+        var trace = 0.0
+        for j in 0..<K { trace += f[j * K + j] }
+        let d = damping.squareRoot() * trace / Double(K) + 1e-12 * trace
+        let inv = outputInverse.base
+        inv.update(from: f, count: K * K)
+        for j in 0..<K { inv[j * K + j] += d }
+        if !Kernels.invertPositiveDefinite(n: K, inv) {
+            // Not positive definite (round-off): fall back to the damped diagonal.
+            outputInverse.fill(0)
+            for j in 0..<K { inv[j * K + j] = 1 / max(f[j * K + j] + d, 1e-12) }
+        }
+    }
+
+    /// The highest rate the floor gives the factors: a memory of at least twice the widest
+    /// factor, so that no factor forgets faster than it can stay positive definite.
+    var maximumFactorFloor: Double {
+        1 / (2 * Double(network.shapes.map { max($0.columns, $0.outputs) }.max() ?? 1))
+    }
+
+    /// Adds the comparison of the last step with this block's gradient to the floor window:
+    /// ⟨g, Δ_last⟩/⟨g_last, Δ_last⟩ > 0 when the step also lowered this block's loss (to first order).
+    private func noteAgreement(count k: Int) {
+        guard settings.adaptiveFloor, agreement.lastCount > 0, agreement.lastLin > 0 else { return }
+        let pass = buffers.pass
+        let kp = agreement.lastCount
+        var dot = 0.0
+        for s in network.shapes {
+            let i = s.index
+            let e = buffers.errors[i].base
+            let x = pass.activations[i - 1].base
+            let ldx = pass.strides[i - 1]
+            let u = lastErrors[i - 1].base
+            let w = lastInputs[i - 1].base
+            for r in 0..<k {
+                for l in 0..<kp {
+                    let eu = Kernels.dot(n: s.outputs, e + r * s.outputs, u + l * s.outputs)
+                    let xw = Kernels.dot(n: s.columns, x + r * ldx, w + l * s.columns)
+                    dot += eu * xw
+                }
+            }
+        }
+        let ratio = dot / Double(network.architecture.layerCount) / agreement.lastLin
+        guard ratio.isFinite else { return }
+        agreement.sum += ratio
+        agreement.squares += ratio * ratio
+        agreement.ratios += 1
+        agreement.samples += k
+        guard agreement.samples >= settings.floorWindow else { return }
+        // A one-sided test of the window's mean ratio: clearly positive (z > 2) means the steps
+        // keep pointing the same way, so they are too short (φ ×3/2); not positive (z ≤ 0) means
+        // they are not (φ ×2/3); in between, φ stays.
+        let n = Double(agreement.ratios)
+        let mean = agreement.sum / n
+        let variance = max(agreement.squares / n - mean * mean, 0)
+        let z = mean / (variance / n).squareRoot()
+        if z > 2 {
+            floor = min(floor * 1.5, 1)
+        } else if !(z > 0) {
+            floor = max(floor / 1.5, settings.minimumFloor)
+        }
+        agreement = Agreement(lastCount: agreement.lastCount, lastLin: agreement.lastLin)
+    }
+
+    /// Keeps the applied step's u and w for the next block's agreement.
+    private func rememberStep(count k: Int, lin: Double) {
+        guard settings.adaptiveFloor else { return }
+        agreement.lastCount = k
+        agreement.lastLin = lin
+        for s in network.shapes {
+            lastErrors[s.index - 1].base.update(from: preconditionedErrors[s.index].base, count: k * s.outputs)
+            lastInputs[s.index - 1].base.update(from: preconditionedInputs[s.index].base, count: k * s.columns)
+        }
+    }
+
     /// Fills u_i = P̃_i e_i and w_i = P_i x_{i-1} for every layer, and the Gram matrices
     /// x_{i-1} w_iᵀ. Returns lin = ⟨g, Δ⟩ for the unit step Δ_i = (1/L) Σ_j u_ij w_ijᵀ, where
     /// g is the negative gradient Σ_j e_ij x_{i-1,j}ᵀ.
@@ -219,10 +465,12 @@ public final class NaturalGradientOptimizer: BlockOptimizer {
             let x = pass.activations[i - 1].base
             let w = preconditionedInputs[i].base
             let ldx = pass.strides[i - 1]
-            if !productsReady {
+            if i == network.architecture.layerCount {
+                multiplyByOutputInverse(e, count: k, into: u)
+            } else if !productsReady {
                 errorFactors[i - 1].multiply(e, count: k, stride: s.outputs, into: u)
-                factors[i - 1].multiply(x, count: k, stride: ldx, into: w)
             }
+            if !productsReady { factors[i - 1].multiply(x, count: k, stride: ldx, into: w) }
             let gx = inputGram[i].base
             if k == 1 {
                 gx[0] = Kernels.dot(n: s.columns, x, w)
@@ -239,8 +487,24 @@ public final class NaturalGradientOptimizer: BlockOptimizer {
         return lin / Double(network.architecture.layerCount)
     }
 
+    /// u = P̃_L e for the output layer, whose error factor is exact: σ²·I (Gaussian: Λ̃_L = Σ̃⁻¹)
+    /// or the inverse of the damped running average of diag(p) − ppᵀ (categorical), both damped
+    /// relatively like the other factors.
+    private func multiplyByOutputInverse(_ e: UnsafePointer<Double>, count k: Int, into u: UnsafeMutablePointer<Double>)
+    {
+        let K = network.architecture.outputSize
+        if network.architecture.likelihood == .categorical {
+            Kernels.symmetricMultiply(k: k, n: K, alpha: 1, p: outputInverse.base, v: e, ldv: K, u: u, ldu: K)
+            if outputFisherCount == 0 { for j in 0..<(k * K) { u[j] = e[j] * Double(K) } }
+        } else {
+            let c = settings.outputVariance / (1 + damping.squareRoot())
+            for j in 0..<(k * K) { u[j] = c * e[j] }
+        }
+    }
+
     /// Forward-mode pass of the unit step: δa_i = Δ_i x_{i-1} + W_i δx_{i-1}, δx_i = φ'_i ∘ δa_i.
-    /// Returns Σ ‖δx_L‖² over the block (q·σ²).
+    /// Returns q, the curvature of the block's loss along the step: Σ ‖δx_L‖²/σ² (Gaussian) or
+    /// Σ δx_Lᵀ(diag(p) − ppᵀ)δx_L (categorical).
     func modelCurvature(count k: Int) -> Double {
         let pass = buffers.pass
         let invL = 1 / Double(network.architecture.layerCount)
@@ -260,11 +524,27 @@ public final class NaturalGradientOptimizer: BlockOptimizer {
             for j in 0..<(k * s.outputs) { d[j] *= phi[j] }
         }
         let out = tangents[network.architecture.layerCount].base
-        return Kernels.dot(n: k * network.architecture.outputSize, out, out)
+        let nL = network.architecture.outputSize
+        guard network.architecture.likelihood == .categorical else {
+            return Kernels.dot(n: k * nL, out, out) / settings.outputVariance
+        }
+        let p = buffers.predictions.base
+        var q = 0.0
+        for r in 0..<k {
+            var mean = 0.0
+            var square = 0.0
+            for j in 0..<nL {
+                let d = out[r * nL + j]
+                mean += p[r * nL + j] * d
+                square += p[r * nL + j] * d * d
+            }
+            q += square - mean * mean
+        }
+        return q
     }
 
-    /// Σ ‖y − x'_L‖² for the block under W_i + η Δ_i, computed without changing W:
-    /// a'_i = W_i x'_{i-1} + (η/L) Σ_l u_il (w_il · x'_{i-1}).
+    /// The block's loss under W_i + η Δ_i (Σ ½‖y − x'_L‖²/σ², or the cross-entropy), computed
+    /// without changing W: a'_i = W_i x'_{i-1} + (η/L) Σ_l u_il (w_il · x'_{i-1}).
     func trialLoss(step eta: Double, targets: UnsafePointer<Double>, count k: Int) -> Double {
         let pass = buffers.pass
         let L = network.architecture.layerCount
@@ -290,12 +570,13 @@ public final class NaturalGradientOptimizer: BlockOptimizer {
             input = out
             ldIn = ldOut
         }
-        var sse = 0.0
-        for j in 0..<(k * network.architecture.outputSize) {
-            let d = targets[j] - input[j]
-            sse += d * d
+        let a = network.architecture
+        let nL = a.outputSize
+        var loss = 0.0
+        for r in 0..<k {
+            loss += Likelihood.loss(a.likelihood, outputs: input + r * ldIn, targets: targets + r * nL, width: nL)
         }
-        return 0.5 * sse
+        return a.likelihood == .categorical ? loss : loss / settings.outputVariance
     }
 }
 
@@ -315,7 +596,7 @@ extension NaturalGradientOptimizer {
             targets.withUnsafeBufferPointer { y in
                 _ = buffers.forwardBackward(
                     network: network, inputs: x.baseAddress!, targets: y.baseAddress!, count: k,
-                    scale: 1 / settings.outputVariance)
+                    scale: 1 / settings.outputVariance, observe: false)
             }
         }
         _ = preconditionAll(count: k)
@@ -336,7 +617,9 @@ extension NaturalGradientOptimizer {
                 settings: settings, network: network.state, factors: factors.map(\.state),
                 errorFactors: errorFactors.map(\.state), damping: damping, random: random, samplesSeen: samplesSeen,
                 counters: counters, windowActual: window.actual, windowPredicted: window.predicted,
-                windowSamples: window.samples))
+                windowSamples: window.samples, floor: floor, agreement: agreement,
+                lastErrors: lastErrors.map(\.array), lastInputs: lastInputs.map(\.array),
+                outputFisher: outputFisher.array, outputFisherCount: outputFisherCount))
     }
 
     /// Restores an optimizer from a snapshot, ready to continue bit-for-bit.
@@ -359,6 +642,43 @@ extension NaturalGradientOptimizer {
         samplesSeen = s.samplesSeen
         counters = s.counters
         window = Window(actual: s.windowActual, predicted: s.windowPredicted, samples: s.windowSamples)
+        if let f = s.floor {
+            guard f >= s.settings.minimumFloor, f <= 1 else {
+                throw MathError.invalidState("floor \(f) is out of range")
+            }
+            floor = f
+        }
+        if var a = s.agreement {
+            guard a.samples >= 0, a.ratios >= 0, a.lastCount >= 0, a.sum.isFinite, a.squares.isFinite,
+                a.lastLin.isFinite
+            else {
+                throw MathError.invalidState("the floor's window is out of range")
+            }
+            // The last step's vectors are kept for the next block's comparison; saved with
+            // another block size they do not fit, and that one comparison is skipped.
+            let fits = { (saved: [[Double]]?, buffers: [DoubleBuffer]) in
+                saved.map { $0.count == buffers.count && zip($0, buffers).allSatisfy { $0.count == $1.count } } ?? false
+            }
+            if a.lastCount > 0, a.lastCount <= blockSize, fits(s.lastErrors, lastErrors),
+                fits(s.lastInputs, lastInputs),
+                let errors = s.lastErrors, let inputs = s.lastInputs,
+                (errors + inputs).allSatisfy({ $0.allSatisfy(\.isFinite) })
+            {
+                for (v, b) in zip(errors, lastErrors) { b.assign(v) }
+                for (v, b) in zip(inputs, lastInputs) { b.assign(v) }
+            } else {
+                a.lastCount = 0
+            }
+            agreement = a
+        }
+        if let f = s.outputFisher, let n = s.outputFisherCount {
+            guard f.count == outputFisher.count, n >= 0, f.allSatisfy(\.isFinite) else {
+                throw MathError.invalidState("the output Fisher does not fit the network")
+            }
+            outputFisher.assign(f)
+            outputFisherCount = n
+            if n > 0 { refreshOutputInverse() }
+        }
     }
 }
 
@@ -375,4 +695,12 @@ public struct NaturalGradientState: Codable, Equatable, Sendable {
     public var windowActual: Double
     public var windowPredicted: Double
     public var windowSamples: Int
+    /// The adaptive floor and its window (nil in states saved before they existed).
+    public var floor: Double?
+    public var agreement: NaturalGradientOptimizer.Agreement?
+    public var lastErrors: [[Double]]?
+    public var lastInputs: [[Double]]?
+    /// The categorical output's running Fisher average (K × K) and its sample count.
+    public var outputFisher: [Double]?
+    public var outputFisherCount: Int?
 }

@@ -1,25 +1,37 @@
 /// Every constant of online natural-gradient descent, with its default; docs/algorithm.md says
 /// what each does and where its default comes from.
-public struct NaturalGradientSettings: Codable, Equatable, Sendable {
-    /// η: the step is ΔW_i = (η_t/L)(P̃_i e_i)(P_i x_{i-1})ᵀ. `ngd bench paper` uses 0.02 (see
-    /// `PaperBench`); this is the library's default.
-    public var learningRate = 0.01
-    /// η_t = η/(1 + learningRateDecay·t), t counting samples.
-    public var learningRateDecay = 1e-4
-    /// η_min: η_t = max(η/(1 + decay·t), η_min), so that the step of a long-running model does
-    /// not decay to nothing on a stream that keeps changing. 0 (the default) is no floor.
-    public var minimumLearningRate: Double {
-        get { minimumLearningRateSetting ?? 0 }
-        set { minimumLearningRateSetting = newValue == 0 ? nil : newValue }
-    }
-    /// Stored as an optional so that settings saved before the setting existed still decode.
-    var minimumLearningRateSetting: Double?
-    /// ε, the rate of the exponential moving averages of both Fisher factors.
-    public var factorRate = 3e-3
-    /// Samples that only update the factors, with ε_t = 1/(t+2). `nil` means ⌈1/ε⌉.
-    public var warmup: Int? = nil
-    /// λ₀, the initial (dimensionless, relative) damping.
-    public var initialDamping = 1e-2
+///
+/// The defaults are meant to need no tuning per stream. Both Fisher factors are running
+/// averages that start from a prior of ``priorSamples`` pseudo-samples and are exact averages
+/// of what they saw (bias-corrected, so learning starts with the first sample); the step follows
+/// the Fisher-efficient schedule η_t = η·max(1/(t + 1 + t₀), φ_t), whose 1/t limit makes one
+/// linear layer with a Gaussian likelihood recursive least squares, and whose floor φ_t rises
+/// when consecutive steps agree (a stream that moves) and falls when they do not.
+public struct NaturalGradientSettings: Codable, Equatable, Sendable, SettingsTable {
+    /// η, a scale on the step schedule: ΔW_i = (η_t/L)(P̃_i e_i)(P_i x_{i-1})ᵀ with
+    /// η_t = η·max(1/(t + 1 + t₀), φ_t). 1 is the Fisher-efficient schedule.
+    public var learningRate = 1.0
+    /// t₀: pseudo-samples of the prior the Fisher factors start from (the identity, for
+    /// standardized inputs); also offsets the 1/t schedule. More is more shrinkage early on.
+    public var priorSamples = 3.0
+    /// φ₀: the initial floor of η_t/η and of the factors' rate, which then adapts within
+    /// [``minimumFloor``, 1/(2n)] (n the widest factor) when ``adaptiveFloor`` is on.
+    public var initialFloor = 1e-2
+    /// The lowest the adaptive floor goes.
+    public var minimumFloor = 1e-6
+    /// Adapt the floor φ_t from how the step of one block moved the next block's loss: ×3/2 when,
+    /// over ``floorWindow`` samples, consecutive steps agree on average (a moving stream), ×2/3
+    /// when they disagree.
+    public var adaptiveFloor = true
+    /// Samples per window of the floor's adaptation.
+    public var floorWindow = 100
+    /// The factors' rate never falls below 1/(``memoryWidths``·n) for a factor of dimension n: the
+    /// Fisher memory, in samples, is at most this many times the layer's width.
+    public var memoryWidths = 10.0
+    /// Samples that only update the factors, before the first step (0: step from the first).
+    public var warmup = 0
+    /// λ₀, the initial (dimensionless, relative) damping of each factor pair.
+    public var initialDamping = 1e-4
     /// λ_min: damping never goes below this. Without it, directions a rank-deficient factor never
     /// sees decay until round-off destroys P.
     public var minimumDamping = 1e-8
@@ -40,23 +52,17 @@ public struct NaturalGradientSettings: Codable, Equatable, Sendable {
     public var clipToModelMinimum = true
     /// Undo a step that raised its own block's loss, and raise λ.
     public var rejectWorseSteps = true
-    /// K: targets sampled from the model per input, for the error factors Λ̃.
+    /// K: targets sampled from the model per input, for the error factors Λ̃ of the hidden
+    /// layers (the output layer's is exact).
     public var modelSamples = 1
     /// k: samples per update. 1 uses Sherman–Morrison; k > 1 uses one rank-k Woodbury update per
     /// factor and a rank-k weight update.
     public var blockSize = 1
-    /// Update the Fisher factors on one block in `factorInterval` only; 1 (the default, and
-    /// the method of docs/algorithm.md) updates them on every block. With n > 1 the other blocks skip the
-    /// sampled backward pass and both factor updates, and the absorbed samples get n times the
-    /// rate ε, so the factors keep their memory of about 1/ε samples. Warm-up absorbs every block.
-    /// A throughput setting: `ngd bench paper --factor-interval` shows what it costs in
-    /// learning on the paper's problems.
-    public var factorInterval: Int {
-        get { factorIntervalSetting ?? 1 }
-        set { factorIntervalSetting = newValue == 1 ? nil : newValue }
-    }
-    /// Stored as an optional so that settings saved before the setting existed still decode.
-    var factorIntervalSetting: Int?
+    /// Update the Fisher factors on one block in `factorInterval` only; 1 (the default) updates
+    /// them on every block. With n > 1 the other blocks skip the sampled backward pass and both
+    /// factor updates, and the absorbed samples weigh n times as much. A throughput setting:
+    /// `ngd bench paper --factor-interval` shows what it costs in learning.
+    public var factorInterval = 1
     /// σ² of the Gaussian output model Σ̃ = σ²I. The loss is ½(y − x_L)ᵀΣ̃⁻¹(y − x_L).
     public var outputVariance = 1.0
     /// Health checks and refreshes of the inverse factors.
@@ -65,26 +71,31 @@ public struct NaturalGradientSettings: Codable, Equatable, Sendable {
     public init() {}
 
     /// Every setting, once: its name, its placeholder and its one line of help. Configuration
-    /// files, flags, `--help` and the docs read this table.
+    /// files, flags, `--help`, the docs and the checkpoint encoding read this table.
     public static var settings: [Setting<Self, TrainingSetting>] {
         [
-            Setting(.learningRate, \.learningRate, "η", "Step size η (NGD: ΔW_i = (η_t/L)(P̃_i e_i)(P_i x_{i-1})ᵀ)."),
-            Setting(.learningRateDecay, \.learningRateDecay, "decay", "η_t = η/(1 + decay·t), t in samples."),
-            Setting(.minimumLearningRate, \.minimumLearningRate, "η", "Floor of η_t (0: none)."),
+            Setting(
+                .learningRate, \.learningRate, "η",
+                "Scale of the step schedule η·max(1/(t+1+t₀), φ_t); 1 is Fisher-efficient."),
+            Setting(
+                .priorSamples, \.priorSamples, "t₀", "Pseudo-samples of the factors' prior; more shrinks early steps."),
+            Setting(.initialFloor, \.initialFloor, "φ", "Initial floor of the step and factor rates."),
+            Setting(.minimumFloor, \.minimumFloor, "φ", "Lowest value of the adaptive floor."),
+            Setting(.adaptiveFloor, \.adaptiveFloor, "Adapt the floor from whether consecutive steps agree."),
+            Setting(.floorWindow, \.floorWindow, "n", "Samples per window of the floor's adaptation."),
+            Setting(
+                .memoryWidths, \.memoryWidths, "m", "Fisher memory of at most m × the factor's dimension, in samples."),
             Setting(
                 .blockSize, \.blockSize, "k", "Samples per step: 1 is Sherman–Morrison, k > 1 one Woodbury block of k."),
             Setting(
-                .factorRate, \.factorRate, "ε", "Moving-average rate of the Fisher factors (memory ≈ 1/ε samples)."),
-            Setting(
                 .factorInterval, \.factorInterval, "n",
-                "Update the Fisher factors on one block in n, at rate nε (a throughput setting; 1 updates every block)."
-            ),
-            Setting(.warmup, \.warmup, "n", "Samples that only update the factors, at rate 1/(t+2) (default ⌈1/ε⌉)."),
+                "Update the Fisher factors on one block in n (a throughput setting)."),
+            Setting(.warmup, \.warmup, "n", "Samples that only update the factors before the first step."),
             Setting(.initialDamping, \.initialDamping, "λ₀", "Initial relative damping λ₀ (dimensionless)."),
             Setting(.minimumDamping, \.minimumDamping, "λ", "Floor of the relative damping."),
             Setting(.maximumDamping, \.maximumDamping, "λ", "Ceiling of the relative damping."),
             Setting(
-                .modelSamples, \.modelSamples, "K", "Targets sampled from the model per input, for the error factors."),
+                .modelSamples, \.modelSamples, "K", "Targets sampled per input for the hidden layers' error factors."),
             Setting(
                 .dampingWindow, \.dampingWindow, "n",
                 "Samples per adaptive-damping window (ρ = actual/predicted decrease)."),
@@ -108,23 +119,22 @@ public struct NaturalGradientSettings: Codable, Equatable, Sendable {
             Setting(
                 .refreshInterval, \.health.refreshInterval, "n",
                 "Also re-invert every n updates (0: only when unhealthy)."),
+            Setting(.outputVariance, \.outputVariance, "σ²", "σ² of the Gaussian output model."),
         ]
     }
-
-    /// The warm-up length in samples.
-    public var warmupSamples: Int { warmup ?? Int((1 / factorRate).rounded(.up)) }
 
     /// Checks every range, and the settings that constrain each other.
     /// - Throws: ``MathError/invalidSetting(_:value:reason:)`` naming the first bad setting.
     public func validate() throws(MathError) {
-        try require(learningRate > 0 && learningRate.isFinite, .learningRate, learningRate, "must be a positive number")
+        try require(learningRate > 0 && learningRate <= 10, .learningRate, learningRate, "must be in (0, 10]")
+        try require(priorSamples >= 0 && priorSamples <= 1e6, .priorSamples, priorSamples, "must be in [0, 1e6]")
+        try require(minimumFloor > 0 && minimumFloor < 1, .minimumFloor, minimumFloor, "must be in (0, 1)")
         try require(
-            learningRateDecay >= 0 && learningRateDecay.isFinite, .learningRateDecay, learningRateDecay, "must be ≥ 0")
-        try require(
-            minimumLearningRate >= 0 && minimumLearningRate <= learningRate, .minimumLearningRate, minimumLearningRate,
-            "must be in [0, \(TrainingSetting.learningRate.configKey) \(learningRate)]")
-        try require(factorRate > 0 && factorRate < 1, .factorRate, factorRate, "must be in (0, 1)")
-        if let w = warmup { try require(w >= 0, .warmup, w, "must be ≥ 0") }
+            initialFloor >= minimumFloor && initialFloor <= 1, .initialFloor, initialFloor,
+            "must be in [\(TrainingSetting.minimumFloor.configKey) \(minimumFloor), 1]")
+        try require((1...1_000_000).contains(floorWindow), .floorWindow, floorWindow, "must be in 1...1000000")
+        try require(memoryWidths >= 1 && memoryWidths <= 1e6, .memoryWidths, memoryWidths, "must be in [1, 1e6]")
+        try require(warmup >= 0 && warmup <= 1 << 40, .warmup, warmup, "must be in 0...2^40")
         try require(
             minimumDamping > 0 && minimumDamping.isFinite, .minimumDamping, minimumDamping, "must be a positive number")
         try require(
@@ -145,9 +155,6 @@ public struct NaturalGradientSettings: Codable, Equatable, Sendable {
         try require((1...64).contains(modelSamples), .modelSamples, modelSamples, "must be in 1...64")
         try require((1...1024).contains(blockSize), .blockSize, blockSize, "must be in 1...1024")
         try require((1...1024).contains(factorInterval), .factorInterval, factorInterval, "must be in 1...1024")
-        try require(
-            factorRate * Double(factorInterval) < 1, .factorInterval, factorInterval,
-            "times \(TrainingSetting.factorRate.configKey) \(factorRate) must be below 1")
         try require(
             outputVariance > 0 && outputVariance.isFinite, .outputVariance, outputVariance, "must be a positive number")
         try health.validate()

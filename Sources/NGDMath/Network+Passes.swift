@@ -36,7 +36,11 @@ extension Network {
         let n0 = architecture.inputSize
         let x0 = buffers.activations[0].base
         let ld0 = buffers.strides[0]
-        for r in 0..<k { (x0 + r * ld0).update(from: input + r * n0, count: n0) }
+        if let z = standardizer {
+            for r in 0..<k { z.standardize(input + r * n0, into: x0 + r * ld0) }
+        } else {
+            for r in 0..<k { (x0 + r * ld0).update(from: input + r * n0, count: n0) }
+        }
         forwardLayers(count: k, buffers: buffers)
     }
 
@@ -82,7 +86,8 @@ extension Network {
         }
     }
 
-    /// The network's outputs for `count` inputs (row-major `count × n₀`), as `count × n_L`.
+    /// The network's predictions (x_L, or class probabilities) for `count` inputs (row-major
+    /// `count × n₀`), as `count × n_L`.
     ///
     /// Evaluation only: it allocates its own scratch (for up to 256 rows at a time) and never
     /// changes the network.
@@ -102,6 +107,7 @@ extension Network {
                     forward(x.baseAddress! + start * n0, count: k, buffers: buffers)
                     let xL = buffers.activations[architecture.layerCount].base
                     (y.baseAddress! + start * nL).update(from: xL, count: k * nL)
+                    architecture.likelihood.predict(y.baseAddress! + start * nL, count: k, width: nL)
                     start += k
                 }
             }

@@ -7,6 +7,9 @@ public struct TrainReport: Equatable, Sendable {
     /// Σ over samples and outputs of (y − x_L)², each sample measured *before* the update it
     /// caused: the online (prequential) error, a fair estimate of generalisation.
     public var sumSquaredError = 0.0
+    /// Σ of the per-sample loss before each update: ½‖y − x_L‖² (Gaussian, before any 1/σ²) or
+    /// the cross-entropy (categorical).
+    public var sumLoss = 0.0
     /// Weight updates taken (blocks, for NGD; after warm-up).
     public var steps = 0
     /// NGD steps undone because they raised the block's loss.
@@ -16,12 +19,22 @@ public struct TrainReport: Equatable, Sendable {
 
     public init(outputSize: Int) { self.outputSize = outputSize }
 
+    /// The report of a block of `k` samples scored `score` before its update, with nothing
+    /// learned yet.
+    init(outputSize: Int, samples k: Int, score: GradientBuffers.BlockScore) {
+        self.outputSize = outputSize
+        samples = k
+        sumSquaredError = score.squaredError
+        sumLoss = score.loss
+    }
+
     /// The mean over samples and outputs of (y − x_L)² before each update.
     public var meanSquaredError: Double { samples == 0 ? 0 : sumSquaredError / Double(samples * outputSize) }
 
     mutating func merge(_ other: TrainReport) {
         samples += other.samples
         sumSquaredError += other.sumSquaredError
+        sumLoss += other.sumLoss
         steps += other.steps
         rejected += other.rejected
         clipped += other.clipped
@@ -114,10 +127,15 @@ public enum OptimizerState: Codable, Equatable, Sendable {
 final class GradientBuffers {
     let pass: PassBuffers
     let errors: [DoubleBuffer]
+    /// The predictions of the last forward pass: x_L (Gaussian) or softmax(x_L) (categorical).
+    let predictions: DoubleBuffer
+    let likelihood: Likelihood
 
     init(architecture: Architecture, capacity: Int) {
         pass = PassBuffers(architecture: architecture, capacity: capacity)
         errors = PassBuffers.errorBuffers(architecture: architecture, capacity: capacity)
+        predictions = DoubleBuffer(count: capacity * architecture.outputSize)
+        likelihood = architecture.likelihood
     }
 
     /// Samples in the last forward pass.
@@ -126,30 +144,140 @@ final class GradientBuffers {
     /// x_L of the last forward pass (row-major, one row per sample of the block).
     var outputs: UnsafePointer<Double> { UnsafePointer(pass.activations[pass.activations.count - 1].base) }
 
-    /// A copy of x_L of the last forward pass, `lastCount × n_L`.
+    /// A copy of the predictions of the last forward pass, `lastCount × n_L`.
     var lastOutputs: [Double] {
-        Array(UnsafeBufferPointer(start: outputs, count: lastCount * (pass.strides.last ?? 0)))
+        Array(UnsafeBufferPointer(start: predictions.base, count: lastCount * (pass.strides.last ?? 0)))
     }
 
-    /// Runs the forward pass, writes e_L = scale·(y − x_L) and back-propagates it.
-    /// - Returns: Σ (y − x_L)² over the block, before any update.
+    /// What a block scored before its update.
+    struct BlockScore {
+        /// Σ (y − ŷ)² over the block, ŷ the predictions (x_L, or class probabilities).
+        var squaredError = 0.0
+        /// Σ of the per-sample loss: ½‖y − x_L‖² (before any 1/σ²), or the cross-entropy.
+        var loss = 0.0
+        /// The block cannot be learned without a NaN or infinity: an input statistic, an
+        /// activation's square, the loss or an error would not be finite. Nothing was changed.
+        var refused = false
+    }
+
+    /// Folds the inputs into the network's standardizer (when `observe` and it has one), runs
+    /// the forward pass, writes e_L = −∂loss/∂x_L and back-propagates it: e_L = scale·(y − x_L)
+    /// for a Gaussian, y − softmax(x_L) for a categorical likelihood (`scale` unused).
     func forwardBackward(
-        network: Network, inputs: UnsafePointer<Double>, targets: UnsafePointer<Double>, count k: Int, scale: Double
-    ) -> Double {
+        network: Network, inputs: UnsafePointer<Double>, targets: UnsafePointer<Double>, count k: Int, scale: Double,
+        observe: Bool = true
+    ) -> BlockScore {
+        // The block is predicted with the statistics of the inputs before it (so its predictions
+        // are those a separate prediction pass gives), and joins them afterwards; only the very
+        // first input sets the mean first, so that it is not fed to the network at raw scale.
+        let standardizer = observe ? network.standardizer : nil
+        let n0 = network.architecture.inputSize
+        if let z = standardizer, !z.accepts(inputs, count: k, stride: n0) {
+            // No prediction can be made from inputs the statistics cannot hold.
+            lastCount = k
+            predictions.base.update(repeating: .nan, count: k * network.architecture.outputSize)
+            return BlockScore(squaredError: .infinity, loss: .infinity, refused: true)
+        }
+        var observed = 0
+        if let z = standardizer, z.count == 0, z.centers {
+            z.observe(inputs, count: 1, stride: network.architecture.inputSize)
+            observed = 1
+        }
         network.forward(inputs, count: k, buffers: pass)
         lastCount = k
         let L = network.architecture.layerCount
         let nL = network.architecture.outputSize
         let out = pass.activations[L].base
+        let p = predictions.base
+        p.update(from: out, count: k * nL)
+        likelihood.predict(p, count: k, width: nL)
         let e = errors[L].base
-        var sse = 0.0
+        var score = BlockScore()
+        for r in 0..<k {
+            score.loss += Likelihood.loss(likelihood, outputs: out + r * nL, targets: targets + r * nL, width: nL)
+        }
+        let errorScale = likelihood == .gaussian ? scale : 1
         for j in 0..<(k * nL) {
-            let d = targets[j] - out[j]
-            sse += d * d
-            e[j] = scale * d
+            let d = targets[j] - p[j]
+            score.squaredError += d * d
+            e[j] = errorScale * d
         }
         network.backward(errors: errors, count: k, buffers: pass)
-        return sse
+        guard score.loss.isFinite, blockIsRepresentable(network: network, count: k) else {
+            if observed > 0 { standardizer?.forgetFirst() }
+            score.refused = true
+            return score
+        }
+        if let z = standardizer, k > observed {
+            z.observe(inputs + observed * n0, count: k - observed, stride: n0)
+        }
+        return score
+    }
+
+    /// Whether n·max|v_j|² is finite (false for any NaN).
+    @inline(__always) static func squaresStayFinite(_ v: UnsafePointer<Double>, _ n: Int) -> Bool {
+        var top = 0.0
+        for j in 0..<n {
+            let a = abs(v[j])
+            if !(a <= top) { top = a }
+        }
+        return top * top * Double(n) < .infinity
+    }
+
+    /// Whether every activation and error of the last pass is finite, with squares summed over
+    /// a layer that stay finite (the Fisher factors absorb their outer products).
+    func blockIsRepresentable(network: Network, count k: Int) -> Bool {
+        for s in network.shapes {
+            let x = pass.activations[s.index - 1].base
+            let ld = pass.strides[s.index - 1]
+            let e = errors[s.index].base
+            for r in 0..<k {
+                guard Self.squaresStayFinite(x + r * ld, s.columns),
+                    Self.squaresStayFinite(e + r * s.outputs, s.outputs)
+                else { return false }
+            }
+        }
+        let out = pass.activations[network.architecture.layerCount].base
+        for j in 0..<(k * network.architecture.outputSize) where !out[j].isFinite { return false }
+        return true
+    }
+
+    /// The largest entry a step may add to a weight: larger (or non-finite) steps are refused.
+    static let largestStep = 1e100
+
+    /// An upper bound of |alpha·Σ_r u_r v_rᵀ| entry-wise: alpha·Σ_r max|u_r|·max|v_r|; infinite
+    /// when any entry is not finite.
+    static func outerProductBound(
+        k: Int, alpha: Double, u: UnsafePointer<Double>, m: Int, ldu: Int, v: UnsafePointer<Double>, n: Int, ldv: Int
+    ) -> Double {
+        var bound = 0.0
+        for r in 0..<k {
+            var mu = 0.0
+            var mv = 0.0
+            for j in 0..<m {
+                let a = abs(u[r * ldu + j])
+                guard a.isFinite else { return .infinity }
+                mu = max(mu, a)
+            }
+            for j in 0..<n {
+                let a = abs(v[r * ldv + j])
+                guard a.isFinite else { return .infinity }
+                mv = max(mv, a)
+            }
+            bound += mu * mv
+        }
+        let b = abs(alpha) * bound
+        return b.isNaN ? .infinity : b
+    }
+
+    /// Whether the gradient step alpha·Σ_j e_ij x_{i-1,j}ᵀ is finite and below ``largestStep`` in
+    /// every layer.
+    func gradientStepIsSafe(network: Network, count k: Int, alpha: Double) -> Bool {
+        network.shapes.allSatisfy { s in
+            Self.outerProductBound(
+                k: k, alpha: alpha, u: errors[s.index].base, m: s.outputs, ldu: s.outputs,
+                v: pass.activations[s.index - 1].base, n: s.columns, ldv: pass.strides[s.index - 1]) < Self.largestStep
+        }
     }
 
     /// W_i += alpha · Σ_j e_ij x_{i-1,j}ᵀ for every layer: a (scaled) negative-gradient step, or,

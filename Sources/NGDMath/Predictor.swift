@@ -14,7 +14,7 @@ public final class Predictor {
         buffers = PassBuffers(architecture: network.architecture, capacity: self.chunk)
     }
 
-    /// Writes the outputs for `count` inputs (`count × n₀`, already validated) to `out`
+    /// Writes the predictions (x_L, or class probabilities) for `count` inputs (`count × n₀`, already validated) to `out`
     /// (`count × n_L`), using the network's current weights.
     package func predict(_ inputs: UnsafePointer<Double>, count: Int, into out: UnsafeMutablePointer<Double>) {
         let a = network.architecture
@@ -25,6 +25,7 @@ public final class Predictor {
             let k = min(chunk, count - start)
             network.forward(inputs + start * n0, count: k, buffers: buffers)
             (out + start * nL).update(from: buffers.activations[a.layerCount].base, count: k * nL)
+            a.likelihood.predict(out + start * nL, count: k, width: nL)
             start += k
         }
     }

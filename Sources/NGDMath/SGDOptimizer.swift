@@ -32,6 +32,8 @@ public final class SGDOptimizer: BlockOptimizer {
     public let settings: SGDSettings
     public private(set) var samplesSeen = 0
     private var steps = 0
+    /// Steps refused because they could make a weight non-finite.
+    public private(set) var rejectedSteps = 0
     private let buffers: GradientBuffers
 
     public var blockSize: Int { settings.blockSize }
@@ -53,14 +55,20 @@ public final class SGDOptimizer: BlockOptimizer {
 
     package func trainBlock(inputs: UnsafePointer<Double>, targets: UnsafePointer<Double>, count k: Int) -> TrainReport
     {
-        var report = TrainReport(outputSize: network.architecture.outputSize)
-        report.sumSquaredError = buffers.forwardBackward(
+        let score = buffers.forwardBackward(
             network: network, inputs: inputs, targets: targets, count: k, scale: 1)
-        buffers.addGradientOuterProducts(
-            network: network, count: k, alpha: settings.learningRate / Double(k), target: network.parameters.base)
+        var report = TrainReport(outputSize: network.architecture.outputSize, samples: k, score: score)
+        let alpha = settings.learningRate / Double(k)
+        // A block that cannot be learned without a NaN or infinity, or a step that could make a
+        // weight NaN or infinite, is refused whole; the network stays as it was.
+        guard !score.refused, buffers.gradientStepIsSafe(network: network, count: k, alpha: alpha) else {
+            report.rejected = 1
+            rejectedSteps += 1
+            return report
+        }
         samplesSeen += k
+        buffers.addGradientOuterProducts(network: network, count: k, alpha: alpha, target: network.parameters.base)
         steps += 1
-        report.samples = k
         report.steps = 1
         return report
     }

@@ -300,3 +300,60 @@ public enum SettingError<Name: SettingName>: Error, Equatable, Sendable, CustomS
 
     public var description: String { "\(name.configKey): \(problem)" }
 }
+
+/// A settings type whose settings are all listed in one table. Its `Codable` conformance comes
+/// from the table: each setting is stored under its configuration key, and a key that is
+/// missing keeps its default, so settings saved before a setting existed still decode.
+public protocol SettingsTable: Codable {
+    associatedtype Name: SettingName
+    /// Every setting of the type.
+    static var settings: [Setting<Self, Name>] { get }
+    /// The defaults.
+    init()
+}
+
+/// A coding key spelled at run time: a setting's configuration key.
+struct SettingCodingKey: CodingKey {
+    let stringValue: String
+    var intValue: Int? { nil }
+    init(_ s: String) { stringValue = s }
+    init?(stringValue: String) { self.stringValue = stringValue }
+    init?(intValue: Int) { nil }
+}
+
+extension SettingsTable {
+    public init(from decoder: any Decoder) throws {
+        self.init()
+        let c = try decoder.container(keyedBy: SettingCodingKey.self)
+        for s in Self.settings {
+            let key = SettingCodingKey(s.name.configKey)
+            guard c.contains(key), try !c.decodeNil(forKey: key) else { continue }
+            let value: SettingValue =
+                switch s.kind {
+                case .real: .number(try c.decode(Double.self, forKey: key))
+                case .integer, .optionalInteger: .integer(try c.decode(Int.self, forKey: key))
+                case .boolean: .boolean(try c.decode(Bool.self, forKey: key))
+                case .text, .choice: .text(try c.decode(String.self, forKey: key))
+                case .integers: .integers(try c.decode([Int].self, forKey: key))
+                }
+            do { try s.set(value, in: &self) } catch {
+                throw DecodingError.dataCorruptedError(forKey: key, in: c, debugDescription: error.problem)
+            }
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: SettingCodingKey.self)
+        for s in Self.settings {
+            let key = SettingCodingKey(s.name.configKey)
+            switch s.value(in: self) {
+            case .number(let d)?: try c.encode(d, forKey: key)
+            case .integer(let n)?: try c.encode(n, forKey: key)
+            case .boolean(let b)?: try c.encode(b, forKey: key)
+            case .text(let t)?: try c.encode(t, forKey: key)
+            case .integers(let list)?: try c.encode(list, forKey: key)
+            case nil: break
+            }
+        }
+    }
+}

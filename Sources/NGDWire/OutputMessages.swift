@@ -96,10 +96,17 @@ public struct LossMessage: Equatable, Sendable {
     public var lossEMA: Double
     /// Samples the model has seen, learned or not.
     public var samples: Int
+    /// Categorical models: the mean cross-entropy of the message (equal to `loss`), and the
+    /// fraction of its samples whose most probable class was the label. nil otherwise.
+    public var logLoss: Double?
+    public var accuracy: Double?
 
     public init(
-        model: String, seq: Int, id: MessageID, count: Int, mse: Double, loss: Double, lossEMA: Double, samples: Int
+        model: String, seq: Int, id: MessageID, count: Int, mse: Double, loss: Double, lossEMA: Double, samples: Int,
+        logLoss: Double? = nil, accuracy: Double? = nil
     ) {
+        self.logLoss = logLoss
+        self.accuracy = accuracy
         self.model = model
         self.seq = seq
         self.id = id
@@ -122,6 +129,8 @@ public struct LossMessage: Equatable, Sendable {
         w.member("loss", loss)
         w.member("loss_ema", lossEMA)
         w.member("samples", samples)
+        if let logLoss { w.member("log_loss", logLoss) }
+        if let accuracy { w.member("accuracy", accuracy) }
         w.endObject()
         return w.bytes
     }
@@ -132,7 +141,8 @@ public struct LossMessage: Equatable, Sendable {
         return LossMessage(
             model: try f.string("model"), seq: try f.int("seq"), id: try f.id(), count: try f.int("n"),
             mse: try f.number("mse"), loss: try f.number("loss"), lossEMA: try f.number("loss_ema"),
-            samples: try f.int("samples"))
+            samples: try f.int("samples"), logLoss: try f.optionalNumber("log_loss"),
+            accuracy: try f.optionalNumber("accuracy"))
     }
 }
 

@@ -29,6 +29,9 @@ public struct SampleMessage: Equatable, Sendable {
     public var encoding: PayloadEncoding
     /// True when x was written as a list of vectors (JSON) — a reply then uses a list too.
     public var isBatch: Bool
+    /// True when the targets came as JSON `"label"`: one class index per sample in y (width 1).
+    /// (An NGD1 y of width 1 is a class index too when the model is categorical.)
+    public var hasLabels = false
 
     public init(
         count: Int, inputWidth: Int, outputWidth: Int, x: [Double], y: [Double]?, id: MessageID,
@@ -67,7 +70,12 @@ public struct SampleMessage: Equatable, Sendable {
             w.beginObject()
             w.key("x")
             w.value(Rows(values: x, count: count, width: inputWidth, isBatch: isBatch))
-            if let y {
+            if let y, hasLabels {
+                w.key("label")
+                if isBatch { w.beginArray() }
+                for c in y { w.value(Int(c)) }
+                if isBatch { w.endArray() }
+            } else if let y {
                 w.key("y")
                 w.value(Rows(values: y, count: count, width: outputWidth, isBatch: isBatch))
             }
@@ -101,7 +109,29 @@ public struct SampleMessage: Equatable, Sendable {
         let (x, k, nx, batch) = try matrix(xv, field: "x")
         var y: [Double]?
         var ny = 0
-        if let yv = doc["y"], yv != .null {
+        var labelled = false
+        if let lv = doc["label"], lv != .null {
+            guard doc["y"] == nil || doc["y"] == .null else { throw WireError.badField("give y or label, not both") }
+            // One class index, or a list of them for a batch.
+            let list = lv.array ?? [lv]
+            guard lv.array == nil || batch else {
+                throw WireError.badField("x is a single vector but label is a list")
+            }
+            guard lv.array != nil || !batch else {
+                throw WireError.badField("x is a batch but label is a single class")
+            }
+            guard list.count == k else { throw WireError.badField("x has \(k) samples but label has \(list.count)") }
+            var classes: [Double] = []
+            for (r, c) in list.enumerated() {
+                guard let n = c.int, n >= 0, n < 1 << 24 else {
+                    throw WireError.badField("label must hold class indices 0, 1, 2, …; sample \(r) is \(c.typeName)")
+                }
+                classes.append(Double(n))
+            }
+            y = classes
+            ny = 1
+            labelled = true
+        } else if let yv = doc["y"], yv != .null {
             let (yy, ky, n, yBatch) = try matrix(yv, field: "y")
             guard yBatch == batch else {
                 throw WireError.badField(
@@ -121,8 +151,10 @@ public struct SampleMessage: Equatable, Sendable {
             default: throw WireError.badField("id must be a string or a number, not \(iv.typeName)")
             }
         }
-        return SampleMessage(
+        var m = SampleMessage(
             count: k, inputWidth: nx, outputWidth: ny, x: x, y: y, id: id, encoding: .json, isBatch: batch)
+        m.hasLabels = labelled
+        return m
     }
 
     /// A vector `[..]` (one sample) or a list of equal-length vectors (a batch), flattened.

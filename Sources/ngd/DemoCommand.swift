@@ -31,7 +31,8 @@ struct DemoCommand: ParsableCommand {
         help: ArgumentHelp(
             "The loss target for the verdict, a running mse (default: 2× the noise floor, the paper's Figure 1 criterion).",
             valueName: "mse")) var target: Double?
-    @Option(help: ArgumentHelp("NGD learning rate η (the paper bench's).", valueName: "η")) var ngdLr = 0.02
+    @Option(help: ArgumentHelp("NGD's step-schedule scale η (the default, 1, is Fisher-efficient).", valueName: "η"))
+    var ngdLr = NaturalGradientSettings().learningRate
     @Option(help: ArgumentHelp("SGD learning rate (the best of `ngd bench paper --arch A`'s grid).", valueName: "η"))
     var sgdLr = 0.01
 
@@ -55,6 +56,8 @@ struct DemoCommand: ParsableCommand {
             var m = ModelConfig(name: kind.rawValue, layers: TeacherProblem.Arch.A.sizes)
             m.activation = .identity
             m.bias = false
+            // As in the paper (and `ngd bench paper`): the inputs are already standardized.
+            m.standardizeInputs = false
             m.outputNoise = PaperBench.defaultNGD.outputVariance
             m.optimizer = kind
             m.ngd.learningRate = ngdLr
@@ -100,7 +103,7 @@ struct DemoCommand: ParsableCommand {
             "stream: the paper's Figure 1A teacher (16 linear layers of 20, σ² = 1e-6), \(samples) samples, \(rate > 0 ? "\(Int(rate)) samples/s" : "as fast as possible")"
         )
         emit(
-            "models: ngd (online natural gradient, η = \(ngdLr)) and sgd (η = \(sgdLr)), same initial weights, same samples"
+            "models: ngd (online natural gradient, default settings\(ngdLr == NaturalGradientSettings().learningRate ? "" : ", η = \(ngdLr)")) and sgd (η = \(sgdLr)), same initial weights, same samples"
         )
         let goal = target ?? 2 * problem.floor
         emit(

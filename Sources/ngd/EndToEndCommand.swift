@@ -88,7 +88,7 @@ struct EndToEndCommand: ParsableCommand {
         daemon.executableURL = URL(fileURLWithPath: exe)
         daemon.arguments = [
             "serve", "--layers", TeacherProblem.Arch.A.sizes.map(String.init).joined(separator: ","), "--activation",
-            "identity", "--no-bias", "--output-noise", "1e-6", "--learning-rate", "0.02", "--batch", String(block),
+            "identity", "--no-bias", "--no-standardize-inputs", "--output-noise", "1e-6", "--batch", String(block),
             "--factor-interval", String(factorInterval), "--state-dir", state, "--checkpoint-interval", "0",
             "--stats-interval", "0", "--receive-hwm", "0", "--send-hwm", "0", "--log-level", "warning", "--input",
             "tcp://127.0.0.1:*", "--output", "tcp://127.0.0.1:*", "--control", "tcp://127.0.0.1:*", "--log-level",

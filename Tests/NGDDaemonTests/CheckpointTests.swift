@@ -136,13 +136,13 @@ private func tempDir() -> String {
     @Test func configuredOptimizerSettingsReplaceTheSavedOnes() throws {
         var cfg = ModelConfig(name: "m", layers: [2, 3, 1])
         let m = try HostedModel(config: cfg)
-        let saved = m.checkpoint()
+        let saved = try m.checkpoint()
         cfg.ngd.learningRate = 0.5
         cfg.ngd.blockSize = 4
-        cfg.ngd.minimumDamping = 1e-3
+        cfg.ngd.minimumDamping = 1e-5
         let r = try HostedModel(config: cfg, checkpoint: saved)
         let ngd = try #require(r.optimizer as? NaturalGradientOptimizer)
-        #expect(ngd.settings.learningRate == 0.5 && ngd.settings.blockSize == 4 && ngd.settings.minimumDamping == 1e-3)
+        #expect(ngd.settings.learningRate == 0.5 && ngd.settings.blockSize == 4 && ngd.settings.minimumDamping == 1e-5)
         #expect(r.network.parameters.array == m.network.parameters.array)
     }
 }

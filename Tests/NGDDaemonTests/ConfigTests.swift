@@ -93,8 +93,8 @@ import Testing
                 learning_rate = 0.002
                 batch = 8
                 seed = 42
-                learning_rate_decay = 0.0
-                factor_rate = 0.01
+                prior_samples = 5
+                min_floor = 0.00001
                 factor_interval = 4
                 damping = 0.1
                 min_damping = 0.001
@@ -111,7 +111,7 @@ import Testing
         #expect(m.topic == "t" && m.layers == [3, 5, 1] && m.activation == .relu && !m.bias && m.outputNoise == 0.5)
         #expect(m.optimizer == .ngd && m.learningRate == 0.002 && m.blockSize == 8 && m.seed == 42)
         #expect(
-            m.ngd.learningRateDecay == 0 && m.ngd.factorRate == 0.01 && m.ngd.initialDamping == 0.1
+            m.ngd.priorSamples == 5 && m.ngd.minimumFloor == 1e-5 && m.ngd.initialDamping == 0.1
                 && m.ngd.minimumDamping == 0.001 && m.ngd.maximumDamping == 100)
         #expect(m.ngd.factorInterval == 4 && m.naturalGradientSettings.factorInterval == 4)
     }
@@ -147,12 +147,12 @@ import Testing
             "models.a.optimizer (--optimizer): must be one of ngd, sgd, adam, not a string (lbfgs)"
         ),
         (
-            "[models.a]\nlayers = [2, 2]\noptimizer = \"sgd\"\nfactor_rate = 0.1",
-            "models.a.factor_rate (--factor-rate): is a setting of optimizer ngd; this model's optimizer is sgd"
+            "[models.a]\nlayers = [2, 2]\noptimizer = \"sgd\"\nmemory_widths = 4",
+            "models.a.memory_widths (--memory-widths): is a setting of optimizer ngd; this model's optimizer is sgd"
         ),
         ("[models.a]\nlayers = [2, 2.5]", "models.a.layers: must be an array of integers, e.g. [20, 20, 20]"),
         ("[models.a]\nlayers = [2, 0]", "models.a.layers"),
-        ("[models.a]\nlayers = [2, 2]\nfactor_rate = 2", "models.a.factor_rate"),
+        ("[models.a]\nlayers = [2, 2]\nmemory_widths = 0.5", "models.a.memory_widths"),
         (
             "[models.a]\nlayers = [2, 2]\nfactor_interval = 0",
             "models.a.factor_interval (--factor-interval): must be in 1...1024, got 0"

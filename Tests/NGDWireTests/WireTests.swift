@@ -101,6 +101,35 @@ private func bytes(_ s: String) -> [UInt8] { Array(s.utf8) }
         } catch { #expect("\(error)" == reason) }
     }
 
+    /// JSON `label`: one class index per sample, carried as a y of width 1 with `hasLabels`.
+    @Test func jsonLabelsAreClassIndices() throws {
+        let one = try SampleMessage.decode(bytes(#"{"x": [1, 2], "label": 2}"#))
+        #expect(one.y == [2] && one.outputWidth == 1 && one.hasLabels && !one.isBatch)
+        let batch = try SampleMessage.decode(bytes(#"{"x": [[1], [2], [3]], "label": [0, 1, 0]}"#))
+        #expect(batch.y == [0, 1, 0] && batch.count == 3 && batch.hasLabels)
+        let plain = try SampleMessage.decode(bytes(#"{"x": [1], "y": [2]}"#))
+        #expect(!plain.hasLabels)
+        // The encoder writes labels back as "label".
+        let again = try SampleMessage.decode(batch.encode())
+        #expect(again.y == batch.y && again.hasLabels)
+    }
+
+    @Test(arguments: [
+        (#"{"x": [1], "label": 1.5}"#, "label must hold class indices 0, 1, 2, …; sample 0 is a number"),
+        (#"{"x": [1], "label": -1}"#, "label must hold class indices 0, 1, 2, …; sample 0 is a number"),
+        (#"{"x": [1], "label": "cat"}"#, "label must hold class indices 0, 1, 2, …; sample 0 is a string"),
+        (#"{"x": [1], "label": 1e30}"#, "label must hold class indices 0, 1, 2, …; sample 0 is a number"),
+        (#"{"x": [1], "y": [1], "label": 0}"#, "give y or label, not both"),
+        (#"{"x": [[1], [2]], "label": [0]}"#, "x has 2 samples but label has 1"),
+        (#"{"x": [[1], [2]], "label": 0}"#, "x is a batch but label is a single class"),
+        (#"{"x": [1], "label": [0]}"#, "x is a single vector but label is a list"),
+    ]) func badLabelsGetAReason(payload: String, reason: String) {
+        do {
+            _ = try SampleMessage.decode(bytes(payload))
+            Issue.record("accepted \(payload)")
+        } catch { #expect("\(error)" == reason) }
+    }
+
     @Test func ngd1RoundTripsBothDTypes() throws {
         let x: [Double] = [1.5, -2, 0.1, 3, 4, 5]
         let y: [Double] = [0.25, -7]
@@ -215,6 +244,11 @@ private func bytes(_ s: String) -> [UInt8] { Array(s.utf8) }
         let loss = LossMessage(
             model: "m", seq: 9, id: .json(.number(5, text: "5")), count: 2, mse: 0.25, loss: 1, lossEMA: 2, samples: 11)
         #expect(try LossMessage.decode(loss.encode()) == loss)
+        let classes = LossMessage(
+            model: "m", seq: 9, id: .none, count: 4, mse: 0.1, loss: 0.3, lossEMA: 0.4, samples: 11, logLoss: 0.3,
+            accuracy: 0.75)
+        #expect(try LossMessage.decode(classes.encode()) == classes)
+        #expect(String(decoding: classes.encode(), as: UTF8.self).hasSuffix(#""log_loss":0.3,"accuracy":0.75}"#))
         let stats = StatsMessage(
             model: "m", samplesPerSecond: 10.5, samples: 3, seq: 2, lossEMA: nil, mseEMA: 0.5, damping: 1e-8,
             rejected: 1, rejectedSteps: 0, optimizer: "ngd", paused: true, uptime: 3.5, checkpointAge: nil)

@@ -55,7 +55,7 @@ import Testing
             try SettingFlags.parse(["--min-damping", "0.05"]).apply(to: &s)
             Issue.record("accepted")
         } catch let e as ValidationError {
-            #expect(e.message.hasPrefix("--damping 0.01: must be within [0.05, 10000.0]"))
+            #expect(e.message.hasPrefix("--damping \(s.initialDamping): must be within [0.05, 10000.0]"))
         }
         try SettingFlags.parse(["--min-damping", "0.05", "--damping", "0.05"]).apply(to: &s)
         #expect(s.minimumDamping == 0.05 && s.initialDamping == 0.05)
@@ -81,8 +81,8 @@ import Testing
         let c = try ServeCommand.parse([
             "--layers", "3,5,2", "--topic", "t", "--activation", "relu", "--no-bias", "--optimizer", "ngd",
             "--learning-rate", "0.002", "--batch", "8", "--output-noise", "0.5", "--seed", "9", "--min-damping",
-            "0.001", "--max-damping", "50", "--damping", "0.1", "--factor-rate", "0.01", "--factor-interval", "2",
-            "--learning-rate-decay", "0", "--input", "tcp://127.0.0.1:6000", "--input-pattern", "pull", "--input-mode",
+            "0.001", "--max-damping", "50", "--damping", "0.1", "--prior-samples", "5", "--factor-interval", "2",
+            "--min-floor", "1e-5", "--input", "tcp://127.0.0.1:6000", "--input-pattern", "pull", "--input-mode",
             "connect", "--subscribe", "models", "--output", "tcp://127.0.0.1:6001", "--control", "tcp://127.0.0.1:6002",
             "--state-dir", "/tmp/s", "--checkpoint-interval", "7", "--stats-interval", "2", "--loss-every", "3",
             "--max-message-size", "4096", "--receive-hwm", "11", "--send-hwm", "12", "--linger", "13",
@@ -96,7 +96,7 @@ import Testing
                 && m.seed == 9)
         #expect(
             m.ngd.minimumDamping == 0.001 && m.ngd.maximumDamping == 50 && m.ngd.initialDamping == 0.1
-                && m.ngd.factorRate == 0.01 && m.ngd.learningRateDecay == 0)
+                && m.ngd.priorSamples == 5 && m.ngd.minimumFloor == 1e-5)
         #expect(m.ngd.factorInterval == 2)
         #expect(
             c.input == "tcp://127.0.0.1:6000" && c.inputPattern == .pull && c.inputMode == .connect

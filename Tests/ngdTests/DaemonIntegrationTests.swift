@@ -273,8 +273,12 @@ import ZeroMQ
         let saved = try Data(contentsOf: URL(fileURLWithPath: path))
         let e = try DaemonProcess(["--layers", "4,9,2"], stateDir: d.stateDir, expectStart: false)
         #expect(e.process.terminationStatus != 0)
-        let savedArchitecture = try Architecture(sizes: [4, 8, 2], hidden: .tanh, bias: true).summary
-        let wanted = try Architecture(sizes: [4, 9, 2], hidden: .tanh, bias: true).summary
+        let savedArchitecture = try Architecture(
+            sizes: [4, 8, 2], activations: [.tanh, .identity], bias: true, standardizesInputs: true
+        ).summary
+        let wanted = try Architecture(
+            sizes: [4, 9, 2], activations: [.tanh, .identity], bias: true, standardizesInputs: true
+        ).summary
         #expect(
             e.log.contains("was saved with architecture \(savedArchitecture) but the configuration says \(wanted)"),
             "\(e.log)")

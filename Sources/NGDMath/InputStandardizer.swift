@@ -1,0 +1,125 @@
+/// Running per-feature mean and variance of a network's inputs, which standardize each input
+/// before the first layer: z_j = (x_j − μ_j)/σ_j.
+///
+/// Features of any scale and offset (a price in the thousands, a date in days, a 0/1 flag) then
+/// reach the first layer with comparable, unit-order values, so the initial weights, tanh
+/// units and the relative damping of the Fisher factors mean the same for every feature. The
+/// statistics start at μ = the first input and σ² = 1 (one pseudo-sample of unit variance) and
+/// are then exact running averages (Welford): σ² → the feature's variance.
+///
+/// A network without biases cannot absorb a shift of its inputs, so for one the standardizer
+/// only scales (`centers` false): μ stays 0 and σ² is the running mean of x² about 0, from the
+/// same one pseudo-sample of 1.
+///
+/// Thread safety: none; it belongs to its network.
+package final class InputStandardizer {
+    let width: Int
+    /// Whether the inputs are centred (z = (x − μ)/σ) or only scaled (z = x/σ).
+    let centers: Bool
+    private(set) var count = 0
+    let mean: DoubleBuffer
+    let variance: DoubleBuffer
+    /// 1/σ_j, kept in step with `variance`.
+    let inverseDeviation: DoubleBuffer
+
+    init(width: Int, centers: Bool = true) {
+        self.width = width
+        self.centers = centers
+        mean = DoubleBuffer(count: width)
+        variance = DoubleBuffer(count: width, repeating: 1)
+        inverseDeviation = DoubleBuffer(count: width, repeating: 1)
+    }
+
+    /// Restores saved statistics.
+    /// - Throws: ``MathError/invalidState(_:)`` for wrong sizes, a negative count, or a
+    ///   non-finite or negative value.
+    init(width: Int, centers: Bool = true, count: Int, mean: [Double], variance: [Double]) throws {
+        guard count >= 0, mean.count == width, variance.count == width,
+            mean.allSatisfy({ $0.isFinite && (centers || $0 == 0) }), variance.allSatisfy({ $0.isFinite && $0 >= 0 })
+        else { throw MathError.invalidState("the input statistics do not fit \(width) inputs") }
+        self.width = width
+        self.centers = centers
+        self.count = count
+        self.mean = DoubleBuffer(mean)
+        self.variance = DoubleBuffer(variance)
+        inverseDeviation = DoubleBuffer(count: width)
+        refresh()
+    }
+
+    /// The smallest variance used, so a constant feature standardizes to 0, not to ±∞.
+    static let varianceFloor = 1e-12
+
+    private func refresh() {
+        for j in 0..<width { inverseDeviation[j] = 1 / max(variance[j], Self.varianceFloor).squareRoot() }
+    }
+
+    /// Whether folding `k` inputs (row stride `ld`) into the statistics keeps every one of them
+    /// finite; computed on the side, nothing changes.
+    func accepts(_ x: UnsafePointer<Double>, count k: Int, stride ld: Int) -> Bool {
+        let m = mean.base
+        let v = variance.base
+        for j in 0..<width {
+            guard centers else {
+                var vj = v[j]
+                var n = Double(count)
+                for r in 0..<k {
+                    let xj = x[r * ld + j]
+                    n += 1
+                    vj += (xj * xj - vj) / (n + 1)
+                }
+                guard vj.isFinite else { return false }
+                continue
+            }
+            var mj = count == 0 ? x[j] : m[j]
+            var vj = v[j]
+            var n = Double(count == 0 ? 1 : count)
+            for r in (count == 0 ? 1 : 0)..<k {
+                let xj = x[r * ld + j]
+                n += 1
+                let d = xj - mj
+                mj += d / n
+                vj += (d * (xj - mj) - vj) / n
+            }
+            guard mj.isFinite, vj.isFinite else { return false }
+        }
+        return true
+    }
+
+    /// Undoes the observation of the very first input (which, when centring, only set the mean).
+    func forgetFirst() {
+        if count == 1, centers { count = 0 }
+    }
+
+    /// Folds `k` inputs (row stride `ld`) into the statistics.
+    func observe(_ x: UnsafePointer<Double>, count k: Int, stride ld: Int) {
+        let m = mean.base
+        let v = variance.base
+        for r in 0..<k {
+            let row = x + r * ld
+            count += 1
+            if !centers {
+                let n = Double(count)
+                for j in 0..<width { v[j] += (row[j] * row[j] - v[j]) / (n + 1) }
+                continue
+            }
+            if count == 1 {
+                m.update(from: row, count: width)
+                continue
+            }
+            let n = Double(count)
+            for j in 0..<width {
+                let d = row[j] - m[j]
+                m[j] += d / n
+                v[j] += (d * (row[j] - m[j]) - v[j]) / n
+            }
+        }
+        refresh()
+    }
+
+    /// Writes the standardized `x` (`width` values) to `z`.
+    @inline(__always) func standardize(_ x: UnsafePointer<Double>, into z: UnsafeMutablePointer<Double>) {
+        let m = mean.base
+        let s = inverseDeviation.base
+        for j in 0..<width { z[j] = (x[j] - m[j]) * s[j] }
+    }
+}
