@@ -15,7 +15,8 @@ struct BenchCommand: ParsableCommand {
         abstract:
             "Benchmarks: learning against SGD and Adam (paper, autoencoder), speed, and end to end through the daemon.",
         subcommands: [
-            PaperCommand.self, AutoencoderCommand.self, SpeedCommand.self, EndToEndCommand.self, SubscriberCommand.self,
+            PaperCommand.self, AutoencoderCommand.self, StreamsCommand.self, SpeedCommand.self, EndToEndCommand.self,
+            SubscriberCommand.self,
         ])
 }
 
