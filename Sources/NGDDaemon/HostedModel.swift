@@ -211,15 +211,13 @@ public final class HostedModel {
         var logLoss = 0.0
         var hits = 0
         for r in 0..<k {
-            var best = 0
-            var truth = 0
-            for j in 0..<K {
-                let pj = p[r * K + j]
-                if pj > p[r * K + best] { best = j }
-                if y[r * K + j] > y[r * K + truth] { truth = j }
-                if y[r * K + j] > 0 { logLoss -= y[r * K + j] * log(max(pj, 1e-300)) }
+            // The predicted class is the first most probable one; the label, y's largest entry.
+            let row = p[(r * K)..<((r + 1) * K)]
+            let label = y[(r * K)..<((r + 1) * K)]
+            if row.indices.max(by: { row[$0] < row[$1] }) == label.indices.max(by: { label[$0] < label[$1] }) {
+                hits += 1
             }
-            if best == truth { hits += 1 }
+            for j in row.indices where label[j] > 0 { logLoss -= label[j] * log(max(row[j], 1e-300)) }
         }
         return (mse, logLoss / Double(k), Double(hits) / Double(k))
     }
