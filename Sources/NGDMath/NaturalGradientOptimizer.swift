@@ -91,6 +91,13 @@ public final class NaturalGradientOptimizer: BlockOptimizer {
     private let lastErrors: [DoubleBuffer]
     private let lastInputs: [DoubleBuffer]
 
+    /// The highest rate the floor gives the factors: a memory of at least twice the widest
+    /// factor, so that no factor forgets faster than it can stay positive definite.
+    let maximumFactorFloor: Double
+    /// k × k products of the current block with the last step's vectors, for the agreement.
+    private let agreementErrors: DoubleBuffer
+    private let agreementInputs: DoubleBuffer
+
     public var blockSize: Int { settings.blockSize }
 
     /// An optimizer that trains `network` (which it takes ownership of); `seed` seeds the
@@ -124,6 +131,9 @@ public final class NaturalGradientOptimizer: BlockOptimizer {
         let K = a.likelihood == .categorical ? a.outputSize : 0
         outputFisher = DoubleBuffer(count: K * K)
         outputInverse = DoubleBuffer(count: K * K)
+        maximumFactorFloor = 1 / (2 * Double(shapes.map { max($0.columns, $0.outputs) }.max() ?? 1))
+        agreementErrors = DoubleBuffer(count: k * k)
+        agreementInputs = DoubleBuffer(count: k * k)
         lastErrors = shapes.map { DoubleBuffer(count: k * $0.outputs) }
         lastInputs = shapes.map { DoubleBuffer(count: k * $0.columns) }
     }
@@ -390,12 +400,6 @@ public final class NaturalGradientOptimizer: BlockOptimizer {
         }
     }
 
-    /// The highest rate the floor gives the factors: a memory of at least twice the widest
-    /// factor, so that no factor forgets faster than it can stay positive definite.
-    var maximumFactorFloor: Double {
-        1 / (2 * Double(network.shapes.map { max($0.columns, $0.outputs) }.max() ?? 1))
-    }
-
     /// Adds the comparison of the last step with this block's gradient to the floor window:
     /// ⟨g, Δ_last⟩/⟨g_last, Δ_last⟩ > 0 when the step also lowered this block's loss (to first order).
     private func noteAgreement(count k: Int) {
@@ -410,13 +414,13 @@ public final class NaturalGradientOptimizer: BlockOptimizer {
             let ldx = pass.strides[i - 1]
             let u = lastErrors[i - 1].base
             let w = lastInputs[i - 1].base
-            for r in 0..<k {
-                for l in 0..<kp {
-                    let eu = Kernels.dot(n: s.outputs, e + r * s.outputs, u + l * s.outputs)
-                    let xw = Kernels.dot(n: s.columns, x + r * ldx, w + l * s.columns)
-                    dot += eu * xw
-                }
-            }
+            // Σ_r Σ_l (e_r·u_l)(x_r·w_l) over the block's rows r and the last step's rows l.
+            let eu = agreementErrors.base
+            let xw = agreementInputs.base
+            Kernels.multiplyTransposed(
+                k: k, m: kp, n: s.outputs, x: e, ldx: s.outputs, w: u, ldw: s.outputs, y: eu, ldy: kp)
+            Kernels.multiplyTransposed(k: k, m: kp, n: s.columns, x: x, ldx: ldx, w: w, ldw: s.columns, y: xw, ldy: kp)
+            dot += Kernels.dot(n: k * kp, eu, xw)
         }
         let ratio = dot / Double(network.architecture.layerCount) / agreement.lastLin
         guard ratio.isFinite else { return }
