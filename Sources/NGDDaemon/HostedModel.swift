@@ -86,28 +86,12 @@ public final class HostedModel {
 
     /// NGD's current damping λ, nil for other optimizers.
     public var damping: Double? { (optimizer as? NaturalGradientOptimizer)?.damping }
-    /// NGD steps undone because they raised the loss.
-    /// Steps not applied: NGD's that raised their block's loss or would have made a weight
-    /// non-finite, SGD's and Adam's that would have.
-    public var rejectedSteps: Int {
-        switch optimizer {
-        case let o as NaturalGradientOptimizer: o.counters.rejected
-        case let o as SGDOptimizer: o.rejectedSteps
-        case let o as AdamOptimizer: o.rejectedSteps
-        default: 0
-        }
-    }
+    /// Steps not applied (``Optimizer/rejectedSteps``).
+    public var rejectedSteps: Int { optimizer.rejectedSteps }
 
-    /// Steps refused because they would have made the model non-finite: NGD's non-finite
-    /// rejections, and every refused SGD or Adam step.
-    public var nonFiniteSteps: Int {
-        switch optimizer {
-        case let o as NaturalGradientOptimizer: o.counters.nonFinite ?? 0
-        case let o as SGDOptimizer: o.rejectedSteps
-        case let o as AdamOptimizer: o.rejectedSteps
-        default: 0
-        }
-    }
+    /// Steps refused because they would have made the model non-finite
+    /// (``Optimizer/nonFiniteSteps``).
+    public var nonFiniteSteps: Int { optimizer.nonFiniteSteps }
 
     /// Predicts, scores and (unless paused or predict-only) learns from `m`.
     ///

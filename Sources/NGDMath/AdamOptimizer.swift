@@ -56,6 +56,8 @@ public final class AdamOptimizer: BlockOptimizer {
     private var steps = 0
     /// Steps refused because the gradient was not finite or absurdly large.
     public private(set) var rejectedSteps = 0
+    /// Every refused step is one that would have made the model non-finite.
+    public var nonFiniteSteps: Int { rejectedSteps }
     private let buffers: GradientBuffers
     private let gradient: DoubleBuffer
     private let firstMoment: DoubleBuffer

@@ -56,31 +56,11 @@ package final class InputStandardizer {
     /// Whether folding `k` inputs (row stride `ld`) into the statistics keeps every one of them
     /// finite; computed on the side, nothing changes.
     func accepts(_ x: UnsafePointer<Double>, count k: Int, stride ld: Int) -> Bool {
-        let m = mean.base
-        let v = variance.base
         for j in 0..<width {
-            guard centers else {
-                var vj = v[j]
-                var n = Double(count)
-                for r in 0..<k {
-                    let xj = x[r * ld + j]
-                    n += 1
-                    vj += (xj * xj - vj) / (n + 1)
-                }
-                guard vj.isFinite else { return false }
-                continue
-            }
-            var mj = count == 0 ? x[j] : m[j]
-            var vj = v[j]
-            var n = Double(count == 0 ? 1 : count)
-            for r in (count == 0 ? 1 : 0)..<k {
-                let xj = x[r * ld + j]
-                n += 1
-                let d = xj - mj
-                mj += d / n
-                vj += (d * (xj - mj) - vj) / n
-            }
-            guard mj.isFinite, vj.isFinite else { return false }
+            var m = mean[j]
+            var v = variance[j]
+            for r in 0..<k { fold(x[r * ld + j], mean: &m, variance: &v, count: Double(count + r + 1)) }
+            guard m.isFinite, v.isFinite else { return false }
         }
         return true
     }
@@ -95,25 +75,27 @@ package final class InputStandardizer {
         let m = mean.base
         let v = variance.base
         for r in 0..<k {
-            let row = x + r * ld
             count += 1
-            if !centers {
-                let n = Double(count)
-                for j in 0..<width { v[j] += (row[j] * row[j] - v[j]) / (n + 1) }
-                continue
-            }
-            if count == 1 {
-                m.update(from: row, count: width)
-                continue
-            }
-            let n = Double(count)
-            for j in 0..<width {
-                let d = row[j] - m[j]
-                m[j] += d / n
-                v[j] += (d * (row[j] - m[j]) - v[j]) / n
-            }
+            for j in 0..<width { fold(x[r * ld + j], mean: &m[j], variance: &v[j], count: Double(count)) }
         }
         refresh()
+    }
+
+    /// One value of a feature folded into its mean and variance; `n` counts the inputs seen,
+    /// this one included. Centring: the first sets the mean, then Welford's update. Scaling
+    /// only: the running mean of x² from one pseudo-sample of 1.
+    @inline(__always) private func fold(_ x: Double, mean m: inout Double, variance v: inout Double, count n: Double) {
+        guard centers else {
+            v += (x * x - v) / (n + 1)
+            return
+        }
+        if n == 1 {
+            m = x
+            return
+        }
+        let d = x - m
+        m += d / n
+        v += (d * (x - m) - v) / n
     }
 
     /// Writes the standardized `x` (`width` values) to `z`.

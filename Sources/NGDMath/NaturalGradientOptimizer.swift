@@ -99,6 +99,8 @@ public final class NaturalGradientOptimizer: BlockOptimizer {
     private let agreementInputs: DoubleBuffer
 
     public var blockSize: Int { settings.blockSize }
+    public var rejectedSteps: Int { counters.rejected }
+    public var nonFiniteSteps: Int { counters.nonFinite ?? 0 }
 
     /// An optimizer that trains `network` (which it takes ownership of); `seed` seeds the
     /// sampled targets.

@@ -55,6 +55,12 @@ public protocol Optimizer: AnyObject {
     var blockSize: Int { get }
     /// A snapshot of everything needed to resume training bit-for-bit.
     var state: OptimizerState { get }
+    /// Blocks whose step was not applied, since the start: NGD's that raised their own loss,
+    /// and every optimizer's that would have made the model non-finite.
+    var rejectedSteps: Int { get }
+    /// Of ``rejectedSteps``, the blocks refused because a weight, a factor or an input statistic
+    /// would have become NaN or infinite.
+    var nonFiniteSteps: Int { get }
     /// The outputs x_L of the most recent block's forward pass, computed before that block's
     /// update (row-major, k × n_L for the block's k samples). After a ``train(inputs:targets:count:)``
     /// call of at most ``blockSize`` samples these are its predictions, the same values

@@ -34,6 +34,8 @@ public final class SGDOptimizer: BlockOptimizer {
     private var steps = 0
     /// Steps refused because they could make a weight non-finite.
     public private(set) var rejectedSteps = 0
+    /// Every refused step is one that would have made the model non-finite.
+    public var nonFiniteSteps: Int { rejectedSteps }
     private let buffers: GradientBuffers
 
     public var blockSize: Int { settings.blockSize }

@@ -40,7 +40,7 @@ import Testing
         try SettingFlags.parse(["--learning-rate", "0.1", "--batch", "16", "--warmup=10"]).apply(to: &s)
         #expect(s.learningRate == 0.1 && s.blockSize == 16 && s.warmup == 10)
         var t = NaturalGradientSettings()
-        #expect(throws: ValidationError.self) { try SettingFlags.parse(["--factor-rate", "2"]).apply(to: &t) }
+        #expect(throws: ValidationError.self) { try SettingFlags.parse(["--memory-widths", "0.5"]).apply(to: &t) }
         #expect(throws: ValidationError.self) { try SettingFlags.parse(["--batch", "0"]).apply(to: &t) }
         #expect(throws: ValidationError.self) { try SettingFlags.parse(["--batch", "1.5"]).apply(to: &t) }
         #expect(throws: ValidationError.self) { try SettingFlags.parse(["--bach", "2"]).apply(to: &t) }
