@@ -21,6 +21,9 @@ package final class InputStandardizer {
     let variance: DoubleBuffer
     /// 1/σ_j, kept in step with `variance`.
     let inverseDeviation: DoubleBuffer
+    /// μ and σ² (2·width values) and the count before the last observation.
+    private let saved: DoubleBuffer
+    private var savedCount = 0
 
     init(width: Int, centers: Bool = true) {
         self.width = width
@@ -28,6 +31,7 @@ package final class InputStandardizer {
         mean = DoubleBuffer(count: width)
         variance = DoubleBuffer(count: width, repeating: 1)
         inverseDeviation = DoubleBuffer(count: width, repeating: 1)
+        saved = DoubleBuffer(count: 2 * width)
     }
 
     /// Restores saved statistics.
@@ -43,6 +47,7 @@ package final class InputStandardizer {
         self.mean = DoubleBuffer(mean)
         self.variance = DoubleBuffer(variance)
         inverseDeviation = DoubleBuffer(count: width)
+        saved = DoubleBuffer(count: 2 * width)
         refresh()
     }
 
@@ -65,15 +70,22 @@ package final class InputStandardizer {
         return true
     }
 
-    /// Undoes the observation of the very first input (which, when centring, only set the mean).
-    func forgetFirst() {
-        if count == 1, centers { count = 0 }
+    /// Restores the statistics from before the last ``observe(_:count:stride:)``.
+    func undoLastObservation() {
+        count = savedCount
+        mean.base.update(from: saved.base, count: width)
+        variance.base.update(from: saved.base + width, count: width)
+        refresh()
     }
 
-    /// Folds `k` inputs (row stride `ld`) into the statistics.
+    /// Folds `k` inputs (row stride `ld`) into the statistics; ``undoLastObservation()`` takes
+    /// them out again.
     func observe(_ x: UnsafePointer<Double>, count k: Int, stride ld: Int) {
         let m = mean.base
         let v = variance.base
+        savedCount = count
+        saved.base.update(from: m, count: width)
+        (saved.base + width).update(from: v, count: width)
         for r in 0..<k {
             count += 1
             for j in 0..<width { fold(x[r * ld + j], mean: &m[j], variance: &v[j], count: Double(count)) }
@@ -98,10 +110,14 @@ package final class InputStandardizer {
         v += (d * (x - m) - v) / n
     }
 
-    /// Writes the standardized `x` (`width` values) to `z`.
+    /// Writes the standardized `x` (`width` values) to `z`, each clipped to ±√(n + 1) after n
+    /// inputs: the most a sample can deviate once it is counted in the statistics (Samuelson's
+    /// inequality), so that early on, while the statistics have not seen a feature's scale, no
+    /// input reaches the network at its raw scale.
     @inline(__always) func standardize(_ x: UnsafePointer<Double>, into z: UnsafeMutablePointer<Double>) {
         let m = mean.base
         let s = inverseDeviation.base
-        for j in 0..<width { z[j] = (x[j] - m[j]) * s[j] }
+        let bound = Double(count + 1).squareRoot()
+        for j in 0..<width { z[j] = min(max((x[j] - m[j]) * s[j], -bound), bound) }
     }
 }

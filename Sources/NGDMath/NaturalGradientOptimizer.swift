@@ -266,7 +266,7 @@ public final class NaturalGradientOptimizer: BlockOptimizer {
         let predicted = eta * lin - 0.5 * eta * eta * q
 
         // 5. Trial pass, then accept or reject.
-        let lossBefore = categorical ? score.loss : score.loss / variance
+        let lossBefore = categorical ? score.lossBeforeStep : score.lossBeforeStep / variance
         let actual = lossBefore - trialLoss(step: eta, targets: targets, count: k)
         let finite = stepKeepsWeightsFinite(eta: eta, count: k)
         if !finite || (settings.rejectWorseSteps && !(actual >= 0)) {

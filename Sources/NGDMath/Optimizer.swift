@@ -135,12 +135,16 @@ final class GradientBuffers {
     let errors: [DoubleBuffer]
     /// The predictions of the last forward pass: x_L (Gaussian) or softmax(x_L) (categorical).
     let predictions: DoubleBuffer
+    /// The last block's test-then-train predictions: those of the weights and input statistics
+    /// from before the block (equal to ``predictions`` without a standardizer).
+    let published: DoubleBuffer
     let likelihood: Likelihood
 
     init(architecture: Architecture, capacity: Int) {
         pass = PassBuffers(architecture: architecture, capacity: capacity)
         errors = PassBuffers.errorBuffers(architecture: architecture, capacity: capacity)
         predictions = DoubleBuffer(count: capacity * architecture.outputSize)
+        published = DoubleBuffer(count: capacity * architecture.outputSize)
         likelihood = architecture.likelihood
     }
 
@@ -150,72 +154,100 @@ final class GradientBuffers {
     /// x_L of the last forward pass (row-major, one row per sample of the block).
     var outputs: UnsafePointer<Double> { UnsafePointer(pass.activations[pass.activations.count - 1].base) }
 
-    /// A copy of the predictions of the last forward pass, `lastCount × n_L`.
+    /// A copy of the last block's test-then-train predictions, `lastCount × n_L`.
     var lastOutputs: [Double] {
-        Array(UnsafeBufferPointer(start: predictions.base, count: lastCount * (pass.strides.last ?? 0)))
+        Array(UnsafeBufferPointer(start: published.base, count: lastCount * (pass.strides.last ?? 0)))
     }
 
     /// What a block scored before its update.
     struct BlockScore {
-        /// Σ (y − ŷ)² over the block, ŷ the predictions (x_L, or class probabilities).
+        /// Σ (y − ŷ)² over the block, ŷ its test-then-train predictions (x_L, or class
+        /// probabilities).
         var squaredError = 0.0
-        /// Σ of the per-sample loss: ½‖y − x_L‖² (before any 1/σ²), or the cross-entropy.
+        /// Σ of the per-sample loss of those predictions: ½‖y − x_L‖² (before any 1/σ²), or the
+        /// cross-entropy.
         var loss = 0.0
+        /// The loss of the learning pass, whose inputs are standardized with statistics that
+        /// include the block (equal to `loss` without a standardizer): the step's trial compares
+        /// its loss with this.
+        var lossBeforeStep = 0.0
         /// The block cannot be learned without a NaN or infinity: an input statistic, an
         /// activation's square, the loss or an error would not be finite. Nothing was changed.
         var refused = false
     }
 
-    /// Folds the inputs into the network's standardizer (when `observe` and it has one), runs
-    /// the forward pass, writes e_L = −∂loss/∂x_L and back-propagates it: e_L = scale·(y − x_L)
-    /// for a Gaussian, y − softmax(x_L) for a categorical likelihood (`scale` unused).
+    /// Predicts the block with the input statistics before it (the published, test-then-train
+    /// predictions and score), folds the inputs into the network's standardizer (when `observe`
+    /// and it has one), runs the learning forward pass, writes e_L = −∂loss/∂x_L and
+    /// back-propagates it: e_L = scale·(y − x_L) for a Gaussian, y − softmax(x_L) for a
+    /// categorical likelihood (`scale` unused). Without a standardizer the two passes are one.
     func forwardBackward(
         network: Network, inputs: UnsafePointer<Double>, targets: UnsafePointer<Double>, count k: Int, scale: Double,
         observe: Bool = true
     ) -> BlockScore {
-        // The block is predicted with the statistics of the inputs before it (so its predictions
-        // are those a separate prediction pass gives), and joins them afterwards; only the very
-        // first input sets the mean first, so that it is not fed to the network at raw scale.
+        // The block learns from inputs standardized with statistics that include it, so every
+        // standardized input the factors absorb is bounded: |z_j| ≤ √n after n inputs
+        // (Samuelson's inequality). Statistics from before the block bound nothing: the second
+        // value of a feature measured in the thousands would reach the first layer at raw scale.
         let standardizer = observe ? network.standardizer : nil
         let n0 = network.architecture.inputSize
-        if let z = standardizer, !z.accepts(inputs, count: k, stride: n0) {
-            // No prediction can be made from inputs the statistics cannot hold.
-            lastCount = k
-            predictions.base.update(repeating: .nan, count: k * network.architecture.outputSize)
-            return BlockScore(squaredError: .infinity, loss: .infinity, refused: true)
+        if let z = standardizer {
+            guard z.accepts(inputs, count: k, stride: n0) else {
+                // No prediction can be made from inputs the statistics cannot hold.
+                lastCount = k
+                published.base.update(repeating: .nan, count: k * network.architecture.outputSize)
+                return BlockScore(squaredError: .infinity, loss: .infinity, refused: true)
+            }
         }
-        var observed = 0
-        if let z = standardizer, z.count == 0, z.centers {
-            z.observe(inputs, count: 1, stride: network.architecture.inputSize)
-            observed = 1
-        }
-        network.forward(inputs, count: k, buffers: pass)
-        lastCount = k
         let L = network.architecture.layerCount
         let nL = network.architecture.outputSize
         let out = pass.activations[L].base
-        let p = predictions.base
-        p.update(from: out, count: k * nL)
-        likelihood.predict(p, count: k, width: nL)
+        var score = BlockScore()
+        // Test-then-train: the published predictions are those of the statistics before the
+        // block (a separate prediction pass gives the same), from a forward pass of their own.
+        // Before any statistics exist, the first block sets them and is predicted after.
+        let separate = standardizer.map { $0.count > 0 } ?? false
+        if separate {
+            network.forward(inputs, count: k, buffers: pass)
+            score = predict(into: published, targets: targets, count: k)
+        }
+        standardizer?.observe(inputs, count: k, stride: n0)
+        network.forward(inputs, count: k, buffers: pass)
+        lastCount = k
+        let learning = predict(into: predictions, targets: targets, count: k)
+        if !separate {
+            published.base.update(from: predictions.base, count: k * nL)
+            score = learning
+        }
+        score.lossBeforeStep = learning.loss
         let e = errors[L].base
+        let p = predictions.base
+        let errorScale = likelihood == .gaussian ? scale : 1
+        for j in 0..<(k * nL) { e[j] = errorScale * (targets[j] - p[j]) }
+        network.backward(errors: errors, count: k, buffers: pass)
+        guard score.lossBeforeStep.isFinite, blockIsRepresentable(network: network, count: k) else {
+            standardizer?.undoLastObservation()
+            score.refused = true
+            return score
+        }
+        return score
+    }
+
+    /// Turns the x_L of the last forward pass into predictions (x_L, or softmax(x_L)) in `p`,
+    /// and scores them against `targets`.
+    private func predict(into p: DoubleBuffer, targets: UnsafePointer<Double>, count k: Int) -> BlockScore {
+        let L = pass.activations.count - 1
+        let nL = pass.strides[L]
+        let out = pass.activations[L].base
+        p.base.update(from: out, count: k * nL)
+        likelihood.predict(p.base, count: k, width: nL)
         var score = BlockScore()
         for r in 0..<k {
             score.loss += Likelihood.loss(likelihood, outputs: out + r * nL, targets: targets + r * nL, width: nL)
         }
-        let errorScale = likelihood == .gaussian ? scale : 1
         for j in 0..<(k * nL) {
-            let d = targets[j] - p[j]
+            let d = targets[j] - p.base[j]
             score.squaredError += d * d
-            e[j] = errorScale * d
-        }
-        network.backward(errors: errors, count: k, buffers: pass)
-        guard score.loss.isFinite, blockIsRepresentable(network: network, count: k) else {
-            if observed > 0 { standardizer?.forgetFirst() }
-            score.refused = true
-            return score
-        }
-        if let z = standardizer, k > observed {
-            z.observe(inputs + observed * n0, count: k - observed, stride: n0)
         }
         return score
     }
