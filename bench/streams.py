@@ -5,7 +5,7 @@ every learner sees the samples once, in the same order, and is scored before it 
 (progressive validation):
 
   ngd    `ngd serve` in a child process, with its default settings; only the network is chosen
-         per stream, from a fixed menu (linear; one hidden tanh layer of 32), and the likelihood
+         per stream, from a fixed menu (linear; one hidden layer of 32, tanh or relu), and the likelihood
          from the task (categorical for classes; --one-hot models them as one-hot vectors with
          squared loss instead). Samples go in as NGD1 over a PUSH socket (flow-controlled: at most
          WINDOW messages unanswered, so nothing is dropped); the prediction published for each
@@ -273,7 +273,8 @@ def river_grid(task, k):
 # ---------------------------------------------------------------------------------------------
 # ngd, through the daemon
 
-MENU = {"linear": [], "tanh32": [32]}
+# name: (hidden layer sizes, hidden activation)
+MENU = {"linear": ([], None), "tanh32": ([32], "tanh"), "relu32": ([32], "relu")}
 
 
 def ngd_config(n_in, n_out, task, state, categorical, extra=()):
@@ -282,10 +283,10 @@ def ngd_config(n_in, n_out, task, state, categorical, extra=()):
         'input_pattern = "pull"', f'state_dir = "{state}"', "checkpoint_interval = 0", "stats_interval = 0",
         "receive_hwm = 0", "send_hwm = 0",
     ]
-    for name, hidden in MENU.items():
+    for name, (hidden, activation) in MENU.items():
         lines += [f"[models.{name}]", f"layers = {[n_in] + hidden + [n_out]}"]
-        if hidden:
-            lines.append('activation = "tanh"')
+        if activation:
+            lines.append(f'activation = "{activation}"')
         if categorical and task == "classification":
             lines.append('likelihood = "categorical"')
         lines += list(extra)

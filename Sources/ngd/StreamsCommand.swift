@@ -13,7 +13,7 @@ struct StreamsCommand: ParsableCommand {
             vowpalwabbit and river; `bash scripts/install-bench-deps` installs them) with this \
             binary as the daemon. Every learner sees each stream once and is scored on each sample \
             before it learns it (progressive validation). ngd runs with its default settings; only \
-            the network (linear, or one tanh layer of 32) is chosen per stream, and the likelihood \
+            the network (linear, or one hidden layer of 32, tanh or relu) is chosen per stream, and the likelihood \
             from the task. The peers get the best of a learning-rate grid. Prints a table per \
             stream and a summary with the three checks of docs/performance.md.
             """)
