@@ -149,6 +149,11 @@ public struct DaemonConfig: Equatable, Sendable {
         return "ngd-state"
     }
 
+    /// The shortest and longest periodic interval, in seconds: shorter ones would fire on every
+    /// turn of the serve loop, longer ones cannot be represented as a deadline.
+    static let shortestInterval = 0.01
+    static let longestInterval = 365.0 * 86_400
+
     /// Checks everything before anything is bound; the error names the setting.
     public func validate() throws(ConfigError) {
         for (key, endpoint) in [(DaemonSettingName.input, input), (.output, output), (.control, control)] {
@@ -169,11 +174,14 @@ public struct DaemonConfig: Equatable, Sendable {
             }
         }
         guard !stateDirectory.isEmpty else { throw ConfigError(.daemon(.stateDirectory), "must not be empty") }
-        guard checkpointInterval >= 0, checkpointInterval.isFinite else {
-            throw ConfigError(.daemon(.checkpointInterval), "must be ≥ 0 seconds, got \(checkpointInterval)")
-        }
-        guard statsInterval >= 0, statsInterval.isFinite else {
-            throw ConfigError(.daemon(.statsInterval), "must be ≥ 0 seconds, got \(statsInterval)")
+        for (key, seconds) in [
+            (DaemonSettingName.checkpointInterval, checkpointInterval), (.statsInterval, statsInterval),
+        ]
+        where !(seconds == 0 || (Self.shortestInterval...Self.longestInterval).contains(seconds)) {
+            throw ConfigError(
+                .daemon(key),
+                "must be 0 (off) or between \(Self.shortestInterval) and \(Int(Self.longestInterval)) seconds "
+                    + "(a year), got \(seconds)")
         }
         guard lossEvery >= 1 else { throw ConfigError(.daemon(.lossEvery), "must be ≥ 1, got \(lossEvery)") }
         guard receiveHighWaterMark >= 0, receiveHighWaterMark <= Int(Int32.max) else {

@@ -150,7 +150,7 @@ struct PaperCommand: ParsableCommand {
         guard TeacherProblem.Arch(rawValue: arch.uppercased()) != nil else {
             throw ValidationError("--arch must be A, B or C, got \(arch)")
         }
-        guard samples >= 1 else { throw ValidationError("--samples must be at least 1") }
+        guard (1...100_000_000).contains(samples) else { throw ValidationError("--samples must be in 1...100000000") }
     }
 
     func run() throws {
@@ -197,7 +197,7 @@ struct AutoencoderCommand: ParsableCommand {
     func validate() throws {
         var s = AutoencoderBench.defaultNGD
         try ngd.apply(to: &s)
-        guard samples >= 1 else { throw ValidationError("--samples must be at least 1") }
+        guard (1...100_000_000).contains(samples) else { throw ValidationError("--samples must be in 1...100000000") }
         guard (1...10_000).contains(testImages) else { throw ValidationError("--test-images must be in 1...10000") }
     }
 

@@ -37,8 +37,10 @@ struct DemoCommand: ParsableCommand {
     var sgdLr = 0.01
 
     func validate() throws {
-        guard samples >= 100 else { throw ValidationError("--samples must be ≥ 100") }
-        guard rate >= 0, rate.isFinite else { throw ValidationError("--rate must be ≥ 0") }
+        guard (100...100_000_000).contains(samples) else {
+            throw ValidationError("--samples must be in 100...100000000")
+        }
+        guard rate >= 0, rate <= 1e7 else { throw ValidationError("--rate must be in 0...10000000 samples/s") }
         if let t = target, !(t > 0) { throw ValidationError("--target must be > 0") }
     }
 

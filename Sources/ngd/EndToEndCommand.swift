@@ -25,6 +25,15 @@ struct EndToEndCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Samples per throughput run.", valueName: "n")) var samples = 50_000
     @Option(help: ArgumentHelp("Seconds per latency run.", valueName: "s")) var latencySeconds = 4.0
 
+    func validate() throws {
+        guard (1000...100_000_000).contains(samples) else {
+            throw ValidationError("--samples must be in 1000...100000000")
+        }
+        guard latencySeconds >= 0.5, latencySeconds <= 3600 else {
+            throw ValidationError("--latency-seconds must be in 0.5...3600")
+        }
+    }
+
     struct Result: Decodable {
         let samples: Int
         let messages: Int
@@ -151,6 +160,13 @@ struct SubscriberCommand: ParsableCommand {
     @Option var expect: Int
     @Option var idleSeconds = 3.0
 
+    func validate() throws {
+        guard (1...1_000_000_000).contains(expect) else { throw ValidationError("--expect must be in 1...1000000000") }
+        guard idleSeconds >= 0.01, idleSeconds <= 3600 else {
+            throw ValidationError("--idle-seconds must be in 0.01...3600")
+        }
+    }
+
     func run() throws {
         let ctx = try ZMQContext()
         let sub = try Subscriber(context: ctx, endpoint: from, topics: ["prediction."], highWaterMark: 0)
@@ -159,7 +175,7 @@ struct SubscriberCommand: ParsableCommand {
         var firstSend = UInt64.max
         var lastReceive: UInt64 = 0
         var latencies: [Double] = []
-        latencies.reserveCapacity(expect)
+        latencies.reserveCapacity(min(expect, 1 << 20))
         while samples < expect,
             let (topic, payload) = try sub.nextFrames(timeout: .milliseconds(Int(idleSeconds * 1000)))
         {

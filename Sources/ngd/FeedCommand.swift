@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import NGDBench
 import NGDClient
+import NGDMath
 import NGDWire
 import ZeroMQ
 
@@ -54,9 +55,14 @@ struct FeedCommand: ParsableCommand {
             throw ValidationError("--teacher must be A, B or C")
         }
         if csv != nil || npy != nil, inputs == nil { throw ValidationError("--inputs is required with --csv or --npy") }
-        guard batch >= 1 else { throw ValidationError("--batch must be ≥ 1") }
-        guard rate >= 0, rate.isFinite else { throw ValidationError("--rate must be ≥ 0") }
-        if let c = count, c < 1 { throw ValidationError("--count must be ≥ 1") }
+        guard (1...1_000_000).contains(batch) else { throw ValidationError("--batch must be in 1...1000000") }
+        guard rate >= 0, rate <= 1e9 else { throw ValidationError("--rate must be in 0...1000000000 samples/s") }
+        if let c = count, !(1...1_000_000_000).contains(c) {
+            throw ValidationError("--count must be in 1...1000000000")
+        }
+        if let n = inputs, !(1...Architecture.maximumLayerSize).contains(n) {
+            throw ValidationError("--inputs must be in 1...\(Architecture.maximumLayerSize)")
+        }
     }
 
     func source() throws -> SampleSource {

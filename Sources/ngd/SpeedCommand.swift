@@ -39,10 +39,20 @@ struct SpeedCommand: ParsableCommand {
             "Rounds of the target and peer sections. In each round ngd and the numpy peer run back to back; ratios are medians of same-round ratios.",
             valueName: "n")) var rounds = 3
 
-    func ints(_ s: String, _ name: String) throws -> [Int] {
+    func validate() throws {
+        for (flag, value, range) in [
+            ("--peer-batch-samples", peerBatchSamples, 1...100_000_000), ("--naive-up-to", naiveUpTo, 1...8192),
+            ("--chunks", chunks, 1...1000), ("--woodbury-block", woodburyBlock, 1...1024),
+            ("--rounds", rounds, 1...100),
+        ] where !range.contains(value) {
+            throw ValidationError("\(flag) must be in \(range.lowerBound)...\(range.upperBound), got \(value)")
+        }
+    }
+
+    func ints(_ s: String, _ name: String, upTo limit: Int) throws -> [Int] {
         let v = s.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
-        guard !v.isEmpty, v.allSatisfy({ ($0 ?? 0) >= 1 }) else {
-            throw ValidationError("--\(name) must be a comma-separated list of positive integers")
+        guard !v.isEmpty, v.allSatisfy({ (1...limit).contains($0 ?? 0) }) else {
+            throw ValidationError("--\(name) must be a comma-separated list of integers in 1...\(limit)")
         }
         return v.map { $0! }
     }
@@ -56,7 +66,8 @@ struct SpeedCommand: ParsableCommand {
         emit(BLASCore.summary + "\n")
         if sections.contains("kernels") {
             let rows = SpeedBench.kernels(
-                sizes: try ints(sizes, "sizes"), blocks: try ints(blocks, "blocks"), naiveUpTo: naiveUpTo
+                sizes: try ints(sizes, "sizes", upTo: 8192), blocks: try ints(blocks, "blocks", upTo: 1024),
+                naiveUpTo: naiveUpTo
             ) { progress.show($0) }
             progress.done()
             emit(SpeedBench.kernelTable(rows))
@@ -87,7 +98,6 @@ struct SpeedCommand: ParsableCommand {
             emit(SpeedBench.stepTable(rows))
         }
         guard sections.contains("target") || sections.contains("peer") else { return }
-        guard rounds >= 1 else { throw ValidationError("--rounds must be ≥ 1") }
         let withPeer = sections.contains("peer")
         let env = withPeer ? try peerEnvironment() : [:]
         var results: [Round] = []

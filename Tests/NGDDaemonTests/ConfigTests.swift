@@ -181,6 +181,14 @@ import Testing
             "[daemon]\ncheckpoint_interval = \"1m\"",
             "daemon.checkpoint_interval (--checkpoint-interval): must be a number, not a string (1m)"
         ),
+        // Durations that trapped when turned into a deadline, and one that would fire every turn.
+        (
+            "[daemon]\nstats_interval = 2e20\n[models.a]\nlayers = [2, 2]",
+            "daemon.stats_interval (--stats-interval): must be 0 (off) or between 0.01 and 31536000 seconds"
+        ),
+        ("[daemon]\ncheckpoint_interval = 2e20\n[models.a]\nlayers = [2, 2]", "daemon.checkpoint_interval"),
+        ("[daemon]\nstats_interval = 1e-300\n[models.a]\nlayers = [2, 2]", "daemon.stats_interval"),
+        ("[daemon]\ncheckpoint_interval = -1\n[models.a]\nlayers = [2, 2]", "daemon.checkpoint_interval"),
         ("oops = 1", "oops: unknown table or key"), ("[daemon", "line 1: expected ']'"),
     ]) func badConfigurationsNameTheKey(text: String, message: String) {
         do {

@@ -142,11 +142,40 @@ import Testing
     }
 }
 
+/// Numbers no command can honour (they trapped converting to Int, sizing an array or making a
+/// deadline) are refused when the flags are parsed, with the flag's range, before anything runs.
+@Suite struct AbsurdFlagTests {
+    static let absurd = ["1e300", "9223372036854775807", "-1"]
+
+    @Test(arguments: [
+        ("demo", "--samples"), ("demo", "--rate"), ("paper", "--samples"), ("autoencoder", "--samples"),
+        ("speed", "--sizes"), ("speed", "--blocks"), ("speed", "--chunks"), ("speed", "--woodbury-block"),
+        ("speed", "--rounds"), ("speed", "--peer-batch-samples"), ("e2e", "--samples"), ("e2e", "--latency-seconds"),
+        ("feed", "--batch"), ("feed", "--rate"), ("feed", "--count"), ("feed", "--inputs"),
+        ("serve", "--stats-interval"), ("serve", "--checkpoint-interval"),
+    ]) func areRefusedAtParse(command: String, flag: String) throws {
+        for value in Self.absurd where !(value == "-1" && ["--rate"].contains(flag)) {
+            let args = [flag, value]
+            #expect(throws: (any Error).self, "\(command) \(flag) \(value)") {
+                switch command {
+                case "demo": _ = try DemoCommand.parse(args)
+                case "paper": _ = try PaperCommand.parse(args)
+                case "autoencoder": _ = try AutoencoderCommand.parse(args)
+                case "speed": try SpeedCommand.parse(args).run()
+                case "e2e": _ = try EndToEndCommand.parse(args)
+                case "feed": _ = try FeedCommand.parse(["--teacher", "A"] + args)
+                default: try ServeCommand.parse(["--layers", "2,1"] + args).resolvedConfig().validate()
+                }
+            }
+        }
+    }
+}
+
 /// `ngd bench speed`: bad arguments, and the same-round ratios of the peer summary.
 @Suite struct SpeedCommandTests {
     @Test func badSectionsAndRoundsAreRejected() throws {
         #expect(throws: ValidationError.self) { try SpeedCommand.parse(["--only", "kernels,bogus"]).run() }
-        #expect(throws: ValidationError.self) { try SpeedCommand.parse(["--only", "target", "--rounds", "0"]).run() }
+        #expect(throws: (any Error).self) { try SpeedCommand.parse(["--only", "target", "--rounds", "0"]).run() }
         #expect(throws: ValidationError.self) { try SpeedCommand.parse(["--only", "steps", "--networks", "C"]).run() }
     }
 
