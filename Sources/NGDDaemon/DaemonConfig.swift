@@ -1,5 +1,6 @@
 import Foundation
 import NGDMath
+import NGDSystem
 
 #if canImport(Glibc)
 import Glibc
@@ -203,14 +204,33 @@ public struct DaemonConfig: Equatable, Sendable {
         }
         var names = Set<String>()
         var topics = [String: String]()
+        var total = 0
+        let memory = ProcessStatus.physicalMemoryBytes
         for m in models {
             try m.validate()
+            // Sizes that each pass can still multiply past any machine: refuse before allocating.
+            guard let bytes = m.estimatedBytes, let sum = ModelConfig.checkedSum([total, bytes]),
+                memory.map({ sum <= $0 }) ?? true
+            else {
+                let need = m.estimatedBytes.map { Self.gibibytes($0) + " GiB" } ?? "more bytes than an Int holds"
+                throw ConfigError(
+                    .model(m.name, .layers),
+                    "\(m.layers) with optimizer \(m.optimizer.rawValue) needs about \(need) of memory"
+                        + (models.count > 1 ? " (all models together: more)" : "")
+                        + "; this machine has \(memory.map { Self.gibibytes($0) } ?? "?") GiB")
+            }
+            total = sum
             guard names.insert(m.name).inserted else { throw ConfigError(.model(m.name, nil), "is defined twice") }
             if let other = topics[m.topic] {
                 throw ConfigError(.model(m.name, .topic), "'\(m.topic)' is already the topic of model \(other)")
             }
             topics[m.topic] = m.name
         }
+    }
+
+    static func gibibytes(_ bytes: Int) -> String {
+        let g = Double(bytes) / Double(1 << 30)
+        return g >= 10 ? String(Int(g.rounded())) : String(format: "%.2g", g)
     }
 
     /// Changes the model named `name`, created with empty layers when absent (flags fill it in).

@@ -158,6 +158,60 @@ public struct ModelConfig: Equatable, Sendable {
         )
     }
 
+    /// An upper estimate of the memory this model needs, in bytes, or nil when it does not fit
+    /// in an `Int`: the weights; the optimizer's state (NGD: the two n × n matrices C and P of
+    /// each Fisher factor, Adam: two moments per weight); a checkpoint's copy and encoding of
+    /// both; and per-block scratch. Layer sizes that are each allowed can still multiply to
+    /// more than any machine holds (`[65536, 65536]` is 34 GB of weights alone).
+    public var estimatedBytes: Int? {
+        var weights = 0
+        var factors = 0
+        var widths = 0
+        for i in 1..<max(layers.count, 1) {
+            let columns = layers[i - 1] + (bias ? 1 : 0)
+            let n = layers[i]
+            guard let w = Self.checkedSum([weights, Self.checkedProduct([n, columns])]),
+                // The output layer's error factor is a K × K matrix for classes, none for a Gaussian.
+                let f = Self.checkedSum([
+                    factors, Self.checkedProduct([columns, columns]),
+                    i < layers.count - 1 || likelihood == .categorical ? Self.checkedProduct([n, n]) : 0,
+                ])
+            else { return nil }
+            weights = w
+            factors = f
+            widths += n + columns
+        }
+        let state: Int? =
+            switch optimizer {
+            case .ngd: Self.checkedProduct([4, factors])
+            case .sgd: 0
+            case .adam: Self.checkedProduct([2, weights])
+            }
+        guard let state, let copies = Self.checkedProduct([3, weights]),
+            let scratch = Self.checkedProduct([32, blockSize, widths]),
+            let doubles = Self.checkedSum([copies, state, scratch])
+        else { return nil }
+        return Self.checkedProduct([8, doubles])
+    }
+
+    /// The product of `values`, or nil on overflow or when any value is nil.
+    static func checkedProduct(_ values: [Int?]) -> Int? {
+        values.reduce(1 as Int?) { r, v in
+            guard let r, let v else { return nil }
+            let (p, overflow) = r.multipliedReportingOverflow(by: v)
+            return overflow ? nil : p
+        }
+    }
+
+    /// The sum of `values`, or nil on overflow or when any value is nil.
+    static func checkedSum(_ values: [Int?]) -> Int? {
+        values.reduce(0 as Int?) { r, v in
+            guard let r, let v else { return nil }
+            let (s, overflow) = r.addingReportingOverflow(v)
+            return overflow ? nil : s
+        }
+    }
+
     /// η of this model's optimizer.
     public var learningRate: Double {
         switch optimizer {

@@ -17,4 +17,13 @@ public enum ProcessStatus {
         else { return nil }
         return kib * 1024
     }
+
+    /// The machine's physical memory in bytes (`sysconf`), or nil when unknown.
+    public static var physicalMemoryBytes: Int? {
+        let pages = sysconf(Int32(_SC_PHYS_PAGES))
+        let size = sysconf(Int32(_SC_PAGESIZE))
+        guard pages > 0, size > 0 else { return nil }
+        let (bytes, overflow) = pages.multipliedReportingOverflow(by: size)
+        return overflow ? nil : bytes
+    }
 }

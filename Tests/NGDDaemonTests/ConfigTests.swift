@@ -189,6 +189,12 @@ import Testing
         ("[daemon]\ncheckpoint_interval = 2e20\n[models.a]\nlayers = [2, 2]", "daemon.checkpoint_interval"),
         ("[daemon]\nstats_interval = 1e-300\n[models.a]\nlayers = [2, 2]", "daemon.stats_interval"),
         ("[daemon]\ncheckpoint_interval = -1\n[models.a]\nlayers = [2, 2]", "daemon.checkpoint_interval"),
+        // Sizes each within bounds whose product no machine here holds (it aborted allocating).
+        (
+            "[models.a]\nlayers = [65536, 65536]",
+            "models.a.layers (--layers): [65536, 65536] with optimizer ngd needs about 224 GiB of memory; this machine has"
+        ),
+        ("[models.a]\nlayers = [65536, 65536, 65536, 65536]\noptimizer = \"sgd\"", "needs about"),
         ("oops = 1", "oops: unknown table or key"), ("[daemon", "line 1: expected ']'"),
     ]) func badConfigurationsNameTheKey(text: String, message: String) {
         do {
