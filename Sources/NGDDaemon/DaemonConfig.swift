@@ -203,7 +203,7 @@ public struct DaemonConfig: Equatable, Sendable {
                 "no model is configured: give --layers (e.g. --layers 20,20,20) or a [models.NAME] table in --config")
         }
         var names = Set<String>()
-        var topics = [String: String]()
+        var topics = [[UInt8]: String]()
         var total = 0
         let memory = ProcessStatus.physicalMemoryBytes
         for m in models {
@@ -221,10 +221,10 @@ public struct DaemonConfig: Equatable, Sendable {
             }
             total = sum
             guard names.insert(m.name).inserted else { throw ConfigError(.model(m.name, nil), "is defined twice") }
-            if let other = topics[m.topic] {
+            if let other = topics[Array(m.topic.utf8)] {
                 throw ConfigError(.model(m.name, .topic), "'\(m.topic)' is already the topic of model \(other)")
             }
-            topics[m.topic] = m.name
+            topics[Array(m.topic.utf8)] = m.name
         }
     }
 

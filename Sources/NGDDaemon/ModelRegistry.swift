@@ -8,7 +8,8 @@ import NGDMath
 public final class ModelRegistry {
     /// In configuration order.
     public let models: [HostedModel]
-    private let byTopic: [String: HostedModel]
+    /// Keyed by the topic's bytes: routing compares bytes, not Unicode-equivalent strings.
+    private let byTopic: [[UInt8]: HostedModel]
     private let byName: [String: HostedModel]
     public let stateDirectory: String
 
@@ -53,12 +54,13 @@ public final class ModelRegistry {
             }
         }
         self.models = models
-        byTopic = Dictionary(uniqueKeysWithValues: models.map { ($0.config.topic, $0) })
+        byTopic = Dictionary(uniqueKeysWithValues: models.map { (Array($0.config.topic.utf8), $0) })
         byName = Dictionary(uniqueKeysWithValues: models.map { ($0.name, $0) })
     }
 
-    /// The model whose topic is exactly `topic`.
-    public func model(topic: String) -> HostedModel? { byTopic[topic] }
+    /// The model whose topic's UTF-8 bytes are exactly `topic`: `cafe` + U+0301 is not the
+    /// topic `café` (U+00E9), and bytes that are not UTF-8 match no topic.
+    public func model(topic: [UInt8]) -> HostedModel? { byTopic[topic] }
     /// The model called `name`.
     public func model(named name: String) -> HostedModel? { byName[name] }
 

@@ -166,8 +166,7 @@ public final class ServeLoop {
 
     /// Handles one input message; every failure becomes an `error.` message and changes nothing.
     func handleInput(_ frames: [[UInt8]]) {
-        let topic = frames.first.map { String(decoding: $0, as: UTF8.self) }
-        let model = topic.flatMap { registry.model(topic: $0) }
+        let model = frames.first.flatMap { registry.model(topic: $0) }
         guard frames.count == 2 else {
             reject(model: model, id: .none, reason: "expected 2 frames [topic, payload], got \(frames.count)")
             return
@@ -176,7 +175,8 @@ public final class ServeLoop {
             // On a shared bus, topics that merely share a prefix with a model's are not ours.
             if config.subscribe == .models && config.inputPattern == .sub { return }
             let known = registry.models.map(\.config.topic).joined(separator: ", ")
-            reject(model: nil, id: .none, reason: "unknown topic '\(topic ?? "")': no model has it (topics: \(known))")
+            let topic = frames.first.map { String(decoding: $0, as: UTF8.self) } ?? ""
+            reject(model: nil, id: .none, reason: "unknown topic '\(topic)': no model has it (topics: \(known))")
             return
         }
         let message: SampleMessage

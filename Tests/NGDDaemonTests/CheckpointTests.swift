@@ -103,6 +103,26 @@ private func tempDir() -> String {
         #expect(Array(try Data(contentsOf: URL(fileURLWithPath: path))) == bytes)
     }
 
+    /// A topic routes to a model only when its bytes equal the model's topic: not a canonically
+    /// equivalent spelling (Swift's String equality would match it), not bytes that decode to
+    /// U+FFFD, not a prefix.
+    @Test func topicsRouteByExactBytes() throws {
+        var c = DaemonConfig()
+        c.stateDirectory = tempDir()
+        var composed = ModelConfig(name: "a", layers: [2, 1])
+        composed.topic = "caf\u{E9}"
+        var replacement = ModelConfig(name: "b", layers: [2, 1])
+        replacement.topic = "x\u{FFFD}"
+        c.models = [composed, replacement]
+        try c.validate()
+        let r = try ModelRegistry(config: c, logger: Logger(label: "test"))
+        #expect(r.model(topic: Array("caf\u{E9}".utf8))?.name == "a")
+        #expect(r.model(topic: Array("cafe\u{301}".utf8)) == nil)  // "cafe\xcc\x81"
+        #expect(r.model(topic: Array("x\u{FFFD}".utf8))?.name == "b")
+        #expect(r.model(topic: [0x78, 0xFF]) == nil)  // invalid UTF-8
+        #expect(r.model(topic: Array("caf".utf8)) == nil)
+    }
+
     @Test func aLeftoverTemporaryFileIsIgnoredAndRemoved() throws {
         let dir = tempDir()
         let m = try trainedModel(.sgd)
