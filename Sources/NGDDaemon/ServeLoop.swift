@@ -181,7 +181,7 @@ public final class ServeLoop {
         }
         let message: SampleMessage
         do { message = try SampleMessage.decode(frames[1]) } catch {
-            reject(model: model, id: .none, reason: "\(error)")
+            reject(model: model, id: SampleMessage.readableID(frames[1]), reason: "\(error)")
             return
         }
         let outcome: MessageOutcome

@@ -102,6 +102,24 @@ public struct SampleMessage: Equatable, Sendable {
         throw WireError.unknownEncoding(firstBytes: payload.isEmpty ? "nothing (empty payload)" : "'\(head)'")
     }
 
+    /// The id of a payload that ``decode(_:)`` refused, when it can still be read, so that the
+    /// error reply carries it: a JSON object's string or number `"id"`, or an NGD1 header's id
+    /// field (any payload of at least the header's 28 bytes starting with `NGD1`). `.none`
+    /// otherwise. Linear in the payload, like the decoder.
+    public static func readableID(_ payload: [UInt8]) -> MessageID {
+        if payload.starts(with: NGD1.magic) {
+            guard payload.count >= NGD1.headerSize else { return .none }
+            var id: UInt64 = 0
+            for b in payload[20..<28].reversed() { id = id << 8 | UInt64(b) }
+            return .u64(id)
+        }
+        guard let doc = try? JSONValue.parse(payload), let iv = doc["id"] else { return .none }
+        switch iv {
+        case .string, .number: return .json(iv)
+        default: return .none
+        }
+    }
+
     static func decodeJSON(_ payload: [UInt8]) throws -> SampleMessage {
         // The payload starts with '{', so a successful parse is an object.
         let doc = try JSONValue.parse(payload)

@@ -101,6 +101,29 @@ private func bytes(_ s: String) -> [UInt8] { Array(s.utf8) }
         } catch { #expect("\(error)" == reason) }
     }
 
+    /// A refused message's id, when it can be read, goes back in the error: every structural
+    /// error of a JSON object with an id, and every NGD1 payload with a whole header.
+    @Test(arguments: [
+        (#"{"id": "a7", "y": [1]}"#, MessageID.json(.string("a7"))),
+        (#"{"x": [[1, 2], [3]], "id": 12}"#, .json(.number(12, text: "12"))),
+        (#"{"x": [[1], [2]], "y": [[1], [2], [3]], "id": 5}"#, .json(.number(5, text: "5"))),
+        (#"{"x": [], "id": "e"}"#, .json(.string("e"))),
+        (#"{"x": [1], "id": [1]}"#, .none), (#"{"y": [1], "id": null}"#, .none), (#"{"x": [1], "id": 3"#, .none),
+        ("hello", .none),
+    ]) func refusedJSONKeepsItsReadableID(payload: String, id: MessageID) {
+        #expect(throws: WireError.self) { try SampleMessage.decode(bytes(payload)) }
+        #expect(SampleMessage.readableID(bytes(payload)) == id)
+    }
+
+    @Test func refusedNGD1KeepsItsHeaderID() throws {
+        // k = n_x = 0xFFFFFFFF: refused (too many values), yet the id field is readable.
+        var p = NGD1.magic + [2, 0, 0, 0] + Array(repeating: 0xFF, count: 8) + [0, 0, 0, 0]
+        p += [0x2A, 0, 0, 0, 0, 0, 0, 0x01]
+        #expect(throws: WireError.self) { try SampleMessage.decode(p) }
+        #expect(SampleMessage.readableID(p) == .u64(0x0100_0000_0000_002A))
+        #expect(SampleMessage.readableID(Array(p.prefix(27))) == .none)
+    }
+
     /// JSON `label`: one class index per sample, carried as a y of width 1 with `hasLabels`.
     @Test func jsonLabelsAreClassIndices() throws {
         let one = try SampleMessage.decode(bytes(#"{"x": [1, 2], "label": 2}"#))
