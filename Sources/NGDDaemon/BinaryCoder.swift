@@ -323,6 +323,9 @@ struct NodeDecoder: Decoder {
         return try T(from: d)
     }
 
+    /// The largest magnitude an `Int` or `Int64` may have in a checkpoint: 2⁵³.
+    static let largestCount = 1 << 53
+
     /// Integer decoding with range checks, for every fixed-width integer type.
     func integer<T>(_ type: T.Type) throws -> T? {
         func convert<I: FixedWidthInteger>(_: I.Type) throws -> I {
@@ -336,9 +339,17 @@ struct NodeDecoder: Decoder {
             default: throw mismatch("an integer")
             }
         }
+        // Signed integers in a checkpoint are counts and sizes: a hand-made file with a counter
+        // near Int.max would trap on the first `+= k`. Nothing real comes near 2⁵³ (285 years
+        // at a million samples a second).
+        func count<I: FixedWidthInteger>(_: I.Type) throws -> I {
+            let v = try convert(I.self)
+            guard v.magnitude <= Self.largestCount else { throw mismatch("a count of at most 2^53") }
+            return v
+        }
         switch type {
-        case is Int.Type: return try convert(Int.self) as? T
-        case is Int64.Type: return try convert(Int64.self) as? T
+        case is Int.Type: return try count(Int.self) as? T
+        case is Int64.Type: return try count(Int64.self) as? T
         case is Int32.Type: return try convert(Int32.self) as? T
         case is Int16.Type: return try convert(Int16.self) as? T
         case is Int8.Type: return try convert(Int8.self) as? T

@@ -45,9 +45,11 @@ enum CheckpointFile {
             )
         }
         guard v == version else { throw CheckpointError.unsupportedVersion(path: path, version: v) }
-        let expected = UInt64(headerSize) + length
-        guard UInt64(bytes.count) == expected else {
-            throw CheckpointError.truncated(path: path, expected: Int(clamping: expected), got: bytes.count)
+        // A length field near 2⁶⁴ must not overflow the sum (it trapped).
+        let (expected, overflow) = UInt64(headerSize).addingReportingOverflow(length)
+        guard !overflow, UInt64(bytes.count) == expected else {
+            throw CheckpointError.truncated(
+                path: path, expected: overflow ? .max : Int(clamping: expected), got: bytes.count)
         }
         let body = Array(bytes[headerSize...])
         guard crc(body) == sum else { throw CheckpointError.checksumMismatch(path: path) }

@@ -39,9 +39,27 @@ public final class ModelRegistry {
                         path: path, what: "optimizer", saved: c.optimizerKind.rawValue, configured: m.optimizer.rawValue
                     )
                 }
+                let stateKind: OptimizerKind =
+                    switch c.optimizer {
+                    case .naturalGradient: .ngd
+                    case .sgd: .sgd
+                    case .adam: .adam
+                    }
+                guard stateKind == m.optimizer else {
+                    throw CheckpointError.mismatch(
+                        path: path, what: "optimizer state", saved: stateKind.rawValue, configured: m.optimizer.rawValue
+                    )
+                }
                 let model: HostedModel
                 do { model = try HostedModel(config: m, checkpoint: c) } catch {
                     throw CheckpointError.undecodable(path: path, reason: "\(error)")
+                }
+                // The optimizer state carries its own copy of the network's description, which
+                // is what serves: a file whose header and state disagree is not ours to trust.
+                guard model.network.architecture == arch else {
+                    throw CheckpointError.mismatch(
+                        path: path, what: "network inside the optimizer state",
+                        saved: model.network.architecture.summary, configured: arch.summary)
                 }
                 model.lastCheckpoint = Date(timeIntervalSince1970: c.savedAt)
                 logger.info("restored model", metadata: ["model": "\(m.name)", "seq": "\(c.seq)", "path": "\(path)"])

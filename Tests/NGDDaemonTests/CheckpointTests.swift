@@ -70,6 +70,15 @@ private func tempDir() -> String {
         check(flipped) { .checksumMismatch(path: $0) }
         check(Array(good.dropLast(10))) { .truncated(path: $0, expected: good.count, got: good.count - 10) }
         check(good + [0]) { .truncated(path: $0, expected: good.count, got: good.count + 1) }
+        // Length fields whose sum with the 24-byte header passes 2⁶⁴ (they trapped).
+        for length in [UInt64.max, UInt64.max - 23, UInt64.max - 24] {
+            var huge = good
+            withUnsafeBytes(of: length.littleEndian) { huge.replaceSubrange(16..<24, with: $0) }
+            let wraps = length > UInt64.max - 24
+            check(huge) {
+                .truncated(path: $0, expected: wraps ? .max : Int(clamping: length + 24), got: good.count)
+            }
+        }
         check([UInt8]("not a checkpoint at all, no".utf8)) { .notACheckpoint(path: $0) }
         check([]) { .notACheckpoint(path: $0) }
         var v2 = good
@@ -121,6 +130,45 @@ private func tempDir() -> String {
         #expect(r.model(topic: Array("x\u{FFFD}".utf8))?.name == "b")
         #expect(r.model(topic: [0x78, 0xFF]) == nil)  // invalid UTF-8
         #expect(r.model(topic: Array("caf".utf8)) == nil)
+    }
+
+    /// Hand-made files with a valid CRC: counters near Int.max (they trapped on the first
+    /// message), and an optimizer state whose network or kind differs from the file's header
+    /// (a relu network served while `status` said identity). Each stops the start with the
+    /// file named, and the file is kept.
+    @Test func handMadeCheckpointsAreCheckedInside() throws {
+        let m = try trainedModel(.ngd)
+        func refused(_ edit: (inout ModelCheckpoint) throws -> Void, _ message: String) throws {
+            let dir = tempDir()
+            var c = try m.checkpoint()
+            try edit(&c)
+            let path = try CheckpointFile.save(c, directory: dir)
+            let bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+            var config = DaemonConfig()
+            config.stateDirectory = dir
+            config.models = [m.config]
+            do {
+                _ = try ModelRegistry(config: config, logger: Logger(label: "test"))
+                Issue.record("accepted: \(message)")
+            } catch { #expect("\(error)".contains(path) && "\(error)".contains(message), "\(error)") }
+            #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == bytes)
+        }
+        try refused({ $0.seq = .max }, "a count of at most 2^53")
+        try refused({ $0.samples = Int(Int64.min) }, "a count of at most 2^53")
+        try refused(
+            {
+                guard case .naturalGradient(var s) = $0.optimizer else { return }
+                s.samplesSeen = .max - 1
+                $0.optimizer = .naturalGradient(s)
+            }, "a count of at most 2^53")
+        var relu = m.config
+        relu.activation = .relu
+        let other = try HostedModel(config: relu).checkpoint().optimizer
+        try refused({ $0.optimizer = other }, "network inside the optimizer state")
+        var sgd = m.config
+        sgd.optimizer = .sgd
+        let sgdState = try HostedModel(config: sgd).checkpoint().optimizer
+        try refused({ $0.optimizer = sgdState }, "optimizer state")
     }
 
     @Test func aLeftoverTemporaryFileIsIgnoredAndRemoved() throws {
