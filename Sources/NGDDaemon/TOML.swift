@@ -19,21 +19,39 @@ public indirect enum TOMLValue: Equatable, Sendable {
     }
 }
 
-/// A TOML table: keys in the order written.
+/// A TOML table: keys in the order written, found by a hash index (a table of n keys is
+/// built in O(n), not O(n²)).
 public struct TOMLTable: Equatable, Sendable {
-    public var entries: [(key: String, value: TOMLValue)] = []
+    public private(set) var entries: [(key: String, value: TOMLValue)] = []
+    private var index: [String: Int] = [:]
 
     public init() {}
 
     public subscript(key: String) -> TOMLValue? {
-        get { entries.first(where: { $0.key == key })?.value }
+        get { index[key].map { entries[$0].value } }
         set {
-            if let i = entries.firstIndex(where: { $0.key == key }) {
-                if let v = newValue { entries[i].value = v } else { entries.remove(at: i) }
+            if let i = index[key] {
+                if let v = newValue {
+                    entries[i].value = v
+                } else {
+                    entries.remove(at: i)
+                    index = Dictionary(uniqueKeysWithValues: entries.enumerated().map { ($1.key, $0) })
+                }
             } else if let v = newValue {
+                index[key] = entries.count
                 entries.append((key, v))
             }
         }
+    }
+
+    /// Removes the value at `key` from its slot (which keeps its place in the order) and
+    /// returns it, so that the caller holds the only reference and can change a sub-table in
+    /// place before putting it back, instead of copying it.
+    mutating func take(_ key: String) -> TOMLValue? {
+        guard let i = index[key] else { return nil }
+        let v = entries[i].value
+        entries[i].value = .bool(false)
+        return v
     }
 
     public static func == (a: TOMLTable, b: TOMLTable) -> Bool {
@@ -54,7 +72,16 @@ public struct TOMLError: Error, Equatable, Sendable, CustomStringConvertible {
 /// binary), floats (including `inf` and `nan`), booleans, arrays (multi-line, trailing comma)
 /// and inline tables. Not supported, and reported as an error: arrays of tables (`[[x]]`),
 /// multi-line strings and dates.
+///
+/// Configuration files are trusted, but a typo must not crash: the parser is linear in its
+/// input, nests values at most ``maximumDepth`` deep and keys at most ``maximumKeyParts``
+/// parts long, and reports anything beyond as an error.
 public struct TOMLParser {
+    /// The deepest nesting of arrays and inline tables (recursion, so bounded).
+    public static let maximumDepth = 64
+    /// The most parts of a dotted key or table header (ngd's keys have at most three).
+    public static let maximumKeyParts = 16
+
     private let b: [UInt8]
     private var i = 0
     private var line = 1
@@ -113,7 +140,7 @@ public struct TOMLParser {
                 guard defined.insert(path).inserted else {
                     throw fail("table [\(path.joined(separator: "."))] is defined twice")
                 }
-                try insert(&root, path: path, value: nil)
+                try insert(&root, path: path[...], value: nil)
                 current = path
                 try endOfLine()
             } else {
@@ -125,15 +152,21 @@ public struct TOMLParser {
                 i += 1
                 skipBlank()
                 let v = try value()
-                try insert(&root, path: current + path, value: v)
+                let full = current + path
+                guard full.count <= Self.maximumKeyParts else {
+                    throw fail(
+                        "key \(full.prefix(3).joined(separator: ".")).… has more than \(Self.maximumKeyParts) parts")
+                }
+                try insert(&root, path: full[...], value: v)
                 try endOfLine()
             }
         }
     }
 
-    /// Puts `value` at `path`, creating tables on the way; nil just creates the table.
-    private func insert(_ t: inout TOMLTable, path: [String], value: TOMLValue?) throws {
-        let key = path[0]
+    /// Puts `value` at `path`, creating tables on the way; nil just creates the table. Each
+    /// sub-table is changed in place (taken out of its slot, then put back), never copied.
+    private func insert(_ t: inout TOMLTable, path: ArraySlice<String>, value: TOMLValue?) throws {
+        let key = path[path.startIndex]
         if path.count == 1 {
             if let v = value {
                 guard t[key] == nil else { throw fail("key \(key) is defined twice") }
@@ -146,14 +179,18 @@ public struct TOMLParser {
             }
             return
         }
+        var taken = t.take(key)
         var sub: TOMLTable
-        switch t[key] {
+        switch taken {
         case nil: sub = TOMLTable()
         case .table(let s)?: sub = s
-        case let other?: throw fail("\(key) is \(other.typeName), not a table")
+        case let other?:
+            t[key] = other
+            throw fail("\(key) is \(other.typeName), not a table")
         }
-        try insert(&sub, path: Array(path.dropFirst()), value: value)
-        t[key] = .table(sub)
+        taken = nil
+        defer { t[key] = .table(sub) }
+        try insert(&sub, path: path.dropFirst(), value: value)
     }
 
     private mutating func keyPath() throws -> [String] {
@@ -161,6 +198,10 @@ public struct TOMLParser {
         while true {
             skipBlank()
             guard !atEnd, c == UInt8(ascii: ".") else { return parts }
+            guard parts.count < Self.maximumKeyParts else {
+                throw fail(
+                    "key \(parts.prefix(3).joined(separator: ".")).… has more than \(Self.maximumKeyParts) parts")
+            }
             i += 1
             skipBlank()
             parts.append(try key())
@@ -180,8 +221,11 @@ public struct TOMLParser {
         (x >= 0x30 && x <= 0x39) || (x >= 0x41 && x <= 0x5A) || (x >= 0x61 && x <= 0x7A) || x == 0x5F || x == 0x2D
     }
 
-    private mutating func value() throws -> TOMLValue {
+    private mutating func value(depth: Int = 0) throws -> TOMLValue {
         guard !atEnd else { throw fail("expected a value") }
+        guard depth < Self.maximumDepth else {
+            throw fail("arrays and inline tables nested more than \(Self.maximumDepth) deep")
+        }
         switch c {
         case UInt8(ascii: "\""), UInt8(ascii: "'"): return .string(try string())
         case UInt8(ascii: "["):
@@ -194,7 +238,7 @@ public struct TOMLParser {
                     i += 1
                     return .array(items)
                 }
-                items.append(try value())
+                items.append(try value(depth: depth + 1))
                 skipAll()
                 guard !atEnd else { throw fail("unterminated array") }
                 if c == UInt8(ascii: ",") {
@@ -218,7 +262,7 @@ public struct TOMLParser {
                 guard !atEnd, c == UInt8(ascii: "=") else { throw fail("expected '=' in an inline table") }
                 i += 1
                 skipBlank()
-                try insert(&t, path: path, value: try value())
+                try insert(&t, path: path[...], value: try value(depth: depth + 1))
                 skipBlank()
                 guard !atEnd else { throw fail("unterminated inline table") }
                 if c == UInt8(ascii: ",") {

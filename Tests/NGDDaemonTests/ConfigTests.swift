@@ -5,6 +5,39 @@ import Testing
 @testable import NGDDaemon
 
 @Suite struct TOMLTests {
+    /// Hostile shapes a typo or a generated file can take: deep nesting overflowed the stack,
+    /// a 60,000-part dotted key took 24 GB copying sub-tables, and 60,000 keys in one table
+    /// took 55 s (a linear search per key). Each is an error or parses, with no crash; the
+    /// tables built are the ones written.
+    @Test func hostileShapesAreErrorsOrParse() throws {
+        for (text, message) in [
+            (
+                "x = " + String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000),
+                "nested more than 64"
+            ),
+            (
+                "x = " + String(repeating: "{a = ", count: 100_000) + "1" + String(repeating: "}", count: 100_000),
+                "nested"
+            ),
+            ((0..<60_000).map { "p\($0)" }.joined(separator: ".") + " = 1", "more than 16 parts"),
+            ("[" + (0..<60_000).map { "p\($0)" }.joined(separator: ".") + "]", "more than 16 parts"),
+            ("[a]\nb.c.d = 1\n[a.b]\nc = 2", "key c is defined twice"),
+        ] {
+            do {
+                _ = try TOMLParser.parse(text)
+                Issue.record("accepted \(text.prefix(40))")
+            } catch { #expect("\(error)".contains(message), "\(error)") }
+        }
+        let nested = try TOMLParser.parse(
+            "x = " + String(repeating: "[", count: 63) + "1" + String(repeating: "]", count: 63))
+        #expect(nested["x"] != nil)
+        let many = try TOMLParser.parse("[t]\n" + (0..<60_000).map { "k\($0) = \($0)" }.joined(separator: "\n"))
+        guard case .table(let t)? = many["t"] else { throw TOMLError(line: 0, message: "no table t") }
+        #expect(t.entries.count == 60_000 && t["k59999"] == .integer(59_999) && t.entries[17].key == "k17")
+        let dotted = try TOMLParser.parse("[a]\nb.c = 1\nb.d = 2\n[a.e]\nf = 3")
+        #expect(dotted == (try TOMLParser.parse("a = {b = {c = 1, d = 2}, e = {f = 3}}")))
+    }
+
     @Test func parsesTheSubsetNgdUses() throws {
         let t = try TOMLParser.parse(
             """
