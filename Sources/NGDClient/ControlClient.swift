@@ -1,7 +1,7 @@
 import NGDWire
 import ZeroMQ
 
-/// A client of the daemon's control socket (REQ/REP): one request, one reply, with a timeout on
+/// A client of the daemon's control socket (a REQ socket; the daemon's is a ROUTER): one request, one reply, with a timeout on
 /// every call.
 ///
 /// A REQ socket that gave up waiting cannot send again (libzmq's REQ state machine expects the

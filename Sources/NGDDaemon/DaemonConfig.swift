@@ -110,7 +110,7 @@ public struct DaemonConfig: Equatable, Sendable {
             Setting(.output, \.output, "endpoint", "Output PUB endpoint: predictions, loss, stats and errors."),
             Setting(
                 .control, \.control, "endpoint",
-                "Control endpoint (REQ/REP JSON): status, predict, checkpoint, pause, resume."),
+                "Control endpoint (JSON requests from REQ clients): status, predict, checkpoint, pause, resume."),
             Setting(
                 .stateDirectory, \.stateDirectory, "dir",
                 "Checkpoint directory; $STATE_DIRECTORY (systemd's StateDirectory=) when set."),

@@ -2,19 +2,32 @@ import Foundation
 import NGDWire
 import ZeroMQ
 
-/// The control socket (REP): one JSON request, one JSON reply (``ControlRequest`` and
+/// The control socket: one JSON request, one JSON reply (``ControlRequest`` and
 /// ``ControlReply``, in NGDWire). Every request gets a reply, an `{"error": …}` one when the
 /// request is malformed or unknown, so a REQ client never hangs.
+///
+/// The socket is a ROUTER, not a REP: a REP socket is a state machine (receive, then send), and
+/// a reply it could not deliver (its peer gone, garbage on the port) left it unable to receive
+/// again, so every later request went unanswered. A ROUTER has no such state: each request
+/// carries its peer's envelope, the reply goes back with it, and a reply to a peer that has
+/// left is dropped. Clients use REQ (which adds the empty delimiter frame) or DEALER (sending
+/// an empty frame, then the request).
 extension ServeLoop {
     func handleControl(_ socket: ZMQSocket) throws {
-        guard let frames = try socket.receive(wait: false) else { return }
+        guard let frames = try socket.receive(wait: false), frames.count >= 2 else { return }
+        // [identity, …, empty delimiter, request]; a DEALER that sends no delimiter gets its
+        // reply behind the identity alone.
+        let split = frames.dropFirst().firstIndex(where: \.isEmpty).map { $0 + 1 } ?? 1
+        let envelope = Array(frames[..<split])
+        let body = frames[split...]
         let reply: ControlReply
-        if frames.count != 1 {
-            reply = .error("expected a single-frame JSON request, got \(frames.count) frames")
+        if body.count != 1 {
+            reply = .error("expected a single-frame JSON request, got \(body.count) frames")
         } else {
-            reply = controlReply(frames[0])
+            reply = controlReply(body[body.startIndex])
         }
-        try socket.send([reply.encode()])
+        // Never blocks: a peer that is gone or not reading loses its reply, nobody else waits.
+        _ = try socket.send(envelope + [reply.encode()], wait: false)
     }
 
     /// The reply to one control request.

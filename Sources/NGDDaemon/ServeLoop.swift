@@ -89,7 +89,9 @@ public final class ServeLoop {
             try s.setSendHighWaterMark(Int32(config.sendHighWaterMark))
         }
         output = out
-        let (control, controlEndpoint) = try socket(ctx, .rep, role: "control", endpoint: config.control, mode: .bind) {
+        let (control, controlEndpoint) = try socket(
+            ctx, .router, role: "control", endpoint: config.control, mode: .bind
+        ) {
             s in try s.setMaximumMessageSize(bytes: Int64(config.maxMessageSize))
         }
         boundEndpoints = (inputEndpoint, outputEndpoint, controlEndpoint)

@@ -20,7 +20,7 @@ struct ServeCommand: AsyncParsableCommand {
             Input messages are two frames, [topic, payload], with a JSON or NGD1 payload \
             (docs/protocol.md). Each labelled message is predicted, scored and then learned \
             (test-then-train). Output topics are prediction.<model>, loss.<model>, stats.<model> \
-            and error.<model>. Control requests (JSON over REQ/REP): status, predict, checkpoint, \
+            and error.<model>. Control requests (JSON from a REQ socket): status, predict, checkpoint, \
             pause, resume.
 
             Model flags configure the model called `default`; a --config file can define several. \

@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import NGDMath
 import NGDTestSupport
 import NGDWire
@@ -239,6 +240,52 @@ import ZeroMQ
         let twoFrames = try c.client.control.exchange(frames: [Array("{}".utf8), Array("{}".utf8)])
         #expect(try JSONValue.parse(twoFrames)["error"]?.text?.contains("2 frames") == true)
         #expect(try c.predict("default", [probe[0]]).count == 1)
+        #expect(d.terminate().status == 0)
+    }
+
+    /// The control socket answers after anything a peer can do to it: a megabyte of random
+    /// bytes on its TCP port (with the REP socket of before, the next requests went
+    /// unanswered), DEALER peers that leave before their reply, and a DEALER whose request
+    /// has no delimiter and three frames (it gets an error reply of its own).
+    @Test func controlSurvivesGarbageAndVanishingPeers() throws {
+        let d = try DaemonProcess(["--layers", "2,1"])
+        let c = try TestClient(d)
+        #expect(try c.request(#"{"cmd":"status"}"#)["uptime_s"] != nil)
+        let port = try #require(d.control.split(separator: ":").last.flatMap { UInt16($0) })
+        var rng = RandomSource(seed: 5)
+        for _ in 0..<3 {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var addr = sockaddr_in()
+            addr.sin_family = sa_family_t(AF_INET)
+            addr.sin_port = port.bigEndian
+            addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+            let connected = withUnsafePointer(to: &addr) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
+            }
+            #expect(connected == 0)
+            let garbage = (0..<(1 << 20)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+            _ = garbage.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            close(fd)
+        }
+        #expect(try c.request(#"{"cmd":"status"}"#)["uptime_s"] != nil, "no reply after garbage")
+        let ctx = try ZMQContext()
+        for _ in 0..<20 {
+            let gone = try ZMQSocket(ctx, type: .dealer, lingerMilliseconds: 0)
+            try gone.connect(d.control)
+            try gone.send([[], Array(#"{"cmd":"status"}"#.utf8)])
+            gone.close()
+        }
+        #expect(try c.request(#"{"cmd":"status"}"#)["uptime_s"] != nil, "no reply after vanishing peers")
+        let dealer = try ZMQSocket(ctx, type: .dealer, lingerMilliseconds: 0)
+        try dealer.connect(d.control)
+        try dealer.setReceiveTimeout(milliseconds: 10_000)
+        try dealer.send([Array("a".utf8), Array("b".utf8), Array("c".utf8)])
+        let reply = try #require(try dealer.receive())
+        #expect(reply.count == 1 && String(decoding: reply[0], as: UTF8.self).contains("got 3 frames"), "\(reply)")
+        dealer.close()
+        #expect(try c.request(#"{"cmd":"status"}"#)["uptime_s"] != nil)
         #expect(d.terminate().status == 0)
     }
 
