@@ -103,6 +103,21 @@ public final class ServeLoop {
                 "mode": "\(config.inputMode.rawValue)", "output": "\(outputEndpoint)", "control": "\(controlEndpoint)",
                 "models": "\(registry.models.map(\.name).joined(separator: ","))", "blas": "\(BLASCore.name)",
             ])
+        // The worst case of the input queue, said once at start (docs/protocol.md, Memory).
+        if let bound = config.inputQueueBound {
+            let text = "\(config.receiveHighWaterMark) messages × \(config.maxMessageSize) bytes per producer"
+            if let m = ProcessStatus.physicalMemoryBytes, bound > m / 2 {
+                logger.warning(
+                    "input queue may outgrow memory",
+                    metadata: [
+                        "bound": "\(text)", "memory": "\(m) bytes", "fix": "lower receive_hwm or max_message_size",
+                    ])
+            } else {
+                logger.info("input queue bound", metadata: ["bound": "\(text)"])
+            }
+        } else {
+            logger.warning("input queue is unbounded", metadata: ["fix": "set receive_hwm above 0"])
+        }
         notifier.notify(
             "READY=1\nSTATUS=serving \(registry.models.count) model(s) on \(inputEndpoint)\nMAINPID=\(getpid())")
 

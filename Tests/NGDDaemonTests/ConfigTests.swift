@@ -151,6 +151,19 @@ import Testing
 
     /// Every row of the settings tables is a key of its TOML table: setting it changes exactly
     /// that value.
+    /// The input queue's worst case is receive_hwm × max_message_size per producer: 1000 × 1 MiB
+    /// by default, unbounded (nil) with receive_hwm = 0, and nil rather than a trap when the
+    /// product overflows.
+    @Test func inputQueueBoundIsTheProductOfItsTwoSettings() {
+        var c = DaemonConfig()
+        #expect(c.inputQueueBound == 1000 * 1_048_576)
+        c.receiveHighWaterMark = 0
+        #expect(c.inputQueueBound == nil)
+        c.receiveHighWaterMark = Int(Int32.max)
+        c.maxMessageSize = Int.max / 2
+        #expect(c.inputQueueBound == nil)
+    }
+
     @Test func everySettingOfTheTablesIsAKey() throws {
         for (row, want) in daemonSettingCases() {
             let c = try DaemonConfig.parse(toml: "[daemon]\n\(row.name.configKey) = \(tomlLiteral(want))")
