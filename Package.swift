@@ -14,6 +14,7 @@
 //              encode → socket), systemd notification, logging
 //   NGDBench   benchmark problems and datasets (the paper's teachers, Fashion-MNIST) and the runner
 //   ngd        the executable (swift-argument-parser): serve, feed, tail, demo, bench
+//   NGDFuzz    `ngd-fuzz`: the decoders as libFuzzer targets (scripts/fuzz), or a corpus replayer
 import PackageDescription
 
 /// CI (`CI=true`) builds this package's own targets with every warning an error.
@@ -27,6 +28,7 @@ let package = Package(
     name: "ngd",
     products: [
         .executable(name: "ngd", targets: ["ngd"]),
+        .executable(name: "ngd-fuzz", targets: ["NGDFuzz"]),
         .library(name: "NGDMath", targets: ["NGDMath"]),
         .library(name: "NGDClient", targets: ["NGDClient"]),
         .library(name: "NGDBench", targets: ["NGDBench"]),
@@ -55,6 +57,8 @@ let package = Package(
                 "NGDMath", "NGDBench", "NGDWire", "NGDClient", "NGDDaemon", "NGDSystem", "ZeroMQ", argumentParser,
                 logging, serviceLifecycle,
             ]),
+        // The fuzz targets (NGDDaemon's FuzzTarget): libFuzzer with scripts/fuzz, a replayer otherwise.
+        .executableTarget(name: "NGDFuzz", dependencies: ["NGDDaemon"]),
         // Helpers shared by the test targets: a real `ngd serve` process, a client for it, seeded
         // data, the cases of the settings tables.
         .target(

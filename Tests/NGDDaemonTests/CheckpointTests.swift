@@ -214,3 +214,32 @@ private func tempDir() -> String {
         #expect(r.network.parameters.array == m.network.parameters.array)
     }
 }
+
+/// The fuzz targets' seed corpora (Tests/Fuzz/TARGET), each file through its target once, as
+/// `ngd-fuzz TARGET FILE…` replays them; and the property the sample target checks, on inputs
+/// made to be refused: a message the model refuses leaves it bit-identical.
+@Suite struct FuzzTargetTests {
+    static let corpus = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Fuzz")
+
+    @Test(arguments: FuzzTarget.allCases) func seedCorpusPasses(target: FuzzTarget) throws {
+        let dir = Self.corpus.appendingPathComponent(target.rawValue)
+        let files = try FileManager.default.contentsOfDirectory(atPath: dir.path)
+        #expect(files.count >= 1)
+        for f in files {
+            let bytes = Array(try Data(contentsOf: dir.appendingPathComponent(f)))
+            #expect(throws: Never.self, "\(target) \(f)") { try target.run(bytes) }
+        }
+    }
+
+    @Test func refusedSamplesLeaveTheModelBitIdentical() throws {
+        // The target's models have 2 outputs: a y of another width, or a label for a Gaussian
+        // model, is refused after decoding; the target checks the model's state is unchanged.
+        for payload in [
+            #"{"x": [1, 2, 3], "y": [1, 2, 3, 4, 5]}"#, #"{"x": [1, 2, 3], "label": 1}"#,
+            #"{"x": [1, 2, 3], "y": [1e308, -1e308]}"#, #"{"x": [1e300, 1, 1], "y": [1, 1]}"#,
+        ] {
+            #expect(throws: Never.self, "\(payload)") { try FuzzTarget.sample.run(Array(payload.utf8)) }
+        }
+    }
+}
