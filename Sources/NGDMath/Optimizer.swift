@@ -201,7 +201,6 @@ final class GradientBuffers {
         }
         let L = network.architecture.layerCount
         let nL = network.architecture.outputSize
-        let out = pass.activations[L].base
         var score = BlockScore()
         // Test-then-train: the published predictions are those of the statistics before the
         // block (a separate prediction pass gives the same), from a forward pass of their own.
