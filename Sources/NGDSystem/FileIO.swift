@@ -44,6 +44,18 @@ public enum FileIO {
         text.withUTF8 { try? writeAll(UnsafeRawBufferPointer($0), to: fd, path: nil) }
     }
 
+    /// Creates the file `path` with `mode` and writes `bytes` to it; never replaces a file.
+    /// - Throws: ``SystemError`` (EEXIST when there is a file there already).
+    public static func createNew(_ bytes: [UInt8], path: String, mode: mode_t) throws(SystemError) {
+        let fd = try systemCall("open", path: path) { open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode) }
+        defer { close(fd) }
+        let written: Result<Void, SystemError> = bytes.withUnsafeBytes { raw in
+            Result { () throws(SystemError) in try writeAll(raw, to: fd, path: path) }
+        }
+        try written.get()
+        try systemCall("fsync", path: path) { fsync(fd) }
+    }
+
     /// Writes `bytes` to `path` so that a crash at any moment leaves either the old file or the
     /// new one, whole: a temporary file beside it, fsync, rename over it, fsync of the directory.
     /// - Throws: ``SystemError`` naming the step that failed; the temporary file is removed.

@@ -12,5 +12,8 @@ struct NGDCommand: AsyncParsableCommand {
             inverse Fisher factors, and publishes predictions and loss. Start with `ngd demo`; \
             run the daemon with `ngd serve` (docs/protocol.md has the wire protocol).
             """,
-        subcommands: [DemoCommand.self, ServeCommand.self, FeedCommand.self, TailCommand.self, BenchCommand.self])
+        subcommands: [
+            DemoCommand.self, ServeCommand.self, FeedCommand.self, TailCommand.self, KeygenCommand.self,
+            BenchCommand.self,
+        ])
 }

@@ -1,6 +1,8 @@
 import Foundation
+import NGDDaemon
 import NGDTestSupport
 import Testing
+import ZeroMQ
 
 /// The README's Python producer and subscriber (examples/*.py, pyzmq) against a real daemon.
 @Suite(.serialized) struct PythonClientTests {
@@ -49,5 +51,32 @@ import Testing
             #expect(last < 0.5 * first, "loss_ema \(first) → \(last)\n\(text)")
         }
         #expect(d.terminate().status == 0)
+    }
+
+    /// Certificates cross both ways: pyzmq (zmq.auth) reads what `ngd keygen` writes, and ngd
+    /// reads what pyzmq's create_certificates writes, with the same keys on both sides.
+    @Test func curveCertificatesCrossBetweenNgdAndPyzmq() throws {
+        let dir = temporaryDirectory("certs")
+        let (status, text) = try runProcess(ngdExecutable(), ["keygen", "daemon", "--dir", dir])
+        #expect(status == 0, "\(text)")
+        let script = """
+            import sys, zmq.auth
+            d = sys.argv[1]
+            pub, sec = zmq.auth.load_certificate(d + "/daemon.key_secret")
+            assert zmq.auth.load_certificate(d + "/daemon.key") == (pub, None)
+            assert zmq.curve_public(sec) == pub
+            print(pub.decode())
+            zmq.auth.create_certificates(d, "producer")
+            """
+        let (p, out) = try python(["-c", script, dir])
+        p.waitUntilExit()
+        let printed = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        try #require(p.terminationStatus == 0, "\(printed)")
+        #expect(
+            printed.trimmingCharacters(in: .whitespacesAndNewlines)
+                == (try CurveCertificate.read(path: dir + "/daemon.key")).publicKey)
+        let producer = try CurveCertificate.read(path: dir + "/producer.key_secret")
+        #expect(try CurveCertificate.read(path: dir + "/producer.key").publicKey == producer.publicKey)
+        #expect(try ZMQCurve.publicKey(forSecret: try #require(producer.secretKey)) == producer.publicKey)
     }
 }
