@@ -73,7 +73,7 @@ public final class ControlClient {
     /// Every model's status.
     public func status() throws(ClientError) -> (uptime: Double, models: [ModelStatus]) {
         switch try send(.status) {
-        case .status(let uptime, let models): return (uptime, models)
+        case .status(let uptime, let models, _): return (uptime, models)
         case let other: throw unexpected(other, .status)
         }
     }

@@ -13,10 +13,15 @@ extension DaemonConfig {
             switch key {
             case "daemon":
                 for (k, v) in try table(value, "daemon").entries {
-                    guard let name = DaemonSettingName(rawValue: k) else {
-                        throw ConfigError(.other("daemon.\(k)"), "unknown key")
+                    // `[daemon.curve]` is a table of its own; its keys are `curve.NAME`.
+                    let entries =
+                        k == "curve" ? try table(v, "daemon.curve").entries.map { ("curve." + $0, $1) } : [(k, v)]
+                    for (k, v) in entries {
+                        guard let name = DaemonSettingName(rawValue: k) else {
+                            throw ConfigError(.other("daemon.\(k)"), "unknown key")
+                        }
+                        try c.set(name, settingValue(v, "daemon.\(k)"))
                     }
-                    try c.set(name, settingValue(v, "daemon.\(k)"))
                 }
             case "models":
                 for (name, m) in try table(value, "models").entries {

@@ -45,6 +45,10 @@ public enum DaemonSettingName: String, CaseIterable, SettingName {
     case sendHighWaterMark = "send_hwm"
     case maxMessageSize = "max_message_size"
     case linger = "linger_ms"
+    case curveServerKey = "curve.server_key"
+    case curveProducers = "curve.producers"
+    case curveSubscribers = "curve.subscribers"
+    case curveAdmins = "curve.admins"
 
     public var configKey: String { rawValue }
 
@@ -64,6 +68,10 @@ public enum DaemonSettingName: String, CaseIterable, SettingName {
         case .sendHighWaterMark: "--send-hwm"
         case .maxMessageSize: "--max-message-size"
         case .linger: "--linger"
+        case .curveServerKey: "--curve-server-key"
+        case .curveProducers: "--curve-producers"
+        case .curveSubscribers: "--curve-subscribers"
+        case .curveAdmins: "--curve-admins"
         }
     }
 }
@@ -96,6 +104,16 @@ public struct DaemonConfig: Equatable, Sendable {
     public var maxMessageSize = 1 << 20
     /// Milliseconds unsent output may delay shutdown.
     public var lingerMilliseconds = 1000
+    /// `[daemon.curve]`: the daemon's CURVE secret certificate (`ngd keygen`); "" leaves every
+    /// socket in plain text. When set, each socket admits only the public certificates in its
+    /// own directory (``curveProducers``, ``curveSubscribers``, ``curveAdmins``).
+    public var curveServerKey = ""
+    /// Directory of the `.key` certificates that may feed the input socket.
+    public var curveProducers = ""
+    /// Directory of the `.key` certificates that may subscribe to the output socket.
+    public var curveSubscribers = ""
+    /// Directory of the `.key` certificates that may use the control socket.
+    public var curveAdmins = ""
     public var models: [ModelConfig] = []
 
     public init() {}
@@ -131,6 +149,13 @@ public struct DaemonConfig: Equatable, Sendable {
                 .maxMessageSize, \.maxMessageSize, "bytes",
                 "Largest input message; libzmq drops a peer that sends more."),
             Setting(.linger, \.lingerMilliseconds, "ms", "Milliseconds unsent output may delay shutdown."),
+            Setting(
+                .curveServerKey, \.curveServerKey, "file",
+                "CURVE: the daemon's .key_secret certificate (ngd keygen); empty is plain text."),
+            Setting(.curveProducers, \.curveProducers, "dir", "CURVE: .key certificates allowed to feed the input."),
+            Setting(
+                .curveSubscribers, \.curveSubscribers, "dir", "CURVE: .key certificates allowed to read the output."),
+            Setting(.curveAdmins, \.curveAdmins, "dir", "CURVE: .key certificates allowed to use the control socket."),
         ]
     }
 
@@ -195,6 +220,15 @@ public struct DaemonConfig: Equatable, Sendable {
                 .daemon(key),
                 "must be 0 (off) or between \(Self.shortestInterval) and \(Int(Self.longestInterval)) seconds "
                     + "(a year), got \(seconds)")
+        }
+        if !curveServerKey.isEmpty {
+            for (key, dir) in [
+                (DaemonSettingName.curveProducers, curveProducers), (.curveSubscribers, curveSubscribers),
+                (.curveAdmins, curveAdmins),
+            ] where dir.isEmpty {
+                throw ConfigError(
+                    .daemon(key), "must name a directory of allowed .key certificates when curve.server_key is set")
+            }
         }
         guard lossEvery >= 1 else { throw ConfigError(.daemon(.lossEvery), "must be ≥ 1, got \(lossEvery)") }
         guard receiveHighWaterMark >= 0, receiveHighWaterMark <= Int(Int32.max) else {

@@ -43,7 +43,10 @@ extension ServeLoop {
             }
         }
         switch request {
-        case .status: return .status(uptime: Date().timeIntervalSince(started), models: registry.models.map(status))
+        case .status:
+            return .status(
+                uptime: Date().timeIntervalSince(started), models: registry.models.map(status),
+                authFailures: authFailures)
         case .checkpoint:
             let (paths, errors) = saveAll(reason: "command")
             return .checkpoint(

@@ -38,6 +38,9 @@ public final class ServeLoop {
     private var lastStats = ContinuousClock.now
     private var lastCheckpoint = ContinuousClock.now
     private var rejectLog = LogRateLimit()
+    private var authLog = LogRateLimit()
+    /// CURVE handshakes refused since start (`auth_failures` in `status`).
+    private(set) var authFailures = 0
     private var refusalLog = LogRateLimit()
     private lazy var writer = CheckpointWriter(directory: registry.stateDirectory)
 
@@ -70,12 +73,32 @@ public final class ServeLoop {
     /// - Throws: ``DaemonError`` when a socket cannot be set up (nothing has been learned then),
     ///   or when the checkpoint at shutdown fails.
     public func run(stop: StopSignal) throws {
+        // CURVE keys are read before anything is bound: a missing directory binds nothing.
+        let access = try CurveAccess.load(config)
         let ctx = try ZMQContext()
         defer { ctx.terminate() }
+        // The ZAP handler is bound before any CURVE socket, so no handshake passes unchecked.
+        var zap: ZMQSocket?
+        if access != nil {
+            do {
+                let z = try ZMQSocket(ctx, type: .rep, lingerMilliseconds: 0)
+                try z.bind("inproc://zeromq.zap.01")
+                zap = z
+            } catch let e as ZMQError {
+                throw DaemonError.socket(role: "ZAP handler", endpoint: "inproc://zeromq.zap.01", underlying: e)
+            }
+        }
+        defer { zap?.close() }
+        func secure(_ s: ZMQSocket, _ domain: CurveAccess.Domain) throws {
+            guard let access else { return }
+            try s.setCurveServer(secretKey: access.serverSecretKey)
+            try s.setZapDomain(domain.rawValue)
+        }
         let inputType: ZMQSocketType = config.inputPattern == .sub ? .sub : .pull
         let (input, inputEndpoint) = try socket(
             ctx, inputType, role: "input", endpoint: config.input, mode: config.inputMode
         ) { s in
+            try secure(s, .input)
             try s.setReceiveHighWaterMark(Int32(config.receiveHighWaterMark))
             try s.setMaximumMessageSize(bytes: Int64(config.maxMessageSize))
             if inputType == .sub {
@@ -86,13 +109,16 @@ public final class ServeLoop {
             }
         }
         let (out, outputEndpoint) = try socket(ctx, .pub, role: "output", endpoint: config.output, mode: .bind) { s in
+            try secure(s, .output)
             try s.setSendHighWaterMark(Int32(config.sendHighWaterMark))
         }
         output = out
         let (control, controlEndpoint) = try socket(
             ctx, .router, role: "control", endpoint: config.control, mode: .bind
         ) {
-            s in try s.setMaximumMessageSize(bytes: Int64(config.maxMessageSize))
+            s in
+            try secure(s, .control)
+            try s.setMaximumMessageSize(bytes: Int64(config.maxMessageSize))
         }
         boundEndpoints = (inputEndpoint, outputEndpoint, controlEndpoint)
         onReady?(inputEndpoint, outputEndpoint, controlEndpoint)
@@ -121,10 +147,11 @@ public final class ServeLoop {
         notifier.notify(
             "READY=1\nSTATUS=serving \(registry.models.count) model(s) on \(inputEndpoint)\nMAINPID=\(getpid())")
 
-        var poller = ZMQPoller([control, input])
+        var poller = ZMQPoller([control, input] + (zap.map { [$0] } ?? []))
         do {
             while !stop.isRequested {
                 let ready = try poller.poll(timeoutMilliseconds: pollTimeout())
+                if let zap, let access, ready[2] { try handleAuthentication(zap, access) }
                 if ready[0] { try handleControl(control) }
                 if ready[1] {
                     // Up to 256 messages or 50 ms, whichever comes first, so that control
@@ -179,6 +206,24 @@ public final class ServeLoop {
             logger.warning("rejected message", metadata: ["model": "\(model?.name ?? "-")", "reason": "\(reason)"])
         }
         publish(.error, model: model?.name, ErrorMessage(model: model?.name, id: id, reason: reason).encode())
+    }
+
+    /// Answers the ZAP requests libzmq has queued: 200 for a key listed for the socket's
+    /// domain, 400 (counted, and logged at most 10 times a minute) otherwise.
+    func handleAuthentication(_ zap: ZMQSocket, _ access: CurveAccess) throws {
+        while let request = try zap.receive(wait: false) {
+            let admitted = access.admits(request)
+            if !admitted {
+                authFailures += 1
+                let domain = request.count > 2 ? String(decoding: request[2], as: UTF8.self) : "?"
+                let address = request.count > 3 ? String(decoding: request[3], as: UTF8.self) : "?"
+                authLog.log(logger, "refused handshakes not logged") {
+                    logger.warning(
+                        "refused a CURVE handshake", metadata: ["socket": "\(domain)", "peer": "\(address)"])
+                }
+            }
+            try zap.send(CurveAccess.reply(to: request, admitted: admitted))
+        }
     }
 
     /// Handles one input message; every failure becomes an `error.` message and changes nothing.

@@ -137,7 +137,8 @@ public struct ModelStatus: Equatable, Sendable {
 /// gets ``error(_:)``.
 public enum ControlReply: Equatable, Sendable {
     /// `{"uptime_s", "models": {NAME: {…}}}`.
-    case status(uptime: Double, models: [ModelStatus])
+    /// `authFailures`: CURVE handshakes refused since start (0 without CURVE).
+    case status(uptime: Double, models: [ModelStatus], authFailures: Int = 0)
     /// `{"ok", "paths", "error"?}`: `ok` is false when a save failed.
     case checkpoint(ok: Bool, paths: [String], error: String?)
     /// `{"ok": true, "model", "paused"}`.
@@ -151,8 +152,9 @@ public enum ControlReply: Equatable, Sendable {
         var w = JSONWriter()
         w.beginObject()
         switch self {
-        case .status(let uptime, let models):
+        case .status(let uptime, let models, let authFailures):
             w.member("uptime_s", uptime)
+            w.member("auth_failures", authFailures)
             w.key("models")
             w.beginObject()
             for m in models {
@@ -193,7 +195,8 @@ public enum ControlReply: Equatable, Sendable {
             guard case .object(let members)? = f.object["models"] else { throw f.missing("models", "an object") }
             var models: [ModelStatus] = []
             for (name, v) in members { models.append(try ModelStatus.read(name, v)) }
-            return .status(uptime: try f.number("uptime_s"), models: models)
+            let failures = f.has("auth_failures") ? Int(exactly: try f.number("auth_failures")) ?? 0 : 0
+            return .status(uptime: try f.number("uptime_s"), models: models, authFailures: failures)
         case .checkpoint:
             guard case .array(let items)? = f.object["paths"] else { throw f.missing("paths", "an array") }
             var paths: [String] = []

@@ -34,6 +34,14 @@ public enum ZMQCurve {
         return s.utf8.count == 40 && s.utf8.allSatisfy { alphabet.contains($0) }
     }
 
+    /// The 32 bytes of a Z85 key (as ZAP requests carry them), or nil when `key` is not one.
+    public static func decode(_ key: String) -> [UInt8]? {
+        guard isZ85Key(key) else { return nil }
+        var out = [UInt8](repeating: 0, count: 32)
+        let ok = key.withCString { zmq_z85_decode(&out, $0) } != nil
+        return ok ? out : nil
+    }
+
     private static func text(_ c: [CChar]) -> String {
         String(decoding: c.prefix(40).map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }

@@ -124,6 +124,34 @@ public final class ZMQSocket {
         }
     }
 
+    private func set(_ option: Int32, bytes: [UInt8], name: String) throws {
+        let h = try live("zmq_setsockopt")
+        try zmqCheck("zmq_setsockopt", name) {
+            bytes.withUnsafeBytes { zmq_setsockopt(h, option, $0.baseAddress, $0.count) }
+        }
+    }
+
+    /// Makes this socket a CURVE server with `secretKey` (40 characters of Z85): peers must
+    /// handshake with CURVE and know the matching public key. Set before bind.
+    public func setCurveServer(secretKey: String) throws {
+        try set(ZMQ_CURVE_SERVER, 1, name: "ZMQ_CURVE_SERVER")
+        try set(ZMQ_CURVE_SECRETKEY, bytes: Array(secretKey.utf8), name: "ZMQ_CURVE_SECRETKEY")
+    }
+
+    /// Makes this socket a CURVE client of the server whose public key is `serverKey`, with its
+    /// own key pair (all 40 characters of Z85). Set before connect.
+    public func setCurveClient(serverKey: String, publicKey: String, secretKey: String) throws {
+        try set(ZMQ_CURVE_SERVERKEY, bytes: Array(serverKey.utf8), name: "ZMQ_CURVE_SERVERKEY")
+        try set(ZMQ_CURVE_PUBLICKEY, bytes: Array(publicKey.utf8), name: "ZMQ_CURVE_PUBLICKEY")
+        try set(ZMQ_CURVE_SECRETKEY, bytes: Array(secretKey.utf8), name: "ZMQ_CURVE_SECRETKEY")
+    }
+
+    /// The ZAP domain of this socket's handshakes (`ZMQ_ZAP_DOMAIN`): the authentication
+    /// handler sees it with every request and decides by it.
+    public func setZapDomain(_ domain: String) throws {
+        try set(ZMQ_ZAP_DOMAIN, bytes: Array(domain.utf8), name: "ZMQ_ZAP_DOMAIN")
+    }
+
     /// SUB only: receive messages whose first frame starts with `prefix` ("" is everything).
     public func subscribe(_ prefix: String) throws {
         let h = try live("zmq_setsockopt")

@@ -1,6 +1,7 @@
 import Foundation
 import NGDDaemon
 import NGDTestSupport
+import NGDWire
 import Testing
 import ZeroMQ
 
@@ -78,5 +79,40 @@ import ZeroMQ
         let producer = try CurveCertificate.read(path: dir + "/producer.key_secret")
         #expect(try CurveCertificate.read(path: dir + "/producer.key").publicKey == producer.publicKey)
         #expect(try ZMQCurve.publicKey(forSecret: try #require(producer.secretKey)) == producer.publicKey)
+    }
+
+    /// `[daemon.curve]` with pyzmq clients (Tests/Python/curve_access.py): only the admin's key
+    /// gets control replies, only the producer's key changes `seq`, only the subscriber's key
+    /// reads; plain text and unlisted keys get nothing, and each refused CURVE handshake counts
+    /// in `auth_failures` (plain-text peers fail before authentication and are not counted).
+    @Test func curveAccess() throws {
+        let (p, out) = try python([root.appendingPathComponent("Tests/Python/curve_access.py").path, ngdExecutable()])
+        p.waitUntilExit()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        try #require(p.terminationStatus == 0, "\(text)")
+        let r = try JSONValue.parse(Array((text.split(separator: "\n").last ?? "").utf8))
+        let expected: [(String, JSONValue)] = [
+            ("admin status", .bool(true)), ("plain status", .bool(false)), ("producer status", .bool(false)),
+            ("unlisted feed changes seq", .bool(false)), ("producer feed changes seq", .bool(true)),
+            ("subscriber reads", .bool(true)), ("stranger reads", .bool(false)), ("producer reads", .bool(false)),
+        ]
+        for (key, value) in expected { #expect(r[key] == value, "\(key): \(text)") }
+        #expect(r["auth_failures"]?.int == 5, "\(text)")
+    }
+
+    /// A `[daemon.curve]` whose directory is missing stops the start before anything is bound,
+    /// naming the setting.
+    @Test func curveWithAMissingDirectoryRefusesToStart() throws {
+        let dir = temporaryDirectory("curve")
+        _ = try runProcess(ngdExecutable(), ["keygen", "daemon", "--dir", dir])
+        let d = try DaemonProcess(
+            [
+                "--layers", "2,1", "--curve-server-key", dir + "/daemon.key_secret", "--curve-producers", dir,
+                "--curve-subscribers", dir + "/missing", "--curve-admins", dir,
+            ], expectStart: false)
+        #expect(d.process.terminationStatus != 0)
+        #expect(
+            d.log.contains("daemon.curve.subscribers") && d.log.contains("missing") && !d.log.contains("serving"),
+            "\(d.log)")
     }
 }
