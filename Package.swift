@@ -23,6 +23,7 @@ let strict: [SwiftSetting] = Context.environment["CI"] == "true" ? [.treatAllWar
 let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
 let logging = Target.Dependency.product(name: "Logging", package: "swift-log")
 let serviceLifecycle = Target.Dependency.product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
+let unixSignals = Target.Dependency.product(name: "UnixSignals", package: "swift-service-lifecycle")
 
 let package = Package(
     name: "ngd",
@@ -49,7 +50,8 @@ let package = Package(
         .target(name: "NGDWire"),
         .target(name: "NGDClient", dependencies: ["ZeroMQ", "NGDWire"]),
         .target(
-            name: "NGDDaemon", dependencies: ["NGDMath", "NGDWire", "NGDSystem", "ZeroMQ", logging, serviceLifecycle]),
+            name: "NGDDaemon",
+            dependencies: ["NGDMath", "NGDWire", "NGDSystem", "ZeroMQ", logging, serviceLifecycle, unixSignals]),
         .target(name: "NGDBench", dependencies: ["NGDMath", "NGDSystem"]),
         .executableTarget(
             name: "ngd",

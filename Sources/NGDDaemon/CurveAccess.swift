@@ -33,6 +33,16 @@ struct CurveAccess {
             throw ConfigError(
                 .daemon(.curveServerKey), "\(config.curveServerKey) holds no secret-key (give the .key_secret file)")
         }
+        return CurveAccess(serverSecretKey: secret, allowed: try allowedKeys(config))
+    }
+
+    /// The same server key with the three directories read again.
+    /// - Throws: ``ConfigError`` as ``load(_:)``.
+    func reloaded(_ config: DaemonConfig) throws(ConfigError) -> CurveAccess {
+        try CurveAccess(serverSecretKey: serverSecretKey, allowed: Self.allowedKeys(config))
+    }
+
+    static func allowedKeys(_ config: DaemonConfig) throws(ConfigError) -> [Domain: Set<[UInt8]>] {
         var allowed: [Domain: Set<[UInt8]>] = [:]
         for (domain, key, dir) in [
             (Domain.input, DaemonSettingName.curveProducers, config.curveProducers),
@@ -40,7 +50,7 @@ struct CurveAccess {
         ] {
             allowed[domain] = try keys(in: dir, setting: key)
         }
-        return CurveAccess(serverSecretKey: secret, allowed: allowed)
+        return allowed
     }
 
     /// The public keys of the `*.key` certificates in `dir` (32 bytes each, as ZAP gives them).

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import ServiceLifecycle
+import UnixSignals
 
 /// The serve loop as a swift-service-lifecycle `Service`.
 ///
@@ -18,6 +19,12 @@ public final class DaemonService: Service, @unchecked Sendable {
 
     public func run() async throws {
         let stop = self.stop
+        let reload = loop.reloadSignal
+        // SIGHUP asks the loop to re-read its CURVE key directories at its next turn.
+        let hangups = Task {
+            for await _ in await UnixSignalsSequence(trapping: .sighup) { reload.request() }
+        }
+        defer { hangups.cancel() }
         try await withTaskCancellationOrGracefulShutdownHandler {
             try await withCheckedThrowingContinuation { (c: CheckedContinuation<Void, any Error>) in
                 loop.start(stop: stop) { c.resume(with: $0) }

@@ -12,6 +12,8 @@ public final class StopSignal: Sendable {
     public init() {}
     public func request() { flag.store(true, ordering: .releasing) }
     public var isRequested: Bool { flag.load(ordering: .acquiring) }
+    /// Whether it was requested, clearing the request (for signals that recur, like SIGHUP).
+    public func take() -> Bool { flag.exchange(false, ordering: .acquiringAndReleasing) }
 }
 
 /// The daemon's main loop: socket → decode → model → encode → socket.
@@ -39,6 +41,8 @@ public final class ServeLoop {
     private var lastCheckpoint = ContinuousClock.now
     private var rejectLog = LogRateLimit()
     private var authLog = LogRateLimit()
+    /// Set on SIGHUP: re-read the CURVE key directories at the next turn.
+    public let reloadSignal = StopSignal()
     /// CURVE handshakes refused since start (`auth_failures` in `status`).
     private(set) var authFailures = 0
     private var refusalLog = LogRateLimit()
@@ -74,7 +78,7 @@ public final class ServeLoop {
     ///   or when the checkpoint at shutdown fails.
     public func run(stop: StopSignal) throws {
         // CURVE keys are read before anything is bound: a missing directory binds nothing.
-        let access = try CurveAccess.load(config)
+        var access = try CurveAccess.load(config)
         let ctx = try ZMQContext()
         defer { ctx.terminate() }
         // The ZAP handler is bound before any CURVE socket, so no handshake passes unchecked.
@@ -151,6 +155,7 @@ public final class ServeLoop {
         do {
             while !stop.isRequested {
                 let ready = try poller.poll(timeoutMilliseconds: pollTimeout())
+                if reloadSignal.take(), let a = access { access = reloadKeys(a) }
                 if let zap, let access, ready[2] { try handleAuthentication(zap, access) }
                 if ready[0] { try handleControl(control) }
                 if ready[1] {
@@ -206,6 +211,23 @@ public final class ServeLoop {
             logger.warning("rejected message", metadata: ["model": "\(model?.name ?? "-")", "reason": "\(reason)"])
         }
         publish(.error, model: model?.name, ErrorMessage(model: model?.name, id: id, reason: reason).encode())
+    }
+
+    /// The CURVE access with the three key directories read again (SIGHUP), or `old` when one
+    /// cannot be read: a bad edit never locks everyone out.
+    func reloadKeys(_ old: CurveAccess) -> CurveAccess {
+        do {
+            let new = try old.reloaded(config)
+            logger.notice(
+                "reloaded CURVE keys",
+                metadata: CurveAccess.Domain.allCases.reduce(into: [:]) { m, d in
+                    m[d.rawValue] = "\(new.allowed[d]?.count ?? 0)"
+                })
+            return new
+        } catch {
+            logger.error("kept the previous CURVE keys", metadata: ["error": "\(error)"])
+            return old
+        }
     }
 
     /// Answers the ZAP requests libzmq has queued: 200 for a key listed for the socket's

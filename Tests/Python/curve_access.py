@@ -1,6 +1,7 @@
 """CURVE access through a real `ngd serve` (run by PythonClientTests.curveAccess): the daemon
 has a key from `ngd keygen`, clients have pyzmq certificates, each socket admits only the keys in
-its own directory. Prints one JSON object of outcomes; the Swift test compares it.
+its own directory. SIGHUP admits a key added to a directory. Prints one JSON object of outcomes; the Swift test
+compares it.
 
 usage: python3 curve_access.py NGD_BINARY
 """
@@ -59,5 +60,14 @@ res['subscriber reads'] = reads('subscriber')
 res['stranger reads'] = reads('stranger')
 res['producer reads'] = reads('producer')
 res['auth_failures'] = status('admin')['auth_failures']
+# SIGHUP re-reads the directories: a newly listed producer key is admitted without a restart.
+import shutil, signal
+newcomer_pub, newcomer_sec = zmq.auth.create_certificates(f'{d}/other', 'newcomer')
+keys['newcomer'] = zmq.auth.load_certificate(newcomer_sec)
+s3 = seq(); feed('newcomer'); res['newcomer feeds before SIGHUP'] = seq() != s3
+shutil.copy(newcomer_pub, f'{d}/producers/')
+p.send_signal(signal.SIGHUP); time.sleep(0.5)
+s4 = seq(); feed('newcomer'); res['newcomer feeds after SIGHUP'] = seq() != s4
+res['alive after SIGHUP'] = p.poll() is None
 print(json.dumps(res))
 p.terminate(); p.wait()

@@ -84,7 +84,8 @@ import ZeroMQ
     /// `[daemon.curve]` with pyzmq clients (Tests/Python/curve_access.py): only the admin's key
     /// gets control replies, only the producer's key changes `seq`, only the subscriber's key
     /// reads; plain text and unlisted keys get nothing, and each refused CURVE handshake counts
-    /// in `auth_failures` (plain-text peers fail before authentication and are not counted).
+    /// in `auth_failures` (plain-text peers fail before authentication and are not counted);
+    /// a key copied into the producers' directory is admitted after SIGHUP, without a restart.
     @Test func curveAccess() throws {
         let (p, out) = try python([root.appendingPathComponent("Tests/Python/curve_access.py").path, ngdExecutable()])
         p.waitUntilExit()
@@ -95,6 +96,8 @@ import ZeroMQ
             ("admin status", .bool(true)), ("plain status", .bool(false)), ("producer status", .bool(false)),
             ("unlisted feed changes seq", .bool(false)), ("producer feed changes seq", .bool(true)),
             ("subscriber reads", .bool(true)), ("stranger reads", .bool(false)), ("producer reads", .bool(false)),
+            ("newcomer feeds before SIGHUP", .bool(false)), ("newcomer feeds after SIGHUP", .bool(true)),
+            ("alive after SIGHUP", .bool(true)),
         ]
         for (key, value) in expected { #expect(r[key] == value, "\(key): \(text)") }
         #expect(r["auth_failures"]?.int == 5, "\(text)")
