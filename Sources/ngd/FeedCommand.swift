@@ -60,6 +60,15 @@ struct FeedCommand: ParsableCommand {
         if let c = count, !(1...1_000_000_000).contains(c) {
             throw ValidationError("--count must be in 1...1000000000")
         }
+        // A teacher stream is made whole before sending: at most 2²⁶ values (512 MiB).
+        if let t = teacher.flatMap({ TeacherProblem.Arch(rawValue: $0.uppercased()) }) {
+            let width = t.architecture.inputSize + t.architecture.outputSize
+            let most = (1 << 26) / width
+            guard (count ?? 10_000) <= most else {
+                throw ValidationError(
+                    "--count must be at most \(most) for teacher \(t.rawValue) (\(width) values a sample)")
+            }
+        }
         if let n = inputs, !(1...Architecture.maximumLayerSize).contains(n) {
             throw ValidationError("--inputs must be in 1...\(Architecture.maximumLayerSize)")
         }

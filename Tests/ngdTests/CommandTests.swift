@@ -147,6 +147,14 @@ import Testing
 @Suite struct AbsurdFlagTests {
     static let absurd = ["1e300", "9223372036854775807", "-1"]
 
+    /// A teacher stream is built whole before it is sent: a count it cannot hold (1e9 samples
+    /// of A aborted allocating) is refused.
+    @Test func feedBoundsATeacherStreamByItsMemory() throws {
+        #expect(throws: (any Error).self) { try FeedCommand.parse(["--teacher", "A", "--count", "1000000000"]) }
+        #expect(throws: (any Error).self) { try FeedCommand.parse(["--teacher", "C", "--count", "200000"]) }
+        _ = try FeedCommand.parse(["--teacher", "A", "--count", "1000000"])
+    }
+
     @Test(arguments: [
         ("demo", "--samples"), ("demo", "--rate"), ("paper", "--samples"), ("autoencoder", "--samples"),
         ("speed", "--sizes"), ("speed", "--blocks"), ("speed", "--chunks"), ("speed", "--woodbury-block"),
