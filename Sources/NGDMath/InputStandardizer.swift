@@ -58,18 +58,6 @@ package final class InputStandardizer {
         for j in 0..<width { inverseDeviation[j] = 1 / max(variance[j], Self.varianceFloor).squareRoot() }
     }
 
-    /// Whether folding `k` inputs (row stride `ld`) into the statistics keeps every one of them
-    /// finite; computed on the side, nothing changes.
-    func accepts(_ x: UnsafePointer<Double>, count k: Int, stride ld: Int) -> Bool {
-        for j in 0..<width {
-            var m = mean[j]
-            var v = variance[j]
-            for r in 0..<k { fold(x[r * ld + j], mean: &m, variance: &v, count: Double(count + r + 1)) }
-            guard m.isFinite, v.isFinite else { return false }
-        }
-        return true
-    }
-
     /// Restores the statistics from before the last ``observe(_:count:stride:)``.
     func undoLastObservation() {
         count = savedCount
@@ -78,9 +66,10 @@ package final class InputStandardizer {
         refresh()
     }
 
-    /// Folds `k` inputs (row stride `ld`) into the statistics; ``undoLastObservation()`` takes
-    /// them out again.
-    func observe(_ x: UnsafePointer<Double>, count k: Int, stride ld: Int) {
+    /// Folds `k` inputs (row stride `ld`) into the statistics and returns true;
+    /// ``undoLastObservation()`` takes them out again. When a mean or variance would not be
+    /// finite, the statistics stay as they were and it returns false.
+    @discardableResult func observe(_ x: UnsafePointer<Double>, count k: Int, stride ld: Int) -> Bool {
         let m = mean.base
         let v = variance.base
         savedCount = count
@@ -90,7 +79,12 @@ package final class InputStandardizer {
             count += 1
             for j in 0..<width { fold(x[r * ld + j], mean: &m[j], variance: &v[j], count: Double(count)) }
         }
+        for j in 0..<width where !(m[j].isFinite && v[j].isFinite) {
+            undoLastObservation()
+            return false
+        }
         refresh()
+        return true
     }
 
     /// One value of a feature folded into its mean and variance; `n` counts the inputs seen,

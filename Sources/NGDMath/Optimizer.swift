@@ -191,14 +191,6 @@ final class GradientBuffers {
         // value of a feature measured in the thousands would reach the first layer at raw scale.
         let standardizer = observe ? network.standardizer : nil
         let n0 = network.architecture.inputSize
-        if let z = standardizer {
-            guard z.accepts(inputs, count: k, stride: n0) else {
-                // No prediction can be made from inputs the statistics cannot hold.
-                lastCount = k
-                published.base.update(repeating: .nan, count: k * network.architecture.outputSize)
-                return BlockScore(squaredError: .infinity, loss: .infinity, refused: true)
-            }
-        }
         let L = network.architecture.layerCount
         let nL = network.architecture.outputSize
         var score = BlockScore()
@@ -210,7 +202,12 @@ final class GradientBuffers {
             network.forward(inputs, count: k, buffers: pass)
             score = predict(into: published, targets: targets, count: k)
         }
-        standardizer?.observe(inputs, count: k, stride: n0)
+        if let z = standardizer, !z.observe(inputs, count: k, stride: n0) {
+            // No prediction can be made from inputs the statistics cannot hold.
+            lastCount = k
+            published.base.update(repeating: .nan, count: k * nL)
+            return BlockScore(squaredError: .infinity, loss: .infinity, refused: true)
+        }
         network.forward(inputs, count: k, buffers: pass)
         lastCount = k
         let learning = predict(into: predictions, targets: targets, count: k)
