@@ -9,13 +9,19 @@ public enum ProcessStatus {
 
     /// The peak resident set size of process `pid` in bytes (`VmHWM` of `/proc/PID/status`), or
     /// nil when unreadable (the process is gone, or this is not Linux).
-    public static func peakResidentBytes(pid: Int32) -> Int? {
+    public static func peakResidentBytes(pid: Int32) -> Int? { statusKiB("VmHWM", pid: pid).map { $0 * 1024 } }
+
+    /// The resident set size of process `pid` in bytes now (`VmRSS`), or nil when unreadable.
+    public static func residentBytes(pid: Int32) -> Int? { statusKiB("VmRSS", pid: pid).map { $0 * 1024 } }
+
+    /// A `NAME:  N kB` line of `/proc/PID/status`.
+    private static func statusKiB(_ name: String, pid: Int32) -> Int? {
         guard let bytes = try? FileIO.readAll(path: "/proc/\(pid)/status") else { return nil }
         let text = String(decoding: bytes, as: UTF8.self)
-        guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+        guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix(name + ":") }),
             let kib = line.split(separator: " ").dropFirst().first.flatMap({ Int($0) })
         else { return nil }
-        return kib * 1024
+        return kib
     }
 
     /// The machine's physical memory in bytes (`sysconf`), or nil when unknown.

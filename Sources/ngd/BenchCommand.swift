@@ -16,7 +16,7 @@ struct BenchCommand: ParsableCommand {
             "Benchmarks: learning against SGD and Adam (paper, autoencoder), speed, and end to end through the daemon.",
         subcommands: [
             PaperCommand.self, AutoencoderCommand.self, StreamsCommand.self, SpeedCommand.self, EndToEndCommand.self,
-            SubscriberCommand.self,
+            SoakCommand.self, SubscriberCommand.self,
         ])
 }
 

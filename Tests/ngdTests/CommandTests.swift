@@ -160,7 +160,9 @@ import Testing
         ("speed", "--sizes"), ("speed", "--blocks"), ("speed", "--chunks"), ("speed", "--woodbury-block"),
         ("speed", "--rounds"), ("speed", "--peer-batch-samples"), ("e2e", "--samples"), ("e2e", "--latency-seconds"),
         ("feed", "--batch"), ("feed", "--rate"), ("feed", "--count"), ("feed", "--inputs"),
-        ("serve", "--stats-interval"), ("serve", "--checkpoint-interval"),
+        ("serve", "--stats-interval"), ("serve", "--checkpoint-interval"), ("soak", "--minutes"),
+        ("soak", "--interval"),
+        ("soak", "--batch"), ("soak", "--window"), ("soak", "--max-drift"),
     ]) func areRefusedAtParse(command: String, flag: String) throws {
         for value in Self.absurd where !(value == "-1" && ["--rate"].contains(flag)) {
             let args = [flag, value]
@@ -171,11 +173,32 @@ import Testing
                 case "autoencoder": _ = try AutoencoderCommand.parse(args)
                 case "speed": try SpeedCommand.parse(args).run()
                 case "e2e": _ = try EndToEndCommand.parse(args)
+                case "soak": _ = try SoakCommand.parse(args)
                 case "feed": _ = try FeedCommand.parse(["--teacher", "A"] + args)
                 default: try ServeCommand.parse(["--layers", "2,1"] + args).resolvedConfig().validate()
                 }
             }
         }
+    }
+}
+
+/// `ngd bench soak`, briefly: a table row per interval, no prediction lost, a clean stop with a
+/// checkpoint.
+@Suite struct SoakCommandTests {
+    @Test func aShortSoakReportsEveryIntervalAndStopsCleanly() throws {
+        let (status, text) = try runProcess(
+            ngdExecutable(), ["bench", "soak", "--minutes", "0.1", "--interval", "1", "--batch", "4"])
+        #expect(status == 0, "\(text)")
+        let rows = text.split(separator: "\n").filter { $0.hasPrefix("  0.") }
+        #expect((5...6).contains(rows.count), "\(text)")
+        let learned = rows.compactMap { $0.split(separator: " ").dropFirst(3).first.flatMap { Int($0) } }
+        #expect(learned.count == rows.count && learned.allSatisfy { $0 > 0 && $0 % 4 == 0 }, "\(text)")
+        #expect(text.contains("predictions lost: 0; daemon stop: exit status 0"), "\(text)")
+        #expect(!text.contains("checkpoint missing"), "\(text)")
+    }
+
+    @Test func anIntervalLongerThanTheRunIsRefused() {
+        #expect(throws: (any Error).self) { try SoakCommand.parse(["--minutes", "0.1", "--interval", "60"]) }
     }
 }
 
