@@ -13,25 +13,32 @@ public final class ControlClient {
     /// How long each request waits for its reply.
     public let timeout: Duration
     private let context: ZMQContext
+    private let curve: CurveClientKeys?
     private var socket: ZMQSocket
 
-    /// Connects to `endpoint` (the daemon's `control`).
+    /// Connects to `endpoint` (the daemon's `control`). With `curve`, the connection is
+    /// encrypted and authenticated (the daemon must list its public key in `admins`); a daemon
+    /// that refuses the key never answers, so each request then times out.
     /// - Throws: ``ClientError/socket(role:endpoint:underlying:)``.
-    public init(context: ZMQContext, endpoint: String, timeout: Duration = .seconds(5)) throws(ClientError) {
+    public init(
+        context: ZMQContext, endpoint: String, timeout: Duration = .seconds(5), curve: CurveClientKeys? = nil
+    ) throws(ClientError) {
         self.context = context
         self.endpoint = endpoint
         self.timeout = timeout
-        socket = try Self.connect(context, endpoint, timeout)
+        self.curve = curve
+        socket = try Self.connect(context, endpoint, timeout, curve)
     }
 
     private static func connect(
-        _ context: ZMQContext, _ endpoint: String, _ timeout: Duration
+        _ context: ZMQContext, _ endpoint: String, _ timeout: Duration, _ curve: CurveClientKeys?
     ) throws(ClientError) -> ZMQSocket {
         try socketCall("control", endpoint) {
             let s = try ZMQSocket(context, type: .req, lingerMilliseconds: 0)
             let ms = Int32(clamping: timeout.milliseconds)
             try s.setReceiveTimeout(milliseconds: ms)
             try s.setSendTimeout(milliseconds: ms)
+            try s.setCurve(curve)
             try s.connect(endpoint)
             return s
         }
@@ -64,7 +71,7 @@ public final class ControlClient {
         }
         guard let frames, frames.count == 1 else {
             socket.close()
-            socket = try Self.connect(context, endpoint, timeout)
+            socket = try Self.connect(context, endpoint, timeout, curve)
             throw .timeout(request: name, endpoint: endpoint, seconds: timeout.seconds)
         }
         return frames[0]

@@ -13,15 +13,18 @@ public final class DaemonClient {
     public let control: ControlClient
     private var probes = 0
 
-    /// Connects to the daemon's three endpoints. `topics` are the subscriber's prefixes.
+    /// Connects to the daemon's three endpoints. `topics` are the subscriber's prefixes. With
+    /// `curve`, every socket is a CURVE client with those keys (the daemon must list the
+    /// client's public key in `producers`, `subscribers` and `admins`).
     public init(
         input: String, output: String, control: String, pattern: Producer.Pattern = .pub, topics: [String] = [""],
-        controlTimeout: Duration = .seconds(5)
+        controlTimeout: Duration = .seconds(5), curve: CurveClientKeys? = nil
     ) throws(ClientError) {
         context = try socketCall("context", "") { try ZMQContext() }
-        producer = try Producer(context: context, endpoint: input, pattern: pattern, highWaterMark: 0)
-        subscriber = try Subscriber(context: context, endpoint: output, topics: topics, highWaterMark: 0)
-        self.control = try ControlClient(context: context, endpoint: control, timeout: controlTimeout)
+        producer = try Producer(context: context, endpoint: input, pattern: pattern, highWaterMark: 0, curve: curve)
+        subscriber = try Subscriber(
+            context: context, endpoint: output, topics: topics, highWaterMark: 0, curve: curve)
+        self.control = try ControlClient(context: context, endpoint: control, timeout: controlTimeout, curve: curve)
     }
 
     /// Waits until messages flow both ways (PUB/SUB drops what is sent before a subscription

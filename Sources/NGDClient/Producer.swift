@@ -16,15 +16,18 @@ public final class Producer {
     public let endpoint: String
     private let socket: ZMQSocket
 
-    /// Connects to `endpoint`; `highWaterMark` messages may queue (0: unlimited).
+    /// Connects to `endpoint`; `highWaterMark` messages may queue (0: unlimited). With `curve`,
+    /// the connection is encrypted and authenticated (the daemon must list its public key in
+    /// `producers`).
     public init(
         context: ZMQContext, endpoint: String, pattern: Pattern = .pub, highWaterMark: Int32 = 100_000,
-        lingerMilliseconds: Int32 = 2000
+        lingerMilliseconds: Int32 = 2000, curve: CurveClientKeys? = nil
     ) throws(ClientError) {
         self.endpoint = endpoint
         socket = try socketCall("producer", endpoint) {
             let s = try ZMQSocket(context, type: pattern == .pub ? .pub : .push, lingerMilliseconds: lingerMilliseconds)
             try s.setSendHighWaterMark(highWaterMark)
+            try s.setCurve(curve)
             try s.connect(endpoint)
             return s
         }

@@ -9,15 +9,19 @@ public final class Subscriber {
     private let socket: ZMQSocket
 
     /// Connects to `endpoint` (the daemon's `output`) and subscribes to each prefix of `topics`
-    /// (`["loss."]`, `["prediction.default"]`; `[""]` is everything).
+    /// (`["loss."]`, `["prediction.default"]`; `[""]` is everything). With `curve`, the
+    /// connection is encrypted and authenticated (the daemon must list its public key in
+    /// `subscribers`).
     public init(
-        context: ZMQContext, endpoint: String, topics: [String] = [""], highWaterMark: Int32 = 100_000
+        context: ZMQContext, endpoint: String, topics: [String] = [""], highWaterMark: Int32 = 100_000,
+        curve: CurveClientKeys? = nil
     ) throws(ClientError) {
         self.endpoint = endpoint
         socket = try socketCall("subscriber", endpoint) {
             let s = try ZMQSocket(context, type: .sub, lingerMilliseconds: 0)
             try s.setReceiveHighWaterMark(highWaterMark)
             for t in topics { try s.subscribe(t) }
+            try s.setCurve(curve)
             try s.connect(endpoint)
             return s
         }

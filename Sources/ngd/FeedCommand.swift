@@ -45,6 +45,8 @@ struct FeedCommand: ParsableCommand {
             valueName: "s")) var connectDelay = 0.5
     @Flag(help: "Set each message's id to the send time (CLOCK_MONOTONIC, ns), for latency measurements.")
     var stampIds = false
+    @OptionGroup(title: "CURVE (for a daemon with [daemon.curve]; this key in its producers directory)")
+    var curve: CurveClientOptions
 
     enum FeedPattern: String, CaseIterable, ExpressibleByArgument { case pub, push }
 
@@ -86,7 +88,8 @@ struct FeedCommand: ParsableCommand {
         let src = try source()
         let total = min(count ?? src.count, src.count)
         let ctx = try ZMQContext()
-        let producer = try Producer(context: ctx, endpoint: to, pattern: pattern == .pub ? .pub : .push)
+        let producer = try Producer(
+            context: ctx, endpoint: to, pattern: pattern == .pub ? .pub : .push, curve: try curve.keys())
         Thread.sleep(forTimeInterval: connectDelay)
         let start = Date()
         var sent = 0

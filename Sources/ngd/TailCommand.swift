@@ -17,6 +17,8 @@ struct TailCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Stop after this many seconds (default: run until interrupted).", valueName: "s"))
     var duration: Double?
     @Flag(help: "Print every raw message (topic and payload) instead of summaries.") var raw = false
+    @OptionGroup(title: "CURVE (for a daemon with [daemon.curve]; this key in its subscribers directory)")
+    var curve: CurveClientOptions
 
     struct Window {
         var messages = 0, samples = 0
@@ -30,7 +32,8 @@ struct TailCommand: ParsableCommand {
         let ctx = try ZMQContext()
         let suffix = model ?? ""
         let sub = try Subscriber(
-            context: ctx, endpoint: from, topics: ["loss.", "stats.", "error."].map { $0 + suffix })
+            context: ctx, endpoint: from, topics: ["loss.", "stats.", "error."].map { $0 + suffix },
+            curve: try curve.keys())
         writeStandardError("ngd tail: listening on \(from)\(model.map { " for model \($0)" } ?? "")\n")
         var windows: [String: Window] = [:]
         let start = Date()

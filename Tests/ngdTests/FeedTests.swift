@@ -1,7 +1,10 @@
 import Foundation
+import NGDClient
+import NGDDaemon
 import NGDTestSupport
 import NGDWire
 import Testing
+import ZeroMQ
 
 @testable import ngd
 
@@ -100,6 +103,79 @@ import Testing
             Thread.sleep(forTimeInterval: 0.05)
         }
         #expect(seq == 50)  // 6 messages of 8 and one of 2
+        #expect(d.terminate().status == 0)
+    }
+
+    /// `ngd feed`, `ngd tail` and the Swift control client against a daemon with `[daemon.curve]`:
+    /// each works with a key listed for its socket; the subscriber's key does not feed, plain text
+    /// gets no control reply, and a public certificate given as `--curve-key` is refused by name.
+    @Test func feedTailAndTheControlClientSpeakCurve() throws {
+        let dir = temporaryDirectory("curve")
+        for (name, sub) in [
+            ("daemon", "server"), ("producer", "producers"), ("subscriber", "subscribers"), ("admin", "admins"),
+        ] {
+            try FileManager.default.createDirectory(atPath: "\(dir)/\(sub)", withIntermediateDirectories: true)
+            #expect(try runProcess(ngdExecutable(), ["keygen", name, "--dir", "\(dir)/\(sub)"]).status == 0)
+        }
+        let d = try DaemonProcess([
+            "--layers", "20,20", "--input-pattern", "pull", "--curve-server-key", "\(dir)/server/daemon.key_secret",
+            "--curve-producers", "\(dir)/producers", "--curve-subscribers", "\(dir)/subscribers", "--curve-admins",
+            "\(dir)/admins",
+        ])
+        let server = try CurveCertificate.read(path: "\(dir)/server/daemon.key").publicKey
+        let admin = try CurveCertificate.read(path: "\(dir)/admins/admin.key_secret")
+        let ctx = try ZMQContext()
+        defer { ctx.terminate() }
+        let control = try ControlClient(
+            context: ctx, endpoint: d.control, timeout: .seconds(5),
+            curve: CurveClientKeys(
+                serverKey: server, publicKey: admin.publicKey, secretKey: try #require(admin.secretKey)))
+        defer { control.close() }
+        func seq() throws -> Int { try control.status().models.first?.stats.seq ?? -1 }
+        #expect(try seq() == 0)
+
+        let plain = try ControlClient(context: ctx, endpoint: d.control, timeout: .milliseconds(500))
+        defer { plain.close() }
+        #expect(throws: ClientError.self) { try plain.status() }
+
+        let tail = Process()
+        tail.executableURL = URL(fileURLWithPath: ngdExecutable())
+        tail.arguments = [
+            "tail", "--from", d.output, "--raw", "--duration", "8", "--curve-server-key", "\(dir)/server/daemon.key",
+            "--curve-key", "\(dir)/subscribers/subscriber.key_secret",
+        ]
+        let tailOut = Pipe()
+        tail.standardOutput = tailOut
+        tail.standardError = FileHandle.nullDevice
+        try tail.run()
+        Thread.sleep(forTimeInterval: 1)
+        func feed(_ key: String) throws -> (status: Int32, output: String) {
+            try runProcess(
+                ngdExecutable(),
+                [
+                    "feed", "--to", d.input, "--pattern", "push", "--teacher", "A", "--count", "100", "--batch", "10",
+                    "--rate", "0", "--format", "ngd1", "--connect-delay", "0.5", "--curve-server-key",
+                    "\(dir)/server/daemon.key", "--curve-key", key,
+                ])
+        }
+        #expect(try feed("\(dir)/subscribers/subscriber.key_secret").status == 0)  // sent, never delivered
+        let refused = try feed("\(dir)/producers/producer.key")
+        #expect(refused.status != 0 && refused.output.contains("NAME.key_secret"), "\(refused.output)")
+        #expect(try seq() == 0)
+        let fed = try feed("\(dir)/producers/producer.key_secret")
+        #expect(fed.status == 0, "\(fed.output)")
+        var n = 0
+        for _ in 0..<100 where n != 100 {
+            n = try seq()
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        #expect(n == 100)
+        tail.waitUntilExit()
+        let text = String(decoding: tailOut.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(text.contains("loss.default"), "\(text)")
+        // The subscriber's key was refused on the input socket (once per connection attempt).
+        guard case .status(_, _, let failures) = try control.send(.status) else { throw HarnessError("no status") }
+        #expect(failures >= 1)
         #expect(d.terminate().status == 0)
     }
 }
