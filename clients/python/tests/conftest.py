@@ -1,0 +1,74 @@
+"""Fixtures: a real `ngd serve` on ephemeral loopback ports.
+
+The binary is $NGD_BINARY, or the repository's .build/debug/ngd (`swift build` makes it)."""
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import tempfile
+import threading
+from pathlib import Path
+from typing import Dict, Iterator, List
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def ngd_binary() -> str:
+    path = os.environ.get("NGD_BINARY") or str(ROOT / ".build" / "debug" / "ngd")
+    if not os.access(path, os.X_OK):
+        pytest.exit(f"no ngd binary at {path}: run `swift build` or set NGD_BINARY", returncode=2)
+    return path
+
+
+class Daemon:
+    """`ngd serve ARGS` with its endpoints (`input`, `output`, `control`) and its log."""
+
+    def __init__(self, args: List[str], state_dir: str) -> None:
+        cmd = [ngd_binary(), "serve", "--state-dir", state_dir, "--log-level", "info"]
+        for flag in ("--input", "--output", "--control"):
+            if flag not in args:
+                cmd += [flag, "tcp://127.0.0.1:*"]
+        self.process = subprocess.Popen(cmd + args, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+        self.log = ""
+        line = ""
+        while "serving" not in line:
+            line = self.process.stderr.readline()
+            if not line:
+                self.process.wait()
+                raise RuntimeError(f"ngd serve did not start: {self.log}")
+            self.log += line
+        self.endpoints: Dict[str, str] = {k: re.search(k + r"=(\S+)", line).group(1) for k in ("input", "output", "control")}
+        self.input, self.output, self.control = (self.endpoints[k] for k in ("input", "output", "control"))
+        threading.Thread(target=self._drain, daemon=True).start()
+
+    def _drain(self) -> None:
+        for line in self.process.stderr:
+            self.log += line
+
+    def stop(self) -> int:
+        if self.process.poll() is None:
+            self.process.terminate()
+        return self.process.wait(timeout=30)
+
+
+@pytest.fixture
+def daemon() -> Iterator:
+    """A factory: `daemon("--layers", "4,16,2", ...)` starts one; all stop after the test and
+    must exit 0."""
+    started: List[Daemon] = []
+    dirs: List[tempfile.TemporaryDirectory] = []
+
+    def start(*args: str) -> Daemon:
+        d = tempfile.TemporaryDirectory(prefix="ngd-client-")
+        dirs.append(d)
+        started.append(Daemon(list(args), d.name))
+        return started[-1]
+
+    yield start
+    for d in started:
+        assert d.stop() == 0, d.log
+    for t in dirs:
+        t.cleanup()
