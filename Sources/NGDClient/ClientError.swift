@@ -8,6 +8,9 @@ public enum ClientError: Error, Sendable, CustomStringConvertible {
     /// No reply to a control request within the timeout. The control socket has been reset, so
     /// the next request can be sent.
     case timeout(request: String, endpoint: String, seconds: Double)
+    /// A message could not be handed to libzmq within the producer's send timeout: a PUSH with
+    /// no daemon connected (down, or refusing the CURVE key), or a full queue.
+    case sendTimeout(endpoint: String, seconds: Double)
     /// The daemon answered with an `{"error": …}` reply.
     case rejected(request: String, reason: String)
     /// A reply or message that does not fit the protocol.
@@ -20,6 +23,9 @@ public enum ClientError: Error, Sendable, CustomStringConvertible {
         case .socket(let role, let endpoint, let e): "\(role) socket \(endpoint): \(e)"
         case .timeout(let request, let endpoint, let seconds):
             "no reply to \(request) from \(endpoint) within \(seconds) s (is the daemon running?)"
+        case .sendTimeout(let endpoint, let seconds):
+            "could not send to \(endpoint) within \(seconds) s: no daemon took the message (is it running, "
+                + "is its queue full, is this CURVE key in its producers directory?)"
         case .rejected(let request, let reason): "the daemon refused \(request): \(reason)"
         case .malformed(let what, let e): "malformed \(what): \(e)"
         case .unreachable(let input, let output, let seconds):

@@ -14,19 +14,25 @@ public final class Producer {
     }
 
     public let endpoint: String
+    /// How long one send may wait, nil for ever.
+    public let sendTimeout: Duration?
     private let socket: ZMQSocket
 
     /// Connects to `endpoint`; `highWaterMark` messages may queue (0: unlimited). With `curve`,
     /// the connection is encrypted and authenticated (the daemon must list its public key in
-    /// `producers`).
+    /// `producers`). A PUSH socket's send waits while no daemon has accepted the connection (a
+    /// daemon that is down, or that refuses the CURVE key) or its queue is full; `sendTimeout`
+    /// bounds that wait.
     public init(
         context: ZMQContext, endpoint: String, pattern: Pattern = .pub, highWaterMark: Int32 = 100_000,
-        lingerMilliseconds: Int32 = 2000, curve: CurveClientKeys? = nil
+        lingerMilliseconds: Int32 = 2000, curve: CurveClientKeys? = nil, sendTimeout: Duration? = nil
     ) throws(ClientError) {
         self.endpoint = endpoint
+        self.sendTimeout = sendTimeout
         socket = try socketCall("producer", endpoint) {
             let s = try ZMQSocket(context, type: pattern == .pub ? .pub : .push, lingerMilliseconds: lingerMilliseconds)
             try s.setSendHighWaterMark(highWaterMark)
+            if let sendTimeout { try s.setSendTimeout(milliseconds: Int32(clamping: sendTimeout.milliseconds)) }
             try s.setCurve(curve)
             try s.connect(endpoint)
             return s
@@ -39,8 +45,11 @@ public final class Producer {
     }
 
     /// Sends a message of any frames (for tools and tests; the daemon expects two).
+    /// - Throws: ``ClientError/sendTimeout(endpoint:seconds:)`` when it waited `sendTimeout`.
     public func send(frames: [[UInt8]]) throws(ClientError) {
-        try socketCall("producer", endpoint) { try socket.send(frames) }
+        guard try socketCall("producer", endpoint, { try socket.send(frames) }) else {
+            throw .sendTimeout(endpoint: endpoint, seconds: sendTimeout?.seconds ?? 0)
+        }
     }
 
     /// Sends `message` in its encoding to the model whose topic is `topic`.

@@ -45,6 +45,10 @@ struct FeedCommand: ParsableCommand {
             valueName: "s")) var connectDelay = 0.5
     @Flag(help: "Set each message's id to the send time (CLOCK_MONOTONIC, ns), for latency measurements.")
     var stampIds = false
+    @Option(
+        help: ArgumentHelp(
+            "Give up when one message waits this long to be sent (a PUSH to a daemon that is down, full, or refuses the CURVE key).",
+            valueName: "s")) var sendTimeout = 10.0
     @OptionGroup(title: "CURVE (for a daemon with [daemon.curve]; this key in its producers directory)")
     var curve: CurveClientOptions
 
@@ -59,6 +63,9 @@ struct FeedCommand: ParsableCommand {
         if csv != nil || npy != nil, inputs == nil { throw ValidationError("--inputs is required with --csv or --npy") }
         guard (1...1_000_000).contains(batch) else { throw ValidationError("--batch must be in 1...1000000") }
         guard rate >= 0, rate <= 1e9 else { throw ValidationError("--rate must be in 0...1000000000 samples/s") }
+        guard sendTimeout >= 0.01, sendTimeout <= 86_400 else {
+            throw ValidationError("--send-timeout must be in 0.01...86400 seconds")
+        }
         if let c = count, !(1...1_000_000_000).contains(c) {
             throw ValidationError("--count must be in 1...1000000000")
         }
@@ -89,7 +96,8 @@ struct FeedCommand: ParsableCommand {
         let total = min(count ?? src.count, src.count)
         let ctx = try ZMQContext()
         let producer = try Producer(
-            context: ctx, endpoint: to, pattern: pattern == .pub ? .pub : .push, curve: try curve.keys())
+            context: ctx, endpoint: to, pattern: pattern == .pub ? .pub : .push, curve: try curve.keys(),
+            sendTimeout: .seconds(sendTimeout))
         Thread.sleep(forTimeInterval: connectDelay)
         let start = Date()
         var sent = 0

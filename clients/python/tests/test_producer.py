@@ -149,3 +149,9 @@ def test_curve_keys(daemon, tmp_path):
             Control(d.control, curve=curve, timeout=0.5).status()
     with pytest.raises(ValueError, match="key_secret"):
         Producer(d.input, d.output, curve=Curve(good.server_key, str(tmp_path / "clients/client.key")))
+
+
+def test_a_push_producer_with_no_daemon_gives_up(daemon):
+    # Nothing listens: a PUSH has no peer to queue for, so the handshake cannot even send.
+    with pytest.raises(Unreachable):
+        Producer("tcp://127.0.0.1:1", "tcp://127.0.0.1:2", pattern="push", timeout=0.5).send([1.0], [1.0])

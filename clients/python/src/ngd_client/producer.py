@@ -71,6 +71,8 @@ class Producer:
             self._sub.setsockopt(zmq.SUBSCRIBE, prefix.encode())
         self._pub = open_socket(context, zmq.PUB if pattern == "pub" else zmq.PUSH, input, curve,
                                 linger_ms=2000, hwm=0)
+        # A PUSH waits while no daemon has accepted it (down, or refusing the CURVE key): bounded.
+        self._pub.setsockopt(zmq.SNDTIMEO, int(timeout * 1000))
         self._session = random.SystemRandom().getrandbits(20) << 32
         self._counter = 0
         self._in_flight: Dict[MessageId, int] = {}
@@ -92,7 +94,10 @@ class Producer:
         while time.monotonic() < deadline:
             probe += 1
             pid = f"probe-{self._session >> 32}-{probe}"
-            self._pub.send_multipart([self.topic, json.dumps({"x": [0.0] * width, "id": pid}).encode()])
+            try:
+                self._pub.send_multipart([self.topic, json.dumps({"x": [0.0] * width, "id": pid}).encode()])
+            except zmq.Again:
+                break
             until = min(deadline, time.monotonic() + 0.05)
             while time.monotonic() < until:
                 if not self._sub.poll(10):
@@ -152,7 +157,11 @@ class Producer:
             elif time.monotonic() - waited_since > self.timeout:
                 raise Timeout(f"{len(self._in_flight)} messages unanswered for {self.timeout:g} s "
                               "(did the daemon stop, or drop them at its receive_hwm?)")
-        self._pub.send_multipart([self.topic, payload])
+        try:
+            self._pub.send_multipart([self.topic, payload])
+        except zmq.Again:
+            raise Timeout(f"could not send to {self.input} within {self.timeout:g} s: no daemon took the message "
+                          "(is it running, and is this CURVE key in its producers directory?)") from None
         self._in_flight[id] = self._in_flight.get(id, 0) + 1
         self.sent += 1
         self.samples_sent += xs.shape[0]
