@@ -24,6 +24,7 @@ let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: 
 let logging = Target.Dependency.product(name: "Logging", package: "swift-log")
 let serviceLifecycle = Target.Dependency.product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
 let unixSignals = Target.Dependency.product(name: "UnixSignals", package: "swift-service-lifecycle")
+let prometheus = Target.Dependency.product(name: "Prometheus", package: "swift-prometheus")
 
 let package = Package(
     name: "ngd",
@@ -39,6 +40,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", exact: "2.13.0"),
+        // The Prometheus text exposition (it brings swift-metrics and swift-atomics, no NIO).
+        .package(url: "https://github.com/swift-server/swift-prometheus", exact: "2.4.1"),
     ],
     targets: [
         .systemLibrary(name: "CBLAS"),
@@ -51,7 +54,9 @@ let package = Package(
         .target(name: "NGDClient", dependencies: ["ZeroMQ", "NGDWire"]),
         .target(
             name: "NGDDaemon",
-            dependencies: ["NGDMath", "NGDWire", "NGDSystem", "ZeroMQ", logging, serviceLifecycle, unixSignals]),
+            dependencies: [
+                "NGDMath", "NGDWire", "NGDSystem", "ZeroMQ", logging, serviceLifecycle, unixSignals, prometheus,
+            ]),
         .target(name: "NGDBench", dependencies: ["NGDMath", "NGDSystem"]),
         .executableTarget(
             name: "ngd",

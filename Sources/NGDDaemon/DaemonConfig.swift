@@ -37,6 +37,7 @@ public enum DaemonSettingName: String, CaseIterable, SettingName {
     case subscribe
     case output
     case control
+    case metrics
     case stateDirectory = "state_dir"
     case checkpointInterval = "checkpoint_interval"
     case statsInterval = "stats_interval"
@@ -60,6 +61,7 @@ public enum DaemonSettingName: String, CaseIterable, SettingName {
         case .subscribe: "--subscribe"
         case .output: "--output"
         case .control: "--control"
+        case .metrics: "--metrics"
         case .stateDirectory: "--state-dir"
         case .checkpointInterval: "--checkpoint-interval"
         case .statsInterval: "--stats-interval"
@@ -85,6 +87,9 @@ public struct DaemonConfig: Equatable, Sendable {
     public var subscribe = SubscriptionMode.all
     public var output = "tcp://127.0.0.1:5556"
     public var control = "tcp://127.0.0.1:5557"
+    /// `HOST:PORT` of the Prometheus endpoint (`GET /metrics`, plain HTTP); "" serves none.
+    /// Port `*` picks a free one (the "serving" log line names it).
+    public var metrics = ""
     /// Where checkpoints live. systemd's `StateDirectory=` sets `$STATE_DIRECTORY`, the default.
     public var stateDirectory = Self.defaultStateDirectory()
     /// Seconds between automatic checkpoints; 0 saves only on `checkpoint` and at shutdown.
@@ -132,6 +137,9 @@ public struct DaemonConfig: Equatable, Sendable {
             Setting(
                 .control, \.control, "endpoint",
                 "Control endpoint (JSON requests from REQ clients): status, predict, checkpoint, pause, resume."),
+            Setting(
+                .metrics, \.metrics, "host:port",
+                "Prometheus metrics over HTTP (GET /metrics), e.g. 127.0.0.1:9557; empty serves none."),
             Setting(
                 .stateDirectory, \.stateDirectory, "dir",
                 "Checkpoint directory; $STATE_DIRECTORY (systemd's StateDirectory=) when set."),
@@ -187,6 +195,18 @@ public struct DaemonConfig: Equatable, Sendable {
         return overflow ? nil : bytes
     }
 
+    /// The ZeroMQ endpoint of ``metrics`` (`tcp://HOST:PORT`), or nil when it is empty or not
+    /// `HOST:PORT`.
+    public var metricsEndpoint: String? {
+        guard let colon = metrics.lastIndex(of: ":") else { return nil }
+        let host = metrics[..<colon]
+        let port = metrics[metrics.index(after: colon)...]
+        guard !host.isEmpty, !host.contains("/"), !host.contains(" "),
+            port == "*" || (Int(port).map { (1...65535).contains($0) } ?? false)
+        else { return nil }
+        return "tcp://\(metrics)"
+    }
+
     /// The shortest and longest periodic interval, in seconds: shorter ones would fire on every
     /// turn of the serve loop, longer ones cannot be represented as a deadline.
     static let shortestInterval = 0.01
@@ -210,6 +230,10 @@ public struct DaemonConfig: Equatable, Sendable {
                         "'\(endpoints[b].1)' is already used by daemon.\(endpoints[a].0.configKey)")
                 }
             }
+        }
+        if !metrics.isEmpty, metricsEndpoint == nil {
+            throw ConfigError(
+                .daemon(.metrics), "'\(metrics)' is not HOST:PORT such as 127.0.0.1:9557 (port 1–65535 or *)")
         }
         guard !stateDirectory.isEmpty else { throw ConfigError(.daemon(.stateDirectory), "must not be empty") }
         for (key, seconds) in [

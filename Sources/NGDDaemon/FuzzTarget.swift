@@ -17,6 +17,9 @@ package enum FuzzTarget: String, CaseIterable, Sendable {
     case checkpoint
     /// A control request through its decoder, and a decoded request's reply re-encoded.
     case control
+    /// The head of an HTTP request to the metrics endpoint: every complete or refused head gets
+    /// an HTTP/1.1 response, and a request is only read from a head that has ended.
+    case http
 
     /// Runs the target on `bytes`.
     /// - Throws: ``FuzzFailure`` when a property does not hold (the fuzzer reports it as a crash).
@@ -31,6 +34,13 @@ package enum FuzzTarget: String, CaseIterable, Sendable {
             guard let r = try? ControlRequest.decode(bytes) else { return }
             let again = try? ControlRequest.decode(r.encode())
             guard again == r else { throw FuzzFailure("control request \(r) does not survive encode/decode") }
+        case .http:
+            let parsed = MetricsHTTP.parse(bytes)
+            let response = MetricsHTTP.response(to: parsed) { Array("# metrics\n".utf8) }
+            guard (parsed == .incomplete) == response.isEmpty,
+                response.isEmpty || response.starts(with: Array("HTTP/1.1 ".utf8))
+            else { throw FuzzFailure("\(parsed) got a response of \(response.count) bytes") }
+            if case .request = parsed, !bytes.contains(0x0A) { throw FuzzFailure("a request without a line end") }
         }
     }
 

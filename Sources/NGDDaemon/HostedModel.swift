@@ -53,6 +53,8 @@ public final class HostedModel {
     var labelledMessages = 0
     /// When the model was last saved (or loaded).
     public var lastCheckpoint: Date?
+    /// Checkpoints of this model that failed to write since start.
+    public var checkpointFailures = 0
     /// The start of the current samples/s window.
     private var lastStats = (samples: 0, time: Date())
 
@@ -83,6 +85,9 @@ public final class HostedModel {
 
     /// Predictions for `count` inputs, learning nothing (the control socket's `predict`).
     public func predict(_ x: [Double], count: Int) throws -> [Double] { try predictor.predict(x, count: count) }
+
+    /// The optimizer when it is NGD's (for its factors' health), nil otherwise.
+    public var naturalGradient: NaturalGradientOptimizer? { optimizer as? NaturalGradientOptimizer }
 
     /// NGD's current damping λ, nil for other optimizers.
     public var damping: Double? { (optimizer as? NaturalGradientOptimizer)?.damping }

@@ -19,9 +19,10 @@ public final class StopSignal: Sendable {
 /// The daemon's main loop: socket → decode → model → encode → socket.
 ///
 /// It owns every ZeroMQ socket and every model, and runs on one dedicated thread (``run(stop:)``
-/// blocks). Each turn it polls the control and input sockets (at most 100 ms), answers one
-/// control request, handles queued input messages (up to 256, or 50 ms), then publishes stats, saves
-/// checkpoints and pets the systemd watchdog when they are due.
+/// blocks). Each turn it polls the control and input sockets, and the ZAP handler and the
+/// metrics endpoint when configured (at most 100 ms), answers one control request, handles
+/// queued input messages (up to 256, or 50 ms), then publishes stats, saves checkpoints and pets
+/// the systemd watchdog when they are due.
 ///
 /// Shutdown (``StopSignal/request()``): stop intake (close the input), checkpoint every model,
 /// send `STOPPING=1`, close the other sockets with a finite linger, terminate the context.
@@ -47,6 +48,10 @@ public final class ServeLoop {
     private(set) var authFailures = 0
     private var refusalLog = LogRateLimit()
     private lazy var writer = CheckpointWriter(directory: registry.stateDirectory)
+    /// The Prometheus metrics, when `metrics` is set.
+    private(set) var metrics: DaemonMetrics?
+    /// The metrics endpoint actually bound (`tcp://HOST:PORT`), when `metrics` is set.
+    public private(set) var boundMetricsEndpoint: String?
 
     public init(
         config: DaemonConfig, registry: ModelRegistry, logger: Logger, notifier: SystemdNotifier = SystemdNotifier()
@@ -124,6 +129,14 @@ public final class ServeLoop {
             try secure(s, .control)
             try s.setMaximumMessageSize(bytes: Int64(config.maxMessageSize))
         }
+        var http: MetricsServer?
+        if let endpoint = config.metricsEndpoint {
+            let (s, bound) = try socket(ctx, .stream, role: "metrics", endpoint: endpoint, mode: .bind) { _ in }
+            http = MetricsServer(socket: s)
+            metrics = DaemonMetrics(models: registry.models.map(\.name), started: started)
+            boundMetricsEndpoint = bound
+        }
+        defer { http?.socket.close() }
         boundEndpoints = (inputEndpoint, outputEndpoint, controlEndpoint)
         onReady?(inputEndpoint, outputEndpoint, controlEndpoint)
         logger.notice(
@@ -132,6 +145,7 @@ public final class ServeLoop {
                 "input": "\(inputEndpoint)", "pattern": "\(config.inputPattern.rawValue)",
                 "mode": "\(config.inputMode.rawValue)", "output": "\(outputEndpoint)", "control": "\(controlEndpoint)",
                 "models": "\(registry.models.map(\.name).joined(separator: ","))", "blas": "\(BLASCore.name)",
+                "metrics": "\(boundMetricsEndpoint.map { "http://" + $0.dropFirst(6) + "/metrics" } ?? "off")",
             ])
         // The worst case of the input queue, said once at start (docs/protocol.md, Memory).
         if let bound = config.inputQueueBound {
@@ -151,12 +165,22 @@ public final class ServeLoop {
         notifier.notify(
             "READY=1\nSTATUS=serving \(registry.models.count) model(s) on \(inputEndpoint)\nMAINPID=\(getpid())")
 
-        var poller = ZMQPoller([control, input] + (zap.map { [$0] } ?? []))
+        // Poll order: control, input, then the ZAP handler and the metrics endpoint when present.
+        let extra = (zap.map { [$0] } ?? []) + (http.map { [$0.socket] } ?? [])
+        var poller = ZMQPoller([control, input] + extra)
+        let zapIndex = zap == nil ? nil : 2
+        let httpIndex = http == nil ? nil : 2 + (zap == nil ? 0 : 1)
         do {
             while !stop.isRequested {
                 let ready = try poller.poll(timeoutMilliseconds: pollTimeout())
+                let turnStart = ContinuousClock.now
                 if reloadSignal.take(), let a = access { access = reloadKeys(a) }
-                if let zap, let access, ready[2] { try handleAuthentication(zap, access) }
+                if let zap, let access, let i = zapIndex, ready[i] { try handleAuthentication(zap, access) }
+                if let http, let i = httpIndex, ready[i] {
+                    try http.serve { [unowned self] in
+                        metrics?.render(models: registry.models, authFailures: authFailures) ?? []
+                    }
+                }
                 if ready[0] { try handleControl(control) }
                 if ready[1] {
                     // Up to 256 messages or 50 ms, whichever comes first, so that control
@@ -171,6 +195,7 @@ public final class ServeLoop {
                 }
                 try timers()
                 notifier.watchdogIfDue()
+                if let metrics, ready.contains(true) { metrics.recordTurn(ContinuousClock.now - turnStart) }
             }
         } catch let e as ZMQError where e.isTerminated { logger.notice("context terminated; shutting down") }
 
@@ -204,8 +229,9 @@ public final class ServeLoop {
         _ = try? output.send([Array(kind.topic(model: model).utf8), payload], wait: false)
     }
 
-    func reject(model: HostedModel?, id: MessageID, reason: String) {
+    func reject(model: HostedModel?, id: MessageID, reason: String, class kind: DaemonMetrics.RejectionClass) {
         model?.rejectedMessages += 1
+        metrics?.reject(kind, model: model?.name)
         // A misbehaving producer must not flood the journal: at most 10 lines a minute, then a count.
         rejectLog.log(logger, "rejected messages not logged") {
             logger.warning("rejected message", metadata: ["model": "\(model?.name ?? "-")", "reason": "\(reason)"])
@@ -252,7 +278,9 @@ public final class ServeLoop {
     func handleInput(_ frames: [[UInt8]]) {
         let model = frames.first.flatMap { registry.model(topic: $0) }
         guard frames.count == 2 else {
-            reject(model: model, id: .none, reason: "expected 2 frames [topic, payload], got \(frames.count)")
+            reject(
+                model: model, id: .none, reason: "expected 2 frames [topic, payload], got \(frames.count)",
+                class: .frames)
             return
         }
         guard let model else {
@@ -260,19 +288,22 @@ public final class ServeLoop {
             if config.subscribe == .models && config.inputPattern == .sub { return }
             let known = registry.models.map(\.config.topic).joined(separator: ", ")
             let topic = frames.first.map { String(decoding: $0, as: UTF8.self) } ?? ""
-            reject(model: nil, id: .none, reason: "unknown topic '\(topic)': no model has it (topics: \(known))")
+            reject(
+                model: nil, id: .none, reason: "unknown topic '\(topic)': no model has it (topics: \(known))",
+                class: .topic)
             return
         }
         let message: SampleMessage
         do { message = try SampleMessage.decode(frames[1]) } catch {
-            reject(model: model, id: SampleMessage.readableID(frames[1]), reason: "\(error)")
+            reject(model: model, id: SampleMessage.readableID(frames[1]), reason: "\(error)", class: .decode)
             return
         }
         let outcome: MessageOutcome
         do { outcome = try model.process(message) } catch {
-            reject(model: model, id: message.id, reason: "\(error)")
+            reject(model: model, id: message.id, reason: "\(error)", class: .input)
             return
         }
+        metrics?.count(outcome.learned ? .learned : message.y == nil ? .predicted : .paused, model: model.name)
         let width = model.network.architecture.outputSize
         publish(
             .prediction, model: model.name,
@@ -346,7 +377,9 @@ public final class ServeLoop {
                 registry.model(named: c.model)?.lastCheckpoint = c.time
                 logger.debug(
                     "checkpoint saved", metadata: ["model": "\(c.model)", "seq": "\(c.seq)", "reason": "interval"])
-            case .failure(let e): logger.error("checkpoint failed", metadata: ["model": "\(c.model)", "error": "\(e)"])
+            case .failure(let e):
+                registry.model(named: c.model)?.checkpointFailures += 1
+                logger.error("checkpoint failed", metadata: ["model": "\(c.model)", "error": "\(e)"])
             }
         }
     }
@@ -375,6 +408,7 @@ public final class ServeLoop {
                     "checkpoint saved", metadata: ["model": "\(m.name)", "seq": "\(m.seq)", "reason": "\(reason)"])
             } catch {
                 errors.append("\(error)")
+                m.checkpointFailures += 1
                 logger.error("checkpoint failed", metadata: ["model": "\(m.name)", "error": "\(error)"])
             }
         }

@@ -113,6 +113,9 @@ public final class InverseCovariance {
     /// The smallest Sherman–Morrison / Woodbury pivot ratio (S/a, ≥ 1 in exact arithmetic) since
     /// the last health check.
     var minPivotRatio = Double.infinity
+    /// The smallest pivot ratio since the last ``takeObservedMinPivotRatio()`` (for monitoring;
+    /// health checks and refreshes do not reset it).
+    var observedMinPivotRatio = Double.infinity
 
     // Scratch, sized once.
     private let rows: DoubleBuffer  // capacity × n: the scaled vectors √w_j·v_j
@@ -404,6 +407,16 @@ public final class InverseCovariance {
 
     @inline(__always) private func notePivot(_ ratio: Double) {
         if !(ratio >= minPivotRatio) { minPivotRatio = ratio.isFinite ? ratio : -.greatestFiniteMagnitude }
+        if !(ratio >= observedMinPivotRatio) {
+            observedMinPivotRatio = ratio.isFinite ? ratio : -.greatestFiniteMagnitude
+        }
+    }
+
+    /// The smallest Sherman–Morrison/Woodbury pivot ratio S/a (≥ 1 in exact arithmetic) since
+    /// the previous call, or nil when no update ran since; the next call starts afresh.
+    public func takeObservedMinPivotRatio() -> Double? {
+        defer { observedMinPivotRatio = .infinity }
+        return observedMinPivotRatio == .infinity ? nil : observedMinPivotRatio
     }
 
     /// Folds the scalars back into the matrices when they leave [2⁻⁶⁴, 2⁶⁴]. Scaling by a power

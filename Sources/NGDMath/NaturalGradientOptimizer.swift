@@ -100,6 +100,17 @@ public final class NaturalGradientOptimizer: BlockOptimizer {
 
     public var blockSize: Int { settings.blockSize }
     public var rejectedSteps: Int { counters.rejected }
+    /// Times any factor's inverse was recomputed from its covariance (``InverseCovariance/refreshCount``).
+    public var factorRefreshes: Int { (factors + errorFactors).reduce(0) { $0 + $1.refreshCount } }
+    /// Times any factor was reset to a scaled identity (``InverseCovariance/resetCount``).
+    public var factorResets: Int { (factors + errorFactors).reduce(0) { $0 + $1.resetCount } }
+
+    /// The smallest Sherman–Morrison/Woodbury pivot ratio of any factor since the previous
+    /// call (≥ 1 in exact arithmetic; near or below 1, a factor is losing positive
+    /// definiteness), or nil when no factor was updated since.
+    public func takeMinPivotRatio() -> Double? {
+        (factors + errorFactors).compactMap { $0.takeObservedMinPivotRatio() }.min()
+    }
     public var nonFiniteSteps: Int { counters.nonFinite ?? 0 }
 
     /// An optimizer that trains `network` (which it takes ownership of); `seed` seeds the

@@ -3,6 +3,9 @@ import CZeroMQ
 /// The socket patterns ngd uses.
 public enum ZMQSocketType: Sendable, CaseIterable, CustomStringConvertible {
     case pub, sub, push, pull, req, rep, dealer, router, pair
+    /// Raw TCP (`ZMQ_STREAM`): each message is [peer identity, bytes]; an empty second frame
+    /// announces a connection or a disconnection, and sending one closes the connection.
+    case stream
 
     var raw: Int32 {
         switch self {
@@ -15,6 +18,7 @@ public enum ZMQSocketType: Sendable, CaseIterable, CustomStringConvertible {
         case .dealer: return ZMQ_DEALER
         case .router: return ZMQ_ROUTER
         case .pair: return ZMQ_PAIR
+        case .stream: return ZMQ_STREAM
         }
     }
 
@@ -29,6 +33,7 @@ public enum ZMQSocketType: Sendable, CaseIterable, CustomStringConvertible {
         case .dealer: return "DEALER"
         case .router: return "ROUTER"
         case .pair: return "PAIR"
+        case .stream: return "STREAM"
         }
     }
 }

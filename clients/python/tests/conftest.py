@@ -42,6 +42,9 @@ class Daemon:
             self.log += line
         self.endpoints: Dict[str, str] = {k: re.search(k + r"=(\S+)", line).group(1) for k in ("input", "output", "control")}
         self.input, self.output, self.control = (self.endpoints[k] for k in ("input", "output", "control"))
+        m = re.search(r"metrics=(\S+)", line)
+        #: http://HOST:PORT/metrics, or None when the daemon serves no metrics.
+        self.metrics = m.group(1) if m and m.group(1) != "off" else None
         threading.Thread(target=self._drain, daemon=True).start()
 
     def _drain(self) -> None:
