@@ -35,6 +35,10 @@ struct DemoCommand: ParsableCommand {
     var ngdLr = NaturalGradientSettings().learningRate
     @Option(help: ArgumentHelp("SGD learning rate (the best of `ngd bench paper --arch A`'s grid).", valueName: "η"))
     var sgdLr = 0.01
+    @Option(
+        help: ArgumentHelp(
+            "Also write the learning curves (running mse against samples, log scale, with the target) as an SVG.",
+            valueName: "file.svg")) var plot: String?
 
     func validate() throws {
         guard (100...100_000_000).contains(samples) else {
@@ -119,6 +123,18 @@ struct DemoCommand: ParsableCommand {
         let thresholds = ([1e-2, 1e-3, 1e-4, 1e-5].filter { $0 > goal }) + [goal]
         let result = try stream(problem, client, thresholds: thresholds)
         try report(result, problem, client, thresholds: thresholds)
+        if let plot {
+            let svg = try LearningCurveSVG(
+                title: "ngd demo: the Figure 1A stream (16 linear layers of 20), NGD and SGD (η = \(sgdLr))",
+                yLabel: "running mse (log scale)",
+                series: ["ngd", "sgd"].map { LearningCurveSVG.Series(name: $0, points: result[$0]!.curve) },
+                references: [("target \(sci(goal))", goal), ("noise floor \(sci(problem.floor))", problem.floor)]
+            ).render()
+            do { try svg.write(toFile: plot, atomically: true, encoding: .utf8) } catch {
+                throw CommandFailure("cannot write \(plot): \(error.localizedDescription)")
+            }
+            emit("learning curves: \(plot)")
+        }
     }
 
     struct Track {
@@ -128,6 +144,8 @@ struct DemoCommand: ParsableCommand {
         var seq = 0
         /// The seq at which the running mse first fell to each threshold.
         var reached: [Double: Int] = [:]
+        /// (seq, running mse) after every loss message, for --plot.
+        var curve: [(x: Double, y: Double)] = []
     }
 
     func stream(_ problem: TeacherProblem, _ client: DaemonClient, thresholds: [Double]) throws -> [String: Track] {
@@ -146,6 +164,7 @@ struct DemoCommand: ParsableCommand {
                 t.ema = t.ema.map { 0.99 * $0 + 0.01 * mse } ?? mse
                 if t.initial == nil { t.initial = t.ema }
                 t.seq = seq
+                if plot != nil { t.curve.append((Double(seq), t.ema!)) }
                 // Count from 100 samples on, so that one lucky sample cannot meet the target.
                 for th in thresholds where t.reached[th] == nil && seq >= 100 && t.ema! <= th { t.reached[th] = seq }
                 tracks[model] = t

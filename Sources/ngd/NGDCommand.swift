@@ -1,4 +1,5 @@
 import ArgumentParser
+import NGDDaemon
 import NGDMath
 
 /// The `ngd` command line.
@@ -12,8 +13,10 @@ struct NGDCommand: AsyncParsableCommand {
             inverse Fisher factors, and publishes predictions and loss. Start with `ngd demo`; \
             run the daemon with `ngd serve` (docs/protocol.md has the wire protocol).
             """,
+        version: BuildInfo.version,
         subcommands: [
-            DemoCommand.self, ServeCommand.self, FeedCommand.self, TailCommand.self, KeygenCommand.self,
+            DemoCommand.self, ServeCommand.self, FeedCommand.self, TailCommand.self, PlotCommand.self,
+            KeygenCommand.self,
             BenchCommand.self,
         ])
 }

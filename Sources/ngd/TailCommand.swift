@@ -17,6 +17,10 @@ struct TailCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Stop after this many seconds (default: run until interrupted).", valueName: "s"))
     var duration: Double?
     @Flag(help: "Print every raw message (topic and payload) instead of summaries.") var raw = false
+    @Option(
+        help: ArgumentHelp(
+            "Also append every loss message to this file, one JSON object a line (for `ngd plot`).",
+            valueName: "file.jsonl")) var record: String?
     @OptionGroup(title: "CURVE (for a daemon with [daemon.curve]; this key in its subscribers directory)")
     var curve: CurveClientOptions
 
@@ -34,12 +38,23 @@ struct TailCommand: ParsableCommand {
         let sub = try Subscriber(
             context: ctx, endpoint: from, topics: ["loss.", "stats.", "error."].map { $0 + suffix },
             curve: try curve.keys())
+        var recording: FileHandle?
+        if let record {
+            if !FileManager.default.fileExists(atPath: record) {
+                _ = FileManager.default.createFile(atPath: record, contents: nil)
+            }
+            guard let h = FileHandle(forWritingAtPath: record) else { throw CommandFailure("cannot write \(record)") }
+            _ = try h.seekToEnd()
+            recording = h
+        }
+        defer { try? recording?.close() }
         writeStandardError("ngd tail: listening on \(from)\(model.map { " for model \($0)" } ?? "")\n")
         var windows: [String: Window] = [:]
         let start = Date()
         var lastPrint = Date()
         while duration.map({ Date().timeIntervalSince(start) < $0 }) ?? true {
             if let (topic, payload) = try sub.nextFrames(timeout: .milliseconds(100)) {
+                if let recording, topic.hasPrefix("loss.") { try recording.write(contentsOf: payload + [0x0A]) }
                 if raw {
                     emit("\(topic) \(String(decoding: payload, as: UTF8.self))")
                 } else if let message = try? OutputMessage.decode(topic: topic, payload: payload) {
