@@ -36,6 +36,7 @@ public enum DaemonSettingName: String, CaseIterable, SettingName {
     case inputMode = "input_mode"
     case subscribe
     case output
+    case outputMode = "output_mode"
     case control
     case metrics
     case stateDirectory = "state_dir"
@@ -60,6 +61,7 @@ public enum DaemonSettingName: String, CaseIterable, SettingName {
         case .inputMode: "--input-mode"
         case .subscribe: "--subscribe"
         case .output: "--output"
+        case .outputMode: "--output-mode"
         case .control: "--control"
         case .metrics: "--metrics"
         case .stateDirectory: "--state-dir"
@@ -86,6 +88,8 @@ public struct DaemonConfig: Equatable, Sendable {
     public var inputMode = SocketMode.bind
     public var subscribe = SubscriptionMode.all
     public var output = "tcp://127.0.0.1:5556"
+    /// Bind the output, or connect it to a proxy's daemon-facing XSUB (`ngd proxy --from-daemons`).
+    public var outputMode = SocketMode.bind
     public var control = "tcp://127.0.0.1:5557"
     /// `HOST:PORT` of the Prometheus endpoint (`GET /metrics`, plain HTTP); "" serves none.
     /// Port `*` picks a free one (the "serving" log line names it).
@@ -134,6 +138,7 @@ public struct DaemonConfig: Equatable, Sendable {
                 .subscribe, \.subscribe, "SUB input: all topics (unknown ones get an error) or only the models' topics."
             ),
             Setting(.output, \.output, "endpoint", "Output PUB endpoint: predictions, loss, stats and errors."),
+            Setting(.outputMode, \.outputMode, "bind the output, or connect it to a proxy (ngd proxy --from-daemons)."),
             Setting(
                 .control, \.control, "endpoint",
                 "Control endpoint (JSON requests from REQ clients): status, predict, checkpoint, pause, resume."),
@@ -221,10 +226,14 @@ public struct DaemonConfig: Equatable, Sendable {
                 throw ConfigError(.daemon(key), "'\(endpoint)' is not a ZeroMQ endpoint such as tcp://127.0.0.1:5555")
             }
         }
-        if inputMode == .bind {
-            let endpoints = [(DaemonSettingName.input, input), (.output, output), (.control, control)]
-            for a in 0..<3 {
-                for b in (a + 1)..<3 where endpoints[a].1 == endpoints[b].1 && !endpoints[a].1.hasSuffix(":*") {
+        do {
+            // Two sockets cannot bind one endpoint.
+            let endpoints = [
+                (DaemonSettingName.input, input, inputMode), (.output, output, outputMode), (.control, control, .bind),
+            ].filter { $0.2 == .bind }
+            for a in 0..<endpoints.count {
+                for b in (a + 1)..<endpoints.count
+                where endpoints[a].1 == endpoints[b].1 && !endpoints[a].1.hasSuffix(":*") {
                     throw ConfigError(
                         .daemon(endpoints[b].0),
                         "'\(endpoints[b].1)' is already used by daemon.\(endpoints[a].0.configKey)")

@@ -86,6 +86,45 @@ public final class HostedModel {
     /// Predictions for `count` inputs, learning nothing (the control socket's `predict`).
     public func predict(_ x: [Double], count: Int) throws -> [Double] { try predictor.predict(x, count: count) }
 
+    /// A hash of the model's whole state: FNV-1a (64 bits, hex) of its checkpoint body with the
+    /// save time left out, so that two replicas fed the same messages in the same order have the
+    /// same digest. Nil when the model cannot be checkpointed (non-finite).
+    public func digest() -> String? {
+        guard var c = try? checkpoint() else { return nil }
+        c.savedAt = 0
+        guard let body = try? BinaryCoder.encode(c) else { return nil }
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in body {
+            h ^= UInt64(b)
+            h = h &* 0x0000_0100_0000_01B3
+        }
+        let hex = String(h, radix: 16)
+        return String(repeating: "0", count: 16 - hex.count) + hex
+    }
+
+    /// Messages missing from a sequence of consecutive integer ids (`sequenced_ids`).
+    public var missedMessages = 0
+    /// The last integer id seen, for `sequenced_ids`.
+    var lastSequenceID: UInt64?
+
+    /// Notes message id `id` for `sequenced_ids`; returns the number of messages missing just
+    /// before it (0 when it follows the last id, or when the ids went back: a producer restarted).
+    func noteSequence(_ id: MessageID) -> UInt64 {
+        let n: UInt64
+        switch id {
+        case .u64(let v): n = v
+        case .json(.number(_, let text)):
+            guard let v = UInt64(text) else { return 0 }
+            n = v
+        default: return 0
+        }
+        defer { lastSequenceID = n }
+        guard let last = lastSequenceID, n > last, n - last > 1 else { return 0 }
+        let missing = n - last - 1
+        missedMessages += Int(clamping: missing)
+        return missing
+    }
+
     /// The optimizer when it is NGD's (for its factors' health), nil otherwise.
     public var naturalGradient: NaturalGradientOptimizer? { optimizer as? NaturalGradientOptimizer }
 

@@ -19,6 +19,7 @@ public enum ModelSettingName: SettingName {
     case bias
     case likelihood
     case standardizeInputs
+    case sequencedIDs
     case optimizer
     case seed
     case training(TrainingSetting)
@@ -31,6 +32,7 @@ public enum ModelSettingName: SettingName {
         case .bias: "bias"
         case .likelihood: "likelihood"
         case .standardizeInputs: "standardize_inputs"
+        case .sequencedIDs: "sequenced_ids"
         case .optimizer: "optimizer"
         case .seed: "seed"
         case .training(let t): t.configKey
@@ -45,6 +47,7 @@ public enum ModelSettingName: SettingName {
         case .bias: "--bias"
         case .likelihood: "--likelihood"
         case .standardizeInputs: "--standardize-inputs"
+        case .sequencedIDs: "--sequenced-ids"
         case .optimizer: "--optimizer"
         case .seed: "--seed"
         case .training(let t): t.flag
@@ -78,6 +81,10 @@ public struct ModelConfig: Equatable, Sendable {
     public var likelihood = Likelihood.gaussian
     /// Standardize each input by its running mean and variance before the first layer.
     public var standardizeInputs = true
+    /// Message ids are consecutive integers from one producer: a jump is counted
+    /// (`missed_messages` in stats and status) and logged, since replicas that miss different
+    /// messages diverge.
+    public var sequencedIDs = false
     public var optimizer: OptimizerKind = .ngd
     /// Seeds the initial weights and the optimizer's random numbers.
     public var seed: UInt64 = 0
@@ -109,6 +116,9 @@ public struct ModelConfig: Equatable, Sendable {
                 "gaussian for numbers (squared loss), categorical for classes (softmax, log loss)."),
             Setting(
                 .standardizeInputs, \.standardizeInputs, "Standardize each input by its running mean and variance."),
+            Setting(
+                .sequencedIDs, \.sequencedIDs,
+                "Ids are consecutive integers from one producer: count and log gaps (missed_messages)."),
             Setting(.optimizer, \.optimizer, "The optimizer; the settings below marked for another one do not apply."),
             Setting(.seed, \.seed, "n", "Seed of the initial weights and of the optimizer's sampling."),
             Setting(

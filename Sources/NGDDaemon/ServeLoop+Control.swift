@@ -70,9 +70,11 @@ extension ServeLoop {
     }
 
     func status(_ m: HostedModel) -> ModelStatus {
-        ModelStatus(
+        var s = ModelStatus(
             topic: m.config.topic, layers: m.config.layers, activation: m.config.activation.rawValue,
             bias: m.config.bias, learningRate: m.config.learningRate, batch: m.config.blockSize,
             stats: statsMessage(m, samplesPerSecond: m.sampleRate()))
+        s.digest = m.digest()
+        return s
     }
 }

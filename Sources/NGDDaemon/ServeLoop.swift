@@ -47,6 +47,7 @@ public final class ServeLoop {
     /// CURVE handshakes refused since start (`auth_failures` in `status`).
     private(set) var authFailures = 0
     private var refusalLog = LogRateLimit()
+    private var gapLog = LogRateLimit()
     private lazy var writer = CheckpointWriter(directory: registry.stateDirectory)
     /// The Prometheus metrics, when `metrics` is set.
     private(set) var metrics: DaemonMetrics?
@@ -117,7 +118,9 @@ public final class ServeLoop {
                 }
             }
         }
-        let (out, outputEndpoint) = try socket(ctx, .pub, role: "output", endpoint: config.output, mode: .bind) { s in
+        let (out, outputEndpoint) = try socket(
+            ctx, .pub, role: "output", endpoint: config.output, mode: config.outputMode
+        ) { s in
             try secure(s, .output)
             try s.setSendHighWaterMark(Int32(config.sendHighWaterMark))
         }
@@ -274,6 +277,19 @@ public final class ServeLoop {
         }
     }
 
+    /// For a model with `sequenced_ids`: notes the id, and warns (at most 10 lines a minute) when
+    /// messages are missing before it: replicas that miss different messages diverge.
+    func noteSequence(_ model: HostedModel, _ id: MessageID) {
+        guard model.config.sequencedIDs else { return }
+        let missing = model.noteSequence(id)
+        guard missing > 0 else { return }
+        gapLog.log(logger, "gaps in message ids not logged") {
+            logger.warning(
+                "gap in message ids: messages missing before this one",
+                metadata: ["model": "\(model.name)", "missing": "\(missing)", "total": "\(model.missedMessages)"])
+        }
+    }
+
     /// Handles one input message; every failure becomes an `error.` message and changes nothing.
     func handleInput(_ frames: [[UInt8]]) {
         let model = frames.first.flatMap { registry.model(topic: $0) }
@@ -295,9 +311,12 @@ public final class ServeLoop {
         }
         let message: SampleMessage
         do { message = try SampleMessage.decode(frames[1]) } catch {
-            reject(model: model, id: SampleMessage.readableID(frames[1]), reason: "\(error)", class: .decode)
+            let id = SampleMessage.readableID(frames[1])
+            noteSequence(model, id)
+            reject(model: model, id: id, reason: "\(error)", class: .decode)
             return
         }
+        noteSequence(model, message.id)
         let outcome: MessageOutcome
         do { outcome = try model.process(message) } catch {
             reject(model: model, id: message.id, reason: "\(error)", class: .input)
@@ -386,11 +405,13 @@ public final class ServeLoop {
 
     /// The model's `stats.` message; the sample rate is over the window since the last one.
     func statsMessage(_ m: HostedModel, samplesPerSecond: Double) -> StatsMessage {
-        StatsMessage(
+        var s = StatsMessage(
             model: m.name, samplesPerSecond: samplesPerSecond, samples: m.samples, seq: m.seq, lossEMA: m.lossEMA,
             mseEMA: m.mseEMA, damping: m.damping, rejected: m.rejectedMessages, rejectedSteps: m.rejectedSteps,
             optimizer: m.config.optimizer.rawValue, paused: m.paused, uptime: Date().timeIntervalSince(started),
             checkpointAge: m.lastCheckpoint.map { Date().timeIntervalSince($0) })
+        if m.config.sequencedIDs { s.missedMessages = m.missedMessages }
+        return s
     }
 
     /// Saves every model now, on this thread, after any background save has finished; returns

@@ -87,6 +87,9 @@ public struct ModelStatus: Equatable, Sendable {
     public var batch: Int
     /// Counters, averages and health, as `stats.<model>` carries them.
     public var stats: StatsMessage
+    /// A hash of the model's whole state (weights, factors, statistics, counters): two replicas
+    /// fed the same messages in the same order have the same digest. 16 hex digits.
+    public var digest: String?
 
     /// The model's name.
     public var name: String { stats.model }
@@ -115,6 +118,7 @@ public struct ModelStatus: Equatable, Sendable {
         w.member("bias", bias)
         w.member("learning_rate", learningRate)
         w.member("batch", batch)
+        if let digest { w.member("digest", digest) }
         stats.writeMembers(into: &w)
         w.endObject()
     }
@@ -126,10 +130,12 @@ public struct ModelStatus: Equatable, Sendable {
             guard let n = s.int else { throw f.missing("layers", "an array of integers") }
             layers.append(n)
         }
-        return ModelStatus(
+        var status = ModelStatus(
             topic: try f.string("topic"), layers: layers, activation: try f.string("activation"),
             bias: try f.bool("bias"), learningRate: try f.number("learning_rate"), batch: try f.int("batch"),
             stats: try StatsMessage.read(f))
+        if case .string(let d)? = v["digest"] { status.digest = d }
+        return status
     }
 }
 

@@ -168,6 +168,9 @@ public struct StatsMessage: Equatable, Sendable {
     public var uptime: Double
     /// Seconds since the model's last checkpoint; nil before the first.
     public var checkpointAge: Double?
+    /// Messages missing from a sequence of consecutive integer ids since start, for a model with
+    /// `sequenced_ids` (nil, and not written, otherwise).
+    public var missedMessages: Int?
 
     public init(
         model: String, samplesPerSecond: Double, samples: Int, seq: Int, lossEMA: Double?, mseEMA: Double?,
@@ -212,6 +215,7 @@ public struct StatsMessage: Equatable, Sendable {
         w.member("paused", paused)
         w.member("uptime_s", uptime)
         w.member("checkpoint_age_s", checkpointAge)
+        if let missedMessages { w.member("missed_messages", missedMessages) }
     }
 
     public static func decode(_ payload: [UInt8]) throws(WireError) -> StatsMessage {
@@ -219,13 +223,15 @@ public struct StatsMessage: Equatable, Sendable {
     }
 
     static func read(_ f: JSONFields) throws(WireError) -> StatsMessage {
-        StatsMessage(
+        var s = StatsMessage(
             model: try f.string("model"), samplesPerSecond: try f.number("samples_per_s"),
             samples: try f.int("samples"), seq: try f.int("seq"), lossEMA: try f.optionalNumber("loss_ema"),
             mseEMA: try f.optionalNumber("mse_ema"), damping: try f.optionalNumber("damping"),
             rejected: try f.int("rejected"), rejectedSteps: try f.int("rejected_steps"),
             optimizer: try f.string("optimizer"), paused: try f.bool("paused"), uptime: try f.number("uptime_s"),
             checkpointAge: try f.optionalNumber("checkpoint_age_s"))
+        s.missedMessages = try f.optionalNumber("missed_messages").flatMap { Int(exactly: $0) }
+        return s
     }
 }
 

@@ -183,3 +183,47 @@ import Testing
         #expect(lines == 11)
     }
 }
+
+/// The replica tools: the state digest and the id-sequence gap count.
+@Suite struct ReplicaToolTests {
+    @Test func digestsAgreeExactlyWhenTheStatesDo() throws {
+        var cfg = ModelConfig(name: "m", layers: [3, 6, 2])
+        cfg.seed = 5
+        let a = try HostedModel(config: cfg)
+        let b = try HostedModel(config: cfg)
+        #expect(a.digest() != nil && a.digest() == b.digest() && a.digest()!.count == 16)
+        for i in 0..<5 {
+            let m = HostedModelTests.message(3, seed: UInt64(i))
+            _ = try a.process(m)
+            _ = try b.process(m)
+        }
+        #expect(a.digest() == b.digest())
+        // One more sample on one side, or another seed, changes the digest.
+        _ = try a.process(HostedModelTests.message(1, seed: 99))
+        #expect(a.digest() != b.digest())
+        cfg.seed = 6
+        #expect(
+            try HostedModel(config: cfg).digest()
+                != (try HostedModel(
+                    config: {
+                        var c = cfg
+                        c.seed = 5
+                        return c
+                    }()
+                ).digest()))
+        // A restored checkpoint has the digest of the model it came from.
+        let restored = try HostedModel(config: ModelConfig(name: "m", layers: [3, 6, 2]), checkpoint: a.checkpoint())
+        #expect(restored.digest() == a.digest())
+    }
+
+    @Test func gapsAreTheMissingIdsOfAnIncreasingRun() throws {
+        let m = try HostedModel(config: ModelConfig(name: "m", layers: [2, 1]))
+        let ids: [(MessageID, UInt64)] = [
+            (.u64(10), 0), (.u64(11), 0), (.u64(15), 3), (.json(.number(16, text: "16")), 0), (.json(.string("x")), 0),
+            (.u64(20), 3), (.u64(3), 0), (.u64(4), 0), (.none, 0), (.json(.number(6, text: "6")), 1),
+            (.json(.number(7.5, text: "7.5")), 0),
+        ]
+        for (id, missing) in ids { #expect(m.noteSequence(id) == missing, "\(id)") }
+        #expect(m.missedMessages == 7)
+    }
+}
