@@ -6,6 +6,8 @@ public enum ZMQSocketType: Sendable, CaseIterable, CustomStringConvertible {
     /// Raw TCP (`ZMQ_STREAM`): each message is [peer identity, bytes]; an empty second frame
     /// announces a connection or a disconnection, and sending one closes the connection.
     case stream
+    /// The halves of a subscription-forwarding proxy: XSUB faces publishers, XPUB subscribers.
+    case xsub, xpub
 
     var raw: Int32 {
         switch self {
@@ -19,6 +21,8 @@ public enum ZMQSocketType: Sendable, CaseIterable, CustomStringConvertible {
         case .router: return ZMQ_ROUTER
         case .pair: return ZMQ_PAIR
         case .stream: return ZMQ_STREAM
+        case .xsub: return ZMQ_XSUB
+        case .xpub: return ZMQ_XPUB
         }
     }
 
@@ -34,6 +38,8 @@ public enum ZMQSocketType: Sendable, CaseIterable, CustomStringConvertible {
         case .router: return "ROUTER"
         case .pair: return "PAIR"
         case .stream: return "STREAM"
+        case .xsub: return "XSUB"
+        case .xpub: return "XPUB"
         }
     }
 }
@@ -70,6 +76,17 @@ public final class ZMQSocket {
         guard let h = handle else { return }
         handle = nil
         zmq_close(h)
+    }
+
+    /// Runs libzmq's steerable proxy between `frontend` and `backend` on this thread until its
+    /// `control` socket (REP) receives `TERMINATE` (returns) or the context is terminated
+    /// (throws the ETERM ``ZMQError``). `control` also answers `PAUSE`, `RESUME` and
+    /// `STATISTICS` (eight u64 frames). All three sockets must belong to this thread.
+    public static func proxySteerable(frontend: ZMQSocket, backend: ZMQSocket, control: ZMQSocket) throws {
+        let f = try frontend.live("zmq_proxy_steerable")
+        let b = try backend.live("zmq_proxy_steerable")
+        let c = try control.live("zmq_proxy_steerable")
+        try zmqCheck("zmq_proxy_steerable") { zmq_proxy_steerable(f, b, nil, c) }
     }
 
     func live(_ call: String) throws -> UnsafeMutableRawPointer {

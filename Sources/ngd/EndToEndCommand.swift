@@ -24,6 +24,10 @@ struct EndToEndCommand: ParsableCommand {
 
     @Option(help: ArgumentHelp("Samples per throughput run.", valueName: "n")) var samples = 50_000
     @Option(help: ArgumentHelp("Seconds per latency run.", valueName: "s")) var latencySeconds = 4.0
+    @Flag(
+        help:
+            "Run a few configurations both directly and through `ngd proxy` (producer and subscriber on the proxy, the daemon connected to it), side by side."
+    ) var viaProxy = false
 
     func validate() throws {
         guard (1000...100_000_000).contains(samples) else {
@@ -45,6 +49,7 @@ struct EndToEndCommand: ParsableCommand {
     }
 
     func run() throws {
+        if viaProxy { return try compareProxy() }
         let exe = ProcessStatus.executablePath
         emit("End to end through `ngd serve` (A: 16 × 20 linear, NGD), producer and subscriber in separate processes")
         emit(BLASCore.summary)
@@ -87,10 +92,46 @@ struct EndToEndCommand: ParsableCommand {
 
     func pad(_ s: String, _ n: Int) -> String { String(repeating: " ", count: max(0, n - s.count)) + s }
 
-    /// One daemon, one subscriber, one producer. Returns the subscriber's result and the daemon's peak RSS.
+    /// The same sessions directly and through `ngd proxy`, with throughput and latency side by side.
+    func compareProxy() throws {
+        let exe = ProcessStatus.executablePath
+        emit("End to end through `ngd serve` (A: 16 × 20 linear, NGD), directly and through `ngd proxy`")
+        emit(BLASCore.summary)
+        emit(
+            "path     format  k     block   samples/s learned+published   p50 µs   p99 µs  (latency at 10% of the direct peak)"
+        )
+        for (format, k, block) in [("ngd1", 1, 1), ("ngd1", 16, 16), ("json", 1, 1)] {
+            let n = format == "json" ? min(samples, 20_000) : samples
+            var peak = 0.0
+            for proxied in [false, true] {
+                let (r, _) = try session(
+                    exe: exe, format: format, batch: k, block: block, factorInterval: 1, count: n, rate: 0,
+                    viaProxy: proxied)
+                let rate = Double(r.samples) / ((r.last_receive_ns - r.first_send_ns) / 1e9)
+                if !proxied { peak = rate }
+                let load = (peak * 0.1 / Double(k)).rounded() * Double(k)
+                let (l, _) = try session(
+                    exe: exe, format: format, batch: k, block: block, factorInterval: 1,
+                    count: Int(load * latencySeconds), rate: load, viaProxy: proxied)
+                emit(
+                    (proxied ? "proxy" : "direct").padding(toLength: 9, withPad: " ", startingAt: 0)
+                        + format.padding(toLength: 8, withPad: " ", startingAt: 0)
+                        + String(k).padding(toLength: 6, withPad: " ", startingAt: 0) + pad(String(block), 5)
+                        + pad(String(format: "%.0f", rate), 30) + pad(String(format: "%.0f", l.p50_us), 9)
+                        + pad(String(format: "%.0f", l.p99_us), 9))
+            }
+        }
+    }
+
+    /// One daemon, one subscriber, one producer (and, `viaProxy`, an `ngd proxy` between them).
+    /// Returns the subscriber's result and the daemon's peak RSS.
     func session(
-        exe: String, format: String, batch: Int, block: Int, factorInterval: Int, count: Int, rate: Double
+        exe: String, format: String, batch: Int, block: Int, factorInterval: Int, count: Int, rate: Double,
+        viaProxy: Bool = false
     ) throws -> (Result, Double) {
+        let proxy = viaProxy ? try ChildProxy(executable: exe, extraArguments: ["--hwm", "0"]) : nil
+        defer { proxy?.stop() }
+        let proxied = proxy?.endpoints ?? [:]
         let state = NSTemporaryDirectory() + "ngd-e2e-\(getpid())"
         defer { try? FileManager.default.removeItem(atPath: state) }
         let daemon = Process()
@@ -99,10 +140,17 @@ struct EndToEndCommand: ParsableCommand {
             "serve", "--layers", TeacherProblem.Arch.A.sizes.map(String.init).joined(separator: ","), "--activation",
             "identity", "--no-bias", "--no-standardize-inputs", "--output-noise", "1e-6", "--batch", String(block),
             "--factor-interval", String(factorInterval), "--state-dir", state, "--checkpoint-interval", "0",
-            "--stats-interval", "0", "--receive-hwm", "0", "--send-hwm", "0", "--log-level", "warning", "--input",
-            "tcp://127.0.0.1:*", "--output", "tcp://127.0.0.1:*", "--control", "tcp://127.0.0.1:*", "--log-level",
-            "notice",
+            "--stats-interval", "0", "--receive-hwm", "0", "--send-hwm", "0", "--control", "tcp://127.0.0.1:*",
+            "--log-level", "notice",
         ]
+        if viaProxy {
+            daemon.arguments! += [
+                "--input", proxied["to-daemons"]!, "--input-mode", "connect", "--subscribe", "models", "--output",
+                proxied["from-daemons"]!, "--output-mode", "connect",
+            ]
+        } else {
+            daemon.arguments! += ["--input", "tcp://127.0.0.1:*", "--output", "tcp://127.0.0.1:*"]
+        }
         let err = Pipe()
         daemon.standardError = err
         try daemon.run()
@@ -125,7 +173,9 @@ struct EndToEndCommand: ParsableCommand {
         }
         let subscriber = Process()
         subscriber.executableURL = URL(fileURLWithPath: exe)
-        subscriber.arguments = ["bench", "subscriber", "--from", field("output"), "--expect", String(count)]
+        subscriber.arguments = [
+            "bench", "subscriber", "--from", viaProxy ? proxied["output"]! : field("output"), "--expect", String(count),
+        ]
         let out = Pipe()
         subscriber.standardOutput = out
         try subscriber.run()
@@ -133,7 +183,8 @@ struct EndToEndCommand: ParsableCommand {
         let producer = Process()
         producer.executableURL = URL(fileURLWithPath: exe)
         producer.arguments = [
-            "feed", "--to", field("input"), "--teacher", "A", "--count", String(count), "--batch", String(batch),
+            "feed", "--to", viaProxy ? proxied["input"]! : field("input"), "--teacher", "A", "--count", String(count),
+            "--batch", String(batch),
             "--format", format, "--rate", String(rate), "--stamp-ids", "--connect-delay", "0.5",
         ]
         producer.standardError = FileHandle.nullDevice

@@ -21,6 +21,11 @@ struct TailCommand: ParsableCommand {
         help: ArgumentHelp(
             "Also append every loss message to this file, one JSON object a line (for `ngd plot`).",
             valueName: "file.jsonl")) var record: String?
+    @Option(
+        help: ArgumentHelp(
+            "Also print an `ngd proxy`'s statistics each --interval, from its control endpoint.", valueName: "endpoint")
+    )
+    var proxy: String?
     @OptionGroup(title: "CURVE (for a daemon with [daemon.curve]; this key in its subscribers directory)")
     var curve: CurveClientOptions
 
@@ -50,6 +55,7 @@ struct TailCommand: ParsableCommand {
         defer { try? recording?.close() }
         writeStandardError("ngd tail: listening on \(from)\(model.map { " for model \($0)" } ?? "")\n")
         var windows: [String: Window] = [:]
+        var proxyStats = ProxyStatistics(endpoint: proxy, context: ctx)
         let start = Date()
         var lastPrint = Date()
         while duration.map({ Date().timeIntervalSince(start) < $0 }) ?? true {
@@ -65,6 +71,7 @@ struct TailCommand: ParsableCommand {
             }
             if !raw, Date().timeIntervalSince(lastPrint) >= interval {
                 lastPrint = Date()
+                if let line = proxyStats.line() { emit("\(timestamp()) proxy \(line)") }
                 for name in windows.keys.sorted() where windows[name]!.messages > 0 {
                     let w = windows[name]!
                     emit(
@@ -75,6 +82,7 @@ struct TailCommand: ParsableCommand {
             }
         }
         sub.close()
+        proxyStats.close()
         ctx.terminate()
     }
 
@@ -107,3 +115,61 @@ struct TailCommand: ParsableCommand {
 
 /// A number in 3-significant-digit scientific notation.
 func sci(_ v: Double) -> String { String(format: "%.3g", v) }
+
+/// An `ngd proxy`'s counters, asked for with STATISTICS and shown as rates since the last ask.
+struct ProxyStatistics {
+    let endpoint: String?
+    let context: ZMQContext
+    private var socket: ZMQSocket?
+    private var last: [String: Int] = [:]
+    private var lastTime = Date()
+
+    init(endpoint: String?, context: ZMQContext) {
+        self.endpoint = endpoint
+        self.context = context
+    }
+
+    /// Closes the control socket (before the context is terminated, which waits for it).
+    mutating func close() {
+        socket?.close()
+        socket = nil
+    }
+
+    /// "input 1200 msg/s in, 2400 out; output …", or a line saying the proxy did not answer.
+    mutating func line() -> String? {
+        guard let endpoint else { return nil }
+        do {
+            if socket == nil {
+                let s = try ZMQSocket(context, type: .req, lingerMilliseconds: 0)
+                try s.setReceiveTimeout(milliseconds: 1000)
+                try s.connect(endpoint)
+                socket = s
+            }
+            try socket!.send(["STATISTICS"])
+            guard let reply = try socket!.receive()?.first, let v = try? JSONValue.parse(reply) else {
+                socket?.close()
+                socket = nil
+                return "no answer from \(endpoint)"
+            }
+            let now = Date()
+            let seconds = max(now.timeIntervalSince(lastTime), 1e-3)
+            var parts: [String] = []
+            for side in ["input", "output"] {
+                func rate(_ key: String) -> String {
+                    let n = v[side]?[key]?.int ?? 0
+                    defer { last[side + key] = n }
+                    return String(format: "%.0f", Double(n - (last[side + key] ?? n)) / seconds)
+                }
+                parts.append(
+                    "\(side) \(rate("frontend_messages_in")) msg/s in, \(rate("backend_messages_out")) out "
+                        + "(total \(v[side]?["frontend_messages_in"]?.int ?? 0))")
+            }
+            lastTime = now
+            return parts.joined(separator: "; ")
+        } catch {
+            socket?.close()
+            socket = nil
+            return "\(endpoint): \(error)"
+        }
+    }
+}

@@ -23,3 +23,29 @@ import Testing
         #expect(status == 0 && output.isEmpty, "systemd-analyze verify: \(output)")
     }
 }
+
+/// The scale-out units: the daemon template (an instance of it) and the proxy pass
+/// `systemd-analyze verify` with no output.
+@Suite struct ScaleOutUnitTests {
+    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+
+    @Test func systemdAnalyzeVerifyAcceptsTheTemplateAndTheProxy() throws {
+        let dir = temporaryDirectory("units")
+        var paths: [String] = []
+        for (source, installed) in [
+            ("ngd@.service", "ngd@shard-a.service"), ("ngd-proxy.service", "ngd-proxy.service"),
+        ] {
+            let unit = try String(contentsOf: root.appendingPathComponent("deploy/" + source), encoding: .utf8)
+            let path = dir + "/" + installed
+            try unit.replacingOccurrences(of: "/usr/local/bin/ngd", with: ngdExecutable()).write(
+                toFile: path, atomically: true, encoding: .utf8)
+            paths.append(path)
+        }
+        let template = try String(contentsOfFile: paths[0], encoding: .utf8)
+        #expect(template.contains("--config /etc/ngd/%i.toml") && template.contains("StateDirectory=ngd/%i"))
+        #expect(try String(contentsOfFile: paths[1], encoding: .utf8).contains(" proxy --input "))
+        let (status, output) = try runProcess("/usr/bin/env", ["systemd-analyze", "verify"] + paths)
+        #expect(status == 0 && output.isEmpty, "systemd-analyze verify: \(output)")
+    }
+}

@@ -1,0 +1,39 @@
+import Foundation
+import NGDSystem
+
+/// `ngd proxy` as a child process on ephemeral loopback ports, for benchmarks and tests.
+final class ChildProxy {
+    let process = Process()
+    /// The bound endpoints by role: input, to-daemons, from-daemons, output, control.
+    private(set) var endpoints: [String: String] = [:]
+
+    /// Starts the proxy (this executable, or `executable`) and waits for its "serving" line.
+    init(executable: String = ProcessStatus.executablePath, extraArguments: [String] = []) throws {
+        process.executableURL = URL(fileURLWithPath: executable)
+        let roles = ["input", "to-daemons", "from-daemons", "output", "control"]
+        process.arguments = ["proxy"] + extraArguments + roles.flatMap { ["--\($0)", "tcp://127.0.0.1:*"] }
+        let err = Pipe()
+        process.standardError = err
+        try process.run()
+        var text = ""
+        while !text.contains("\n") {
+            let d = err.fileHandleForReading.availableData
+            if d.isEmpty { throw CommandFailure("the proxy did not start: \(text)") }
+            text += String(decoding: d, as: UTF8.self)
+        }
+        for role in roles {
+            guard let r = text.range(of: " \(role)=") else { throw CommandFailure("the proxy said: \(text)") }
+            endpoints[role] = String(text[r.upperBound...].prefix { $0 != " " && $0 != "\n" })
+        }
+        err.fileHandleForReading.readabilityHandler = { _ = $0.availableData }
+    }
+
+    /// SIGTERM, then waits; returns the exit status.
+    @discardableResult func stop() -> Int32 {
+        if process.isRunning { kill(process.processIdentifier, SIGTERM) }
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+
+    deinit { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+}

@@ -1,0 +1,205 @@
+import Foundation
+import NGDClient
+import NGDTestSupport
+import NGDWire
+import Testing
+import ZeroMQ
+
+@testable import ngd
+
+/// `ngd proxy` between one producer, several daemons and one subscriber: sharding by model,
+/// replicas that stay bit-identical, and the steerable control commands.
+@Suite(.serialized) struct ProxyTests {
+    /// A daemon behind `proxy` hosting `models` (name → seed), all 3 inputs and 2 outputs.
+    func daemon(_ proxy: ChildProxy, models: [(String, Int)], sequenced: Bool = false) throws -> DaemonProcess {
+        var toml = "[daemon]\ninput_mode = \"connect\"\nsubscribe = \"models\"\noutput_mode = \"connect\"\n"
+        for (name, seed) in models {
+            toml += "[models.\(name)]\nlayers = [3, 8, 2]\nseed = \(seed)\nsequenced_ids = \(sequenced)\n"
+        }
+        let path = temporaryDirectory("proxy-config") + "/ngd.toml"
+        try toml.write(toFile: path, atomically: true, encoding: .utf8)
+        return try DaemonProcess([
+            "--config", path, "--input", proxy.endpoints["to-daemons"]!, "--output", proxy.endpoints["from-daemons"]!,
+        ])
+    }
+
+    /// Sends predict-only probes to each model through the proxy until its prediction comes back.
+    func sync(_ producer: Producer, _ subscriber: Subscriber, models: [String]) throws {
+        var pending = Set(models)
+        let deadline = Date().addingTimeInterval(30)
+        while !pending.isEmpty, Date() < deadline {
+            for m in pending {
+                try producer.send(
+                    topic: m, SampleMessage(x: [0, 0, 0], y: nil, count: 1, id: .json(.string("sync-\(m)"))))
+            }
+            let until = Date().addingTimeInterval(0.1)
+            while Date() < until, let message = try subscriber.next(timeout: .milliseconds(20)) {
+                if case .prediction(let p) = message { pending.remove(p.model) }
+            }
+        }
+        try #require(pending.isEmpty, "no prediction came back through the proxy for \(pending.sorted())")
+        Thread.sleep(forTimeInterval: 0.1)
+        try subscriber.drain()
+    }
+
+    /// A batch of `k` samples of model `seed`'s own linear teacher, as one NGD1 message.
+    func batch(_ k: Int, seed: Int, id: UInt64) -> SampleMessage {
+        var rng = SeededGenerator(seed: UInt64(seed) &* 7919 &+ id)
+        var x: [Double] = []
+        var y: [Double] = []
+        for _ in 0..<k {
+            let v = (0..<3).map { _ in Double.random(in: -1...1, using: &rng) }
+            x += v
+            y += [v[0] - Double(seed) * v[1], v[2] + 0.5 * Double(seed)]
+        }
+        var m = SampleMessage(x: x, y: y, count: k, id: .u64(id), encoding: .ngd1(.float64))
+        m.isBatch = true
+        return m
+    }
+
+    let probe: [[Double]] = [[0.3, -0.2, 0.9], [-0.7, 0.1, 0.4]]
+
+    @Test func fiveModelsOnThreeDaemonsEachLearnOnlyTheirOwnStream() throws {
+        let proxy = try ChildProxy(executable: ngdExecutable())
+        let daemons = [
+            try daemon(proxy, models: [("a", 1), ("b", 2)]), try daemon(proxy, models: [("c", 3), ("d", 4)]),
+            try daemon(proxy, models: [("e", 5)]),
+        ]
+        let host = ["a": 0, "b": 0, "c": 1, "d": 1, "e": 2]
+        let ctx = try ZMQContext()
+        defer { ctx.terminate() }
+        let producer = try Producer(context: ctx, endpoint: proxy.endpoints["input"]!, highWaterMark: 0)
+        let subscriber = try Subscriber(context: ctx, endpoint: proxy.endpoints["output"]!, topics: ["prediction."])
+        let controls = try daemons.map { try ControlClient(context: ctx, endpoint: $0.control, timeout: .seconds(10)) }
+        defer {
+            producer.close()
+            subscriber.close()
+            for c in controls { c.close() }
+        }
+        try sync(producer, subscriber, models: host.keys.sorted())
+        func predictions() throws -> [String: [[Double]]] {
+            try host.mapValues { _ in [] }.keys.reduce(into: [:]) { r, m in
+                r[m] = try controls[host[m]!].predict(model: m, rows: probe)
+            }
+        }
+        func seq(_ m: String) throws -> Int {
+            try controls[host[m]!].status().models.first { $0.name == m }?.stats.seq ?? -1
+        }
+        var before = try predictions()
+        for (i, m) in host.keys.sorted().enumerated() {
+            try producer.send(topic: m, batch(100, seed: i + 1, id: UInt64(i)))
+            var n = 0
+            for _ in 0..<200 where n != 100 {
+                n = try seq(m)
+                Thread.sleep(forTimeInterval: 0.02)
+            }
+            #expect(n == 100, "model \(m) learned \(n) samples")
+            let after = try predictions()
+            for other in host.keys.sorted() {
+                if other == m {
+                    #expect(after[m] != before[m], "model \(m)'s predictions did not change")
+                } else {
+                    #expect(after[other] == before[other], "model \(other) changed when \(m) was fed")
+                }
+            }
+            before = after
+        }
+        // Stop the daemon of a and b: the other models' streams keep running through the proxy.
+        #expect(daemons[0].terminate().status == 0)
+        try subscriber.drain()
+        for m in ["c", "d", "e"] { try producer.send(topic: m, batch(50, seed: 9, id: 100)) }
+        var seen = Set<String>()
+        let deadline = Date().addingTimeInterval(20)
+        while !seen.isSuperset(of: ["c", "d", "e"]), Date() < deadline {
+            if case .prediction(let p)? = try subscriber.next(timeout: .milliseconds(100)) { seen.insert(p.model) }
+        }
+        #expect(seen == ["c", "d", "e"])
+        for m in ["c", "d", "e"] { #expect(try seq(m) == 150) }
+        for d in daemons.dropFirst() { #expect(d.terminate().status == 0) }
+        #expect(proxy.stop() == 0)
+    }
+
+    @Test func twoReplicasFedThroughTheProxyStayBitIdentical() throws {
+        let proxy = try ChildProxy(executable: ngdExecutable())
+        let replicas = [
+            try daemon(proxy, models: [("m", 7)], sequenced: true),
+            try daemon(proxy, models: [("m", 7)], sequenced: true),
+        ]
+        let ctx = try ZMQContext()
+        defer { ctx.terminate() }
+        let producer = try Producer(context: ctx, endpoint: proxy.endpoints["input"]!, highWaterMark: 0)
+        let subscriber = try Subscriber(context: ctx, endpoint: proxy.endpoints["output"]!, topics: ["prediction."])
+        let controls = try replicas.map { try ControlClient(context: ctx, endpoint: $0.control, timeout: .seconds(10)) }
+        let proxyControl = try ZMQSocket(ctx, type: .req, lingerMilliseconds: 0)
+        try proxyControl.setReceiveTimeout(milliseconds: 5000)
+        try proxyControl.connect(proxy.endpoints["control"]!)
+        defer {
+            producer.close()
+            subscriber.close()
+            for c in controls { c.close() }
+            proxyControl.close()
+        }
+        // Both replicas must be subscribed before the stream starts: two probe predictions.
+        try sync(producer, subscriber, models: ["m"])
+        var answered = 0
+        for attempt in 0..<100 where answered < 2 {
+            try producer.send(
+                topic: "m", SampleMessage(x: [0, 0, 0], y: nil, count: 1, id: .json(.string("p\(attempt)"))))
+            answered = 0
+            let until = Date().addingTimeInterval(0.2)
+            while Date() < until, let message = try subscriber.next(timeout: .milliseconds(20)) {
+                if case .prediction(let p) = message, p.id == .json(.string("p\(attempt)")) { answered += 1 }
+            }
+        }
+        #expect(answered == 2)
+        for i in 0..<200 {
+            try producer.send(topic: "m", batch(100, seed: 3, id: UInt64(i)))
+            if i % 20 == 19 { Thread.sleep(forTimeInterval: 0.05) }
+        }
+        func status(_ c: ControlClient) throws -> ModelStatus { try #require(try c.status().models.first) }
+        var seqs = [0, 0]
+        for _ in 0..<500 where seqs != [20_000, 20_000] {
+            seqs = try controls.map { try status($0).stats.seq }
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        #expect(seqs == [20_000, 20_000])
+        let digests = try controls.map { try status($0).digest }
+        #expect(digests[0] != nil && digests[0] == digests[1], "\(digests)")
+        let predictions = try controls.map { try $0.predict(model: "m", rows: probe) }
+        #expect(predictions[0] == predictions[1])
+        #expect(try controls.map { try status($0).stats.missedMessages } == [0, 0])
+
+        // PAUSE holds the stream at the proxy; RESUME lets it through.
+        try proxyControl.send(["PAUSE"])
+        #expect(try proxyControl.receive() == [[]])
+        try producer.send(topic: "m", batch(10, seed: 3, id: 200))
+        Thread.sleep(forTimeInterval: 0.3)
+        #expect(try controls.map { try status($0).stats.seq } == [20_000, 20_000])
+        try proxyControl.send(["RESUME"])
+        #expect(try proxyControl.receive() == [[]])
+        // A gap in the ids (201 and 202 never sent) is reported by each replica that sees it.
+        try producer.send(topic: "m", batch(10, seed: 3, id: 203))
+        var missed: [Int?] = [nil, nil]
+        for _ in 0..<200 where missed != [2, 2] {
+            missed = try controls.map { try status($0).stats.missedMessages }
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        #expect(missed == [2, 2])
+        #expect(replicas.allSatisfy { $0.log.contains("gap in message ids") })
+        try proxyControl.send(["STATISTICS"])
+        let stats = try JSONValue.parse(try #require(try proxyControl.receive()?.first))
+        #expect((stats["input"]?["frontend_messages_in"]?.int ?? 0) >= 202)
+        let tail = try runProcess(
+            ngdExecutable(),
+            [
+                "tail", "--from", proxy.endpoints["output"]!, "--proxy", proxy.endpoints["control"]!, "--duration",
+                "1.5", "--interval", "0.5",
+            ])
+        #expect(
+            tail.status == 0 && tail.output.contains("proxy input") && tail.output.contains("(total"), "\(tail.output)")
+        try proxyControl.send(["NONSENSE"])
+        #expect(String(decoding: try #require(try proxyControl.receive()?.first), as: UTF8.self).contains("error"))
+        for r in replicas { #expect(r.terminate().status == 0) }
+        #expect(proxy.stop() == 0)
+    }
+}
