@@ -116,6 +116,9 @@ struct CommandFailure: Error, CustomStringConvertible {
 /// Writes `text` to standard error, unbuffered.
 func writeStandardError(_ text: String) { FileIO.emit(text, to: 2) }
 
+/// `s` right-aligned in `n` columns, for benchmark tables.
+func pad(_ s: String, _ n: Int) -> String { String(repeating: " ", count: max(0, n - s.count)) + s }
+
 /// Writes `line` and a newline to standard output, unbuffered (so a pipe sees it at once).
 func emit(_ line: String) { FileIO.emit(line + "\n", to: 1) }
 

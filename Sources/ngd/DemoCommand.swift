@@ -217,7 +217,6 @@ struct DemoCommand: ParsableCommand {
             for (a, b) in zip(yHat, problem.test.targets) { s += (a - b) * (a - b) }
             return s / Double(problem.test.targets.count)
         }
-        func pad(_ s: String, _ n: Int) -> String { String(repeating: " ", count: max(0, n - s.count)) + s }
         emit("")
         emit("samples until the running mse ≤" + thresholds.map { pad(sci($0), 10) }.joined())
         for m in ["ngd", "sgd"] {

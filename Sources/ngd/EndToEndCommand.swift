@@ -90,8 +90,6 @@ struct EndToEndCommand: ParsableCommand {
         }
     }
 
-    func pad(_ s: String, _ n: Int) -> String { String(repeating: " ", count: max(0, n - s.count)) + s }
-
     /// The same sessions directly and through `ngd proxy`, with throughput and latency side by side.
     func compareProxy() throws {
         let exe = ProcessStatus.executablePath
@@ -134,47 +132,25 @@ struct EndToEndCommand: ParsableCommand {
         let proxied = proxy?.endpoints ?? [:]
         let state = NSTemporaryDirectory() + "ngd-e2e-\(getpid())"
         defer { try? FileManager.default.removeItem(atPath: state) }
-        let daemon = Process()
-        daemon.executableURL = URL(fileURLWithPath: exe)
-        daemon.arguments = [
-            "serve", "--layers", TeacherProblem.Arch.A.sizes.map(String.init).joined(separator: ","), "--activation",
+        var arguments = [
+            "--layers", TeacherProblem.Arch.A.sizes.map(String.init).joined(separator: ","), "--activation",
             "identity", "--no-bias", "--no-standardize-inputs", "--output-noise", "1e-6", "--batch", String(block),
             "--factor-interval", String(factorInterval), "--state-dir", state, "--checkpoint-interval", "0",
-            "--stats-interval", "0", "--receive-hwm", "0", "--send-hwm", "0", "--control", "tcp://127.0.0.1:*",
-            "--log-level", "notice",
+            "--stats-interval", "0", "--receive-hwm", "0", "--send-hwm", "0",
         ]
         if viaProxy {
-            daemon.arguments! += [
+            arguments += [
                 "--input", proxied["to-daemons"]!, "--input-mode", "connect", "--subscribe", "models", "--output",
                 proxied["from-daemons"]!, "--output-mode", "connect",
             ]
-        } else {
-            daemon.arguments! += ["--input", "tcp://127.0.0.1:*", "--output", "tcp://127.0.0.1:*"]
         }
-        let err = Pipe()
-        daemon.standardError = err
-        try daemon.run()
-        defer {
-            if daemon.isRunning {
-                kill(daemon.processIdentifier, SIGKILL)
-                daemon.waitUntilExit()
-            }
-        }
-        var line = ""
-        let h = err.fileHandleForReading
-        while !line.contains("serving") {
-            let d = h.availableData
-            if d.isEmpty { throw CommandFailure("the daemon did not start") }
-            line += String(decoding: d, as: UTF8.self)
-        }
-        func field(_ key: String) -> String {
-            guard let r = line.range(of: " \(key)=") else { return "" }
-            return String(line[r.upperBound...].prefix(while: { $0 != " " && $0 != "\n" }))
-        }
+        let daemon = try ChildDaemon(executable: exe, arguments: arguments)
+        defer { daemon.kill() }
         let subscriber = Process()
         subscriber.executableURL = URL(fileURLWithPath: exe)
         subscriber.arguments = [
-            "bench", "subscriber", "--from", viaProxy ? proxied["output"]! : field("output"), "--expect", String(count),
+            "bench", "subscriber", "--from", viaProxy ? proxied["output"]! : daemon.endpoints.output, "--expect",
+            String(count),
         ]
         let out = Pipe()
         subscriber.standardOutput = out
@@ -183,7 +159,8 @@ struct EndToEndCommand: ParsableCommand {
         let producer = Process()
         producer.executableURL = URL(fileURLWithPath: exe)
         producer.arguments = [
-            "feed", "--to", viaProxy ? proxied["input"]! : field("input"), "--teacher", "A", "--count", String(count),
+            "feed", "--to", viaProxy ? proxied["input"]! : daemon.endpoints.input, "--teacher", "A", "--count",
+            String(count),
             "--batch", String(batch),
             "--format", format, "--rate", String(rate), "--stamp-ids", "--connect-delay", "0.5",
         ]
@@ -192,10 +169,8 @@ struct EndToEndCommand: ParsableCommand {
         producer.waitUntilExit()
         let text = out.fileHandleForReading.readDataToEndOfFile()
         subscriber.waitUntilExit()
-        let peakMiB =
-            ProcessStatus.peakResidentBytes(pid: daemon.processIdentifier).map { Double($0) / 1_048_576 } ?? .nan
-        kill(daemon.processIdentifier, SIGTERM)
-        daemon.waitUntilExit()
+        let peakMiB = ProcessStatus.peakResidentBytes(pid: daemon.pid).map { Double($0) / 1_048_576 } ?? .nan
+        _ = daemon.stop()
         guard let r = try? JSONDecoder().decode(Result.self, from: text) else {
             throw CommandFailure("the subscriber printed no result: \(String(decoding: text, as: UTF8.self))")
         }
