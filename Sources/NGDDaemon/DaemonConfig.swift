@@ -51,6 +51,7 @@ public enum DaemonSettingName: String, CaseIterable, SettingName {
     case curveProducers = "curve.producers"
     case curveSubscribers = "curve.subscribers"
     case curveAdmins = "curve.admins"
+    case curveProxyKey = "curve.proxy_key"
 
     public var configKey: String { rawValue }
 
@@ -76,6 +77,7 @@ public enum DaemonSettingName: String, CaseIterable, SettingName {
         case .curveProducers: "--curve-producers"
         case .curveSubscribers: "--curve-subscribers"
         case .curveAdmins: "--curve-admins"
+        case .curveProxyKey: "--curve-proxy-key"
         }
     }
 }
@@ -123,6 +125,11 @@ public struct DaemonConfig: Equatable, Sendable {
     public var curveSubscribers = ""
     /// Directory of the `.key` certificates that may use the control socket.
     public var curveAdmins = ""
+    /// The public certificate of the `ngd proxy` this daemon connects to (`input_mode` or
+    /// `output_mode` = "connect"): those sockets become CURVE clients of it, with the daemon's
+    /// own key pair (``curveServerKey``), and need no directory of their own. "" leaves them
+    /// CURVE servers like the bound sockets.
+    public var curveProxyKey = ""
     public var models: [ModelConfig] = []
 
     public init() {}
@@ -169,6 +176,9 @@ public struct DaemonConfig: Equatable, Sendable {
             Setting(
                 .curveSubscribers, \.curveSubscribers, "dir", "CURVE: .key certificates allowed to read the output."),
             Setting(.curveAdmins, \.curveAdmins, "dir", "CURVE: .key certificates allowed to use the control socket."),
+            Setting(
+                .curveProxyKey, \.curveProxyKey, "file",
+                "CURVE: the public .key of the ngd proxy that connected sockets reach, as its clients."),
         ]
     }
 
@@ -254,11 +264,24 @@ public struct DaemonConfig: Equatable, Sendable {
                 "must be 0 (off) or between \(Self.shortestInterval) and \(Int(Self.longestInterval)) seconds "
                     + "(a year), got \(seconds)")
         }
+        if !curveProxyKey.isEmpty {
+            guard !curveServerKey.isEmpty else {
+                throw ConfigError(
+                    .daemon(.curveProxyKey), "needs curve.server_key: the daemon's own key pair, which the proxy lists")
+            }
+            guard inputMode == .connect || outputMode == .connect else {
+                throw ConfigError(
+                    .daemon(.curveProxyKey),
+                    "has no socket to secure: neither input_mode nor output_mode is \"connect\"")
+            }
+        }
         if !curveServerKey.isEmpty {
-            for (key, dir) in [
-                (DaemonSettingName.curveProducers, curveProducers), (.curveSubscribers, curveSubscribers),
-                (.curveAdmins, curveAdmins),
-            ] where dir.isEmpty {
+            let proxied = !curveProxyKey.isEmpty
+            for (key, dir, needed) in [
+                (DaemonSettingName.curveProducers, curveProducers, !(proxied && inputMode == .connect)),
+                (.curveSubscribers, curveSubscribers, !(proxied && outputMode == .connect)),
+                (.curveAdmins, curveAdmins, true),
+            ] where needed && dir.isEmpty {
                 throw ConfigError(
                     .daemon(key), "must name a directory of allowed .key certificates when curve.server_key is set")
             }

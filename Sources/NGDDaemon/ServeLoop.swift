@@ -26,7 +26,8 @@ public final class StopSignal: Sendable {
 ///
 /// Shutdown (``StopSignal/request()``): stop intake (close the input), checkpoint every model,
 /// send `STOPPING=1`, close the other sockets with a finite linger, terminate the context.
-public final class ServeLoop {
+public final class ServeLoop: ThreadedLoop {
+    public let threadName = "ngd-serve"
     let config: DaemonConfig
     let registry: ModelRegistry
     var logger: Logger
@@ -41,11 +42,12 @@ public final class ServeLoop {
     private var lastStats = ContinuousClock.now
     private var lastCheckpoint = ContinuousClock.now
     private var rejectLog = LogRateLimit()
-    private var authLog = LogRateLimit()
     /// Set on SIGHUP: re-read the CURVE key directories at the next turn.
     public let reloadSignal = StopSignal()
+    /// The ZAP handler while serving with CURVE.
+    private var zap: ZAPHandler?
     /// CURVE handshakes refused since start (`auth_failures` in `status`).
-    private(set) var authFailures = 0
+    var authFailures: Int { zap?.failures ?? 0 }
     private var refusalLog = LogRateLimit()
     private var gapLog = LogRateLimit()
     private lazy var writer = CheckpointWriter(directory: registry.stateDirectory)
@@ -84,31 +86,36 @@ public final class ServeLoop {
     ///   or when the checkpoint at shutdown fails.
     public func run(stop: StopSignal) throws {
         // CURVE keys are read before anything is bound: a missing directory binds nothing.
-        var access = try CurveAccess.load(config)
+        let access = try CurveAccess.load(config)
+        let proxyKey = try CurveAccess.proxyKey(config)
         let ctx = try ZMQContext()
         defer { ctx.terminate() }
         // The ZAP handler is bound before any CURVE socket, so no handshake passes unchecked.
-        var zap: ZMQSocket?
-        if access != nil {
-            do {
-                let z = try ZMQSocket(ctx, type: .rep, lingerMilliseconds: 0)
-                try z.bind("inproc://zeromq.zap.01")
-                zap = z
-            } catch let e as ZMQError {
+        var zap: ZAPHandler?
+        if let access {
+            do { zap = try ZAPHandler(context: ctx, access: access, logger: logger) } catch let e as ZMQError {
                 throw DaemonError.socket(role: "ZAP handler", endpoint: "inproc://zeromq.zap.01", underlying: e)
             }
         }
+        self.zap = zap
         defer { zap?.close() }
-        func secure(_ s: ZMQSocket, _ domain: CurveAccess.Domain) throws {
+        /// A bound socket is a CURVE server of `domain`; a connected one is a client of the proxy
+        /// when `curve.proxy_key` is set.
+        func secure(_ s: ZMQSocket, _ domain: CurveAccess.Domain, _ mode: SocketMode) throws {
             guard let access else { return }
-            try s.setCurveServer(secretKey: access.serverSecretKey)
-            try s.setZapDomain(domain.rawValue)
+            if mode == .connect, let proxyKey {
+                try s.setCurveClient(
+                    serverKey: proxyKey, publicKey: access.serverPublicKey, secretKey: access.serverSecretKey)
+            } else {
+                try s.setCurveServer(secretKey: access.serverSecretKey)
+                try s.setZapDomain(domain.rawValue)
+            }
         }
         let inputType: ZMQSocketType = config.inputPattern == .sub ? .sub : .pull
         let (input, inputEndpoint) = try socket(
             ctx, inputType, role: "input", endpoint: config.input, mode: config.inputMode
         ) { s in
-            try secure(s, .input)
+            try secure(s, .input, config.inputMode)
             try s.setReceiveHighWaterMark(Int32(config.receiveHighWaterMark))
             try s.setMaximumMessageSize(bytes: Int64(config.maxMessageSize))
             if inputType == .sub {
@@ -121,7 +128,7 @@ public final class ServeLoop {
         let (out, outputEndpoint) = try socket(
             ctx, .pub, role: "output", endpoint: config.output, mode: config.outputMode
         ) { s in
-            try secure(s, .output)
+            try secure(s, .output, config.outputMode)
             try s.setSendHighWaterMark(Int32(config.sendHighWaterMark))
         }
         output = out
@@ -129,7 +136,7 @@ public final class ServeLoop {
             ctx, .router, role: "control", endpoint: config.control, mode: .bind
         ) {
             s in
-            try secure(s, .control)
+            try secure(s, .control, .bind)
             try s.setMaximumMessageSize(bytes: Int64(config.maxMessageSize))
         }
         var http: MetricsServer?
@@ -169,7 +176,7 @@ public final class ServeLoop {
             "READY=1\nSTATUS=serving \(registry.models.count) model(s) on \(inputEndpoint)\nMAINPID=\(getpid())")
 
         // Poll order: control, input, then the ZAP handler and the metrics endpoint when present.
-        let extra = (zap.map { [$0] } ?? []) + (http.map { [$0.socket] } ?? [])
+        let extra = (zap.map { [$0.socket] } ?? []) + (http.map { [$0.socket] } ?? [])
         var poller = ZMQPoller([control, input] + extra)
         let zapIndex = zap == nil ? nil : 2
         let httpIndex = http == nil ? nil : 2 + (zap == nil ? 0 : 1)
@@ -177,8 +184,8 @@ public final class ServeLoop {
             while !stop.isRequested {
                 let ready = try poller.poll(timeoutMilliseconds: pollTimeout())
                 let turnStart = ContinuousClock.now
-                if reloadSignal.take(), let a = access { access = reloadKeys(a) }
-                if let zap, let access, let i = zapIndex, ready[i] { try handleAuthentication(zap, access) }
+                if reloadSignal.take() { zap?.reload() }
+                if let zap, let i = zapIndex, ready[i] { try zap.handle() }
                 if let http, let i = httpIndex, ready[i] {
                     try http.serve { [unowned self] in
                         metrics?.render(models: registry.models, authFailures: authFailures) ?? []
@@ -215,16 +222,6 @@ public final class ServeLoop {
         logger.notice("stopped")
     }
 
-    /// Runs ``run(stop:)`` on a new dedicated thread (ZeroMQ calls block, so they stay off the
-    /// cooperative pool) and calls `completion` on that thread when the loop has shut down.
-    /// From this call on, the loop belongs to that thread.
-    public func start(stop: StopSignal, completion: @escaping @Sendable (Result<Void, any Error>) -> Void) {
-        let loop = Transfer(value: self)
-        let t = Thread { completion(Result { try loop.value.run(stop: stop) }) }
-        t.name = "ngd-serve"
-        t.start()
-    }
-
     // MARK: Input
 
     func publish(_ kind: OutputKind, model: String?, _ payload: [UInt8]) {
@@ -240,41 +237,6 @@ public final class ServeLoop {
             logger.warning("rejected message", metadata: ["model": "\(model?.name ?? "-")", "reason": "\(reason)"])
         }
         publish(.error, model: model?.name, ErrorMessage(model: model?.name, id: id, reason: reason).encode())
-    }
-
-    /// The CURVE access with the three key directories read again (SIGHUP), or `old` when one
-    /// cannot be read: a bad edit never locks everyone out.
-    func reloadKeys(_ old: CurveAccess) -> CurveAccess {
-        do {
-            let new = try old.reloaded(config)
-            logger.notice(
-                "reloaded CURVE keys",
-                metadata: CurveAccess.Domain.allCases.reduce(into: [:]) { m, d in
-                    m[d.rawValue] = "\(new.allowed[d]?.count ?? 0)"
-                })
-            return new
-        } catch {
-            logger.error("kept the previous CURVE keys", metadata: ["error": "\(error)"])
-            return old
-        }
-    }
-
-    /// Answers the ZAP requests libzmq has queued: 200 for a key listed for the socket's
-    /// domain, 400 (counted, and logged at most 10 times a minute) otherwise.
-    func handleAuthentication(_ zap: ZMQSocket, _ access: CurveAccess) throws {
-        while let request = try zap.receive(wait: false) {
-            let admitted = access.admits(request)
-            if !admitted {
-                authFailures += 1
-                let domain = request.count > 2 ? String(decoding: request[2], as: UTF8.self) : "?"
-                let address = request.count > 3 ? String(decoding: request[3], as: UTF8.self) : "?"
-                authLog.log(logger, "refused handshakes not logged") {
-                    logger.warning(
-                        "refused a CURVE handshake", metadata: ["socket": "\(domain)", "peer": "\(address)"])
-                }
-            }
-            try zap.send(CurveAccess.reply(to: request, admitted: admitted))
-        }
     }
 
     /// For a model with `sequenced_ids`: notes the id, and warns (at most 10 lines a minute) when
@@ -436,9 +398,6 @@ public final class ServeLoop {
         return (paths, errors)
     }
 }
-
-/// Moves a non-Sendable value to the one thread that will use it from then on.
-private struct Transfer<T>: @unchecked Sendable { let value: T }
 
 /// At most 10 log lines a minute for one kind of event, then one line with the count of the
 /// ones not logged.

@@ -7,7 +7,8 @@ final class ChildProxy {
     /// The bound endpoints by role: input, to-daemons, from-daemons, output, control.
     private(set) var endpoints: [String: String] = [:]
 
-    /// Starts the proxy (this executable, or `executable`) and waits for its "serving" line.
+    /// Starts the proxy (this executable, or `executable`) and waits for its "serving" log line,
+    /// which names the bound endpoints.
     init(executable: String = ProcessStatus.executablePath, extraArguments: [String] = []) throws {
         process.executableURL = URL(fileURLWithPath: executable)
         let roles = ["input", "to-daemons", "from-daemons", "output", "control"]
@@ -16,14 +17,15 @@ final class ChildProxy {
         process.standardError = err
         try process.run()
         var text = ""
-        while !text.contains("\n") {
+        while !text.contains("serving") || !text[text.range(of: "serving")!.upperBound...].contains("\n") {
             let d = err.fileHandleForReading.availableData
             if d.isEmpty { throw CommandFailure("the proxy did not start: \(text)") }
             text += String(decoding: d, as: UTF8.self)
         }
+        let line = String(text[text.range(of: "serving")!.lowerBound...])
         for role in roles {
-            guard let r = text.range(of: " \(role)=") else { throw CommandFailure("the proxy said: \(text)") }
-            endpoints[role] = String(text[r.upperBound...].prefix { $0 != " " && $0 != "\n" })
+            guard let r = line.range(of: " \(role)=") else { throw CommandFailure("the proxy said: \(text)") }
+            endpoints[role] = String(line[r.upperBound...].prefix { $0 != " " && $0 != "\n" })
         }
         err.fileHandleForReading.readabilityHandler = { _ = $0.availableData }
     }

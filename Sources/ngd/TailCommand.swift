@@ -23,7 +23,8 @@ struct TailCommand: ParsableCommand {
             valueName: "file.jsonl")) var record: String?
     @Option(
         help: ArgumentHelp(
-            "Also print an `ngd proxy`'s statistics each --interval, from its control endpoint.", valueName: "endpoint")
+            "Also print an `ngd proxy`'s statistics each --interval, from its control endpoint (with CURVE, the proxy's admins list --curve-key).",
+            valueName: "endpoint")
     )
     var proxy: String?
     @OptionGroup(title: "CURVE (for a daemon with [daemon.curve]; this key in its subscribers directory)")
@@ -40,9 +41,9 @@ struct TailCommand: ParsableCommand {
         guard interval > 0 else { throw ValidationError("--interval must be > 0") }
         let ctx = try ZMQContext()
         let suffix = model ?? ""
+        let keys = try curve.keys()
         let sub = try Subscriber(
-            context: ctx, endpoint: from, topics: ["loss.", "stats.", "error."].map { $0 + suffix },
-            curve: try curve.keys())
+            context: ctx, endpoint: from, topics: ["loss.", "stats.", "error."].map { $0 + suffix }, curve: keys)
         var recording: FileHandle?
         if let record {
             if !FileManager.default.fileExists(atPath: record) {
@@ -55,7 +56,7 @@ struct TailCommand: ParsableCommand {
         defer { try? recording?.close() }
         writeStandardError("ngd tail: listening on \(from)\(model.map { " for model \($0)" } ?? "")\n")
         var windows: [String: Window] = [:]
-        var proxyStats = ProxyStatistics(endpoint: proxy, context: ctx)
+        var proxyStats = ProxyStatistics(endpoint: proxy, context: ctx, curve: keys)
         let start = Date()
         var lastPrint = Date()
         while duration.map({ Date().timeIntervalSince(start) < $0 }) ?? true {
@@ -120,13 +121,13 @@ func sci(_ v: Double) -> String { String(format: "%.3g", v) }
 struct ProxyStatistics {
     let endpoint: String?
     let context: ZMQContext
+    let curve: CurveClientKeys?
     private var socket: ZMQSocket?
     private var last: [String: Int] = [:]
     private var lastTime = Date()
 
-    init(endpoint: String?, context: ZMQContext) {
-        self.endpoint = endpoint
-        self.context = context
+    init(endpoint: String?, context: ZMQContext, curve: CurveClientKeys? = nil) {
+        (self.endpoint, self.context, self.curve) = (endpoint, context, curve)
     }
 
     /// Closes the control socket (before the context is terminated, which waits for it).
@@ -142,6 +143,10 @@ struct ProxyStatistics {
             if socket == nil {
                 let s = try ZMQSocket(context, type: .req, lingerMilliseconds: 0)
                 try s.setReceiveTimeout(milliseconds: 1000)
+                if let curve {
+                    try s.setCurveClient(
+                        serverKey: curve.serverKey, publicKey: curve.publicKey, secretKey: curve.secretKey)
+                }
                 try s.connect(endpoint)
                 socket = s
             }
@@ -165,6 +170,7 @@ struct ProxyStatistics {
                         + "(total \(v[side]?["frontend_messages_in"]?.int ?? 0))")
             }
             lastTime = now
+            if let refused = v["auth_failures"]?.int, refused > 0 { parts.append("refused handshakes \(refused)") }
             return parts.joined(separator: "; ")
         } catch {
             socket?.close()

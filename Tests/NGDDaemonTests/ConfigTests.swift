@@ -242,12 +242,70 @@ import Testing
         ),
         ("[models.a]\nlayers = [65536, 65536, 65536, 65536]\noptimizer = \"sgd\"", "needs about"),
         ("oops = 1", "oops: unknown table or key"), ("[daemon", "line 1: expected ']'"),
+        // CURVE behind a proxy: the daemon's own key pair is needed, and a connected socket.
+        (
+            "[daemon.curve]\nproxy_key = \"p.key\"\n[models.a]\nlayers = [2, 2]",
+            "daemon.curve.proxy_key (--curve-proxy-key): needs curve.server_key"
+        ),
+        (
+            "[daemon.curve]\nserver_key = \"d.key_secret\"\nadmins = \"a\"\nproducers = \"p\"\nsubscribers = \"s\"\n"
+                + "proxy_key = \"p.key\"\n[models.a]\nlayers = [2, 2]",
+            "daemon.curve.proxy_key (--curve-proxy-key): has no socket to secure"
+        ),
+        (
+            "[daemon]\ninput_mode = \"connect\"\n[daemon.curve]\nserver_key = \"d.key_secret\"\nadmins = \"a\"\n"
+                + "proxy_key = \"p.key\"\n[models.a]\nlayers = [2, 2]",
+            "daemon.curve.subscribers (--curve-subscribers): must name a directory"
+        ),
     ]) func badConfigurationsNameTheKey(text: String, message: String) {
         do {
             let c = try DaemonConfig.parse(toml: text)
             try c.validate()
             Issue.record("accepted: \(text)")
         } catch { #expect("\(error)".contains(message), "\(error)") }
+    }
+
+    /// Behind a CURVE proxy, connected sockets are clients of the proxy and need no directory:
+    /// only the bound control socket's `admins` is required.
+    @Test func aDaemonBehindACurveProxyNeedsOnlyItsAdminsDirectory() throws {
+        let c = try DaemonConfig.parse(
+            toml: """
+                [daemon]
+                input_mode = "connect"
+                output_mode = "connect"
+                [daemon.curve]
+                server_key = "d.key_secret"
+                admins = "a"
+                proxy_key = "p.key"
+                [models.a]
+                layers = [2, 2]
+                """)
+        try c.validate()
+        #expect(c.curveProxyKey == "p.key")
+    }
+
+    /// `ngd proxy`'s settings: endpoints, queue size, and CURVE all-or-nothing, each error
+    /// naming its flag.
+    @Test func badProxySettingsNameTheFlag() {
+        let cases: [((inout ProxyConfig) -> Void, String)] = [
+            ({ $0.input = "localhost:5" }, "--input: 'localhost:5' is not a ZeroMQ endpoint"),
+            ({ $0.output = $0.input }, "--output: 'tcp://127.0.0.1:5555' is given twice"),
+            ({ $0.highWaterMark = -1 }, "--hwm: must be in 0...10000000"),
+            ({ $0.curveDaemons = "/d" }, "--curve-daemons: needs --curve-server-key"),
+            (
+                { ($0.curveServerKey, $0.curveProducers, $0.curveDaemons, $0.curveSubscribers) = ("k", "p", "d", "s") },
+                "--curve-admins: must name a directory"
+            ),
+        ]
+        #expect(throws: Never.self) { try ProxyConfig().validate() }
+        for (change, message) in cases {
+            var c = ProxyConfig()
+            change(&c)
+            do {
+                try c.validate()
+                Issue.record("accepted: \(message)")
+            } catch { #expect(error.description.contains(message), "\(error)") }
+        }
     }
 }
 

@@ -1,5 +1,6 @@
 import Foundation
 import NGDClient
+import NGDDaemon
 import NGDTestSupport
 import NGDWire
 import Testing
@@ -11,8 +12,10 @@ import ZeroMQ
 /// replicas that stay bit-identical, and the steerable control commands.
 @Suite(.serialized) struct ProxyTests {
     /// A daemon behind `proxy` hosting `models` (name → seed), all 3 inputs and 2 outputs.
-    func daemon(_ proxy: ChildProxy, models: [(String, Int)], sequenced: Bool = false) throws -> DaemonProcess {
-        var toml = "[daemon]\ninput_mode = \"connect\"\nsubscribe = \"models\"\noutput_mode = \"connect\"\n"
+    func daemon(
+        _ proxy: ChildProxy, models: [(String, Int)], sequenced: Bool = false, curve: String = ""
+    ) throws -> DaemonProcess {
+        var toml = "[daemon]\ninput_mode = \"connect\"\nsubscribe = \"models\"\noutput_mode = \"connect\"\n" + curve
         for (name, seed) in models {
             toml += "[models.\(name)]\nlayers = [3, 8, 2]\nseed = \(seed)\nsequenced_ids = \(sequenced)\n"
         }
@@ -200,6 +203,141 @@ import ZeroMQ
         try proxyControl.send(["NONSENSE"])
         #expect(String(decoding: try #require(try proxyControl.receive()?.first), as: UTF8.self).contains("error"))
         for r in replicas { #expect(r.terminate().status == 0) }
+        #expect(proxy.stop() == 0)
+    }
+
+    /// `ngd proxy --curve-server-key`: every socket is a CURVE server that admits only its own
+    /// directory's keys. A daemon whose key the proxy lists (`[daemon.curve] proxy_key`) learns
+    /// what a listed producer sends and its predictions reach a listed subscriber; a daemon, a
+    /// producer and a subscriber with an unlisted key get nothing, plain text gets no control
+    /// reply, and the refused handshakes are counted in STATISTICS.
+    @Test func curveProxyAdmitsOnlyTheKeysListedForEachSocket() throws {
+        let dir = temporaryDirectory("curve-proxy")
+        let roles = [
+            ("proxy", "server"), ("producer", "producers"), ("daemon", "daemons"), ("subscriber", "subscribers"),
+            ("admin", "admins"), ("stranger", "other"),
+        ]
+        var keys: [String: CurveCertificate] = [:]
+        for (name, sub) in roles {
+            try FileManager.default.createDirectory(atPath: "\(dir)/\(sub)", withIntermediateDirectories: true)
+            #expect(try runProcess(ngdExecutable(), ["keygen", name, "--dir", "\(dir)/\(sub)"]).status == 0)
+            keys[name] = try CurveCertificate.read(path: "\(dir)/\(sub)/\(name).key_secret")
+        }
+        let proxyKey = try #require(keys["proxy"]).publicKey
+        func client(_ name: String) throws -> CurveClientKeys {
+            let c = try #require(keys[name])
+            return CurveClientKeys(serverKey: proxyKey, publicKey: c.publicKey, secretKey: try #require(c.secretKey))
+        }
+        let proxy = try ChildProxy(
+            executable: ngdExecutable(),
+            extraArguments: [
+                "--curve-server-key", "\(dir)/server/proxy.key_secret", "--curve-producers", "\(dir)/producers",
+                "--curve-daemons", "\(dir)/daemons", "--curve-subscribers", "\(dir)/subscribers", "--curve-admins",
+                "\(dir)/admins",
+            ])
+        func curveTOML(_ name: String, _ sub: String) -> String {
+            "[daemon.curve]\nserver_key = \"\(dir)/\(sub)/\(name).key_secret\"\nadmins = \"\(dir)/admins\"\n"
+                + "proxy_key = \"\(dir)/server/proxy.key\"\n"
+        }
+        let listed = try daemon(proxy, models: [("m", 7)], curve: curveTOML("daemon", "daemons"))
+        let unlisted = try daemon(proxy, models: [("m", 7)], curve: curveTOML("stranger", "other"))
+        let ctx = try ZMQContext()
+        defer { ctx.terminate() }
+        let producer = try Producer(
+            context: ctx, endpoint: proxy.endpoints["input"]!, highWaterMark: 0, curve: try client("producer"))
+        let subscriber = try Subscriber(
+            context: ctx, endpoint: proxy.endpoints["output"]!, topics: ["prediction."],
+            curve: try client("subscriber"))
+        let strangerProducer = try Producer(
+            context: ctx, endpoint: proxy.endpoints["input"]!, highWaterMark: 0, curve: try client("stranger"))
+        let strangerSubscriber = try Subscriber(
+            context: ctx, endpoint: proxy.endpoints["output"]!, topics: [""], curve: try client("stranger"))
+        // The daemons' control sockets are CURVE servers with the daemons' own keys.
+        let controls = try [(listed, "daemons", "daemon"), (unlisted, "other", "stranger")].map { d, sub, name in
+            let server = try CurveCertificate.read(path: "\(dir)/\(sub)/\(name).key").publicKey
+            let admin = try client("admin")
+            return try ControlClient(
+                context: ctx, endpoint: d.control, timeout: .seconds(10),
+                curve: CurveClientKeys(serverKey: server, publicKey: admin.publicKey, secretKey: admin.secretKey))
+        }
+        let proxyControl = try ZMQSocket(ctx, type: .req, lingerMilliseconds: 0)
+        try proxyControl.setCurveClient(
+            serverKey: proxyKey, publicKey: try client("admin").publicKey, secretKey: try client("admin").secretKey)
+        try proxyControl.setReceiveTimeout(milliseconds: 5000)
+        try proxyControl.connect(proxy.endpoints["control"]!)
+        let plainControl = try ZMQSocket(ctx, type: .req, lingerMilliseconds: 0)
+        try plainControl.setReceiveTimeout(milliseconds: 1000)
+        try plainControl.setSendTimeout(milliseconds: 1000)
+        try plainControl.connect(proxy.endpoints["control"]!)
+        defer {
+            for c in controls { c.close() }
+            for s in [proxyControl, plainControl] { s.close() }
+            producer.close()
+            strangerProducer.close()
+            subscriber.close()
+            strangerSubscriber.close()
+        }
+        // Encrypted both ways through the proxy: producer → proxy → daemon → proxy → subscriber.
+        try sync(producer, subscriber, models: ["m"])
+        func seqs() throws -> [Int] { try controls.map { try $0.status().models.first?.stats.seq ?? -1 } }
+        try producer.send(topic: "m", batch(100, seed: 3, id: 1))
+        var n = [0, 0]
+        for _ in 0..<250 where n[0] != 100 {
+            n = try seqs()
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        #expect(n == [100, 0], "the listed daemon learns, the unlisted one never receives")
+        // An unlisted producer reaches no daemon.
+        for i in 0..<20 { try strangerProducer.send(topic: "m", batch(10, seed: 3, id: UInt64(100 + i))) }
+        Thread.sleep(forTimeInterval: 1)
+        #expect(try seqs() == [100, 0])
+        // An unlisted subscriber reads nothing while the listed one reads the predictions.
+        try subscriber.drain()
+        try producer.send(topic: "m", batch(5, seed: 3, id: 2))
+        var got = false
+        let until = Date().addingTimeInterval(10)
+        while !got, Date() < until {
+            if case .prediction? = try subscriber.next(timeout: .milliseconds(100)) { got = true }
+        }
+        #expect(got)
+        #expect(try strangerSubscriber.next(timeout: .milliseconds(500)) == nil)
+        // Plain text gets no control reply; the admin's key gets STATISTICS with the refusals.
+        // (A REQ whose handshake failed has no peer: the send times out, or the reply never comes.)
+        if try plainControl.send(["STATISTICS"]) { #expect(try plainControl.receive() == nil) }
+        try proxyControl.send(["STATISTICS"])
+        let stats = try JSONValue.parse(try #require(try proxyControl.receive()?.first))
+        let refused = stats["auth_failures"]?.int ?? 0
+        // The unlisted daemon's SUB and PUB, the stranger producer and subscriber, the plain control.
+        #expect(refused >= 4, "\(stats)")
+        // SIGHUP reads the directories again: the stranger, now listed, subscribes; the admin's
+        // key, now also a subscriber's, serves `ngd tail` for both the output and the statistics.
+        for (name, from) in [("stranger", "other"), ("admin", "admins")] {
+            try FileManager.default.copyItem(
+                atPath: "\(dir)/\(from)/\(name).key", toPath: "\(dir)/subscribers/\(name).key")
+        }
+        kill(proxy.process.processIdentifier, SIGHUP)
+        Thread.sleep(forTimeInterval: 0.5)
+        let admitted = try Subscriber(
+            context: ctx, endpoint: proxy.endpoints["output"]!, topics: ["prediction."], curve: try client("stranger"))
+        defer { admitted.close() }
+        got = false
+        for i in 0..<50 where !got {
+            try producer.send(topic: "m", batch(1, seed: 3, id: UInt64(10 + i)))
+            if case .prediction? = try admitted.next(timeout: .milliseconds(200)) { got = true }
+        }
+        #expect(got, "a key added to the subscribers directory reads after SIGHUP")
+        let tail = try runProcess(
+            ngdExecutable(),
+            [
+                "tail", "--from", proxy.endpoints["output"]!, "--proxy", proxy.endpoints["control"]!, "--duration",
+                "1.5", "--interval", "0.5", "--curve-server-key", "\(dir)/server/proxy.key", "--curve-key",
+                "\(dir)/admins/admin.key_secret",
+            ])
+        #expect(
+            tail.status == 0 && tail.output.contains("proxy input") && tail.output.contains("refused handshakes"),
+            "\(tail.output)")
+        #expect(unlisted.terminate().status == 0)
+        #expect(listed.terminate().status == 0)
         #expect(proxy.stop() == 0)
     }
 }
