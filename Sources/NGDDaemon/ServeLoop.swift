@@ -156,6 +156,7 @@ public final class ServeLoop: ThreadedLoop {
                 "mode": "\(config.inputMode.rawValue)", "output": "\(outputEndpoint)", "control": "\(controlEndpoint)",
                 "models": "\(registry.models.map(\.name).joined(separator: ","))", "blas": "\(BLASCore.name)",
                 "metrics": "\(boundMetricsEndpoint.map { "http://" + $0.dropFirst(6) + "/metrics" } ?? "off")",
+                "curve": "\(access == nil ? "off" : proxyKey == nil ? "on" : "on-proxy-client")",
             ])
         // The worst case of the input queue, said once at start (docs/protocol.md, Memory).
         if let bound = config.inputQueueBound {

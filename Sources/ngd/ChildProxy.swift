@@ -6,6 +6,8 @@ final class ChildProxy {
     let process = Process()
     /// The bound endpoints by role: input, to-daemons, from-daemons, output, control.
     private(set) var endpoints: [String: String] = [:]
+    /// Its "serving" log line.
+    private(set) var servingLine = ""
 
     /// Starts the proxy (this executable, or `executable`) and waits for its "serving" log line,
     /// which names the bound endpoints.
@@ -22,7 +24,8 @@ final class ChildProxy {
             if d.isEmpty { throw CommandFailure("the proxy did not start: \(text)") }
             text += String(decoding: d, as: UTF8.self)
         }
-        let line = String(text[text.range(of: "serving")!.lowerBound...])
+        let line = String(text[text.range(of: "serving")!.lowerBound...].prefix { $0 != "\n" })
+        servingLine = line
         for role in roles {
             guard let r = line.range(of: " \(role)=") else { throw CommandFailure("the proxy said: \(text)") }
             endpoints[role] = String(line[r.upperBound...].prefix { $0 != " " && $0 != "\n" })
