@@ -78,6 +78,7 @@ public final class HostedModel {
         lossEMA = c.lossEMA
         mseEMA = c.mseEMA
         paused = c.paused
+        lastSequenceID = c.lastSequenceID
     }
 
     public var name: String { config.name }
@@ -286,7 +287,8 @@ public final class HostedModel {
         return dt > 0 ? Double(samples - lastStats.samples) / dt : 0
     }
 
-    /// Everything needed to resume: weights, factors, optimizer and RNG state, seq and averages.
+    /// Everything needed to resume: weights, factors, optimizer and RNG state, seq, averages and
+    /// the last sequenced id.
     /// - Throws: ``CheckpointError/nonFinite(model:)`` when a weight is NaN or infinite: such a
     ///   model is never written, so the last good checkpoint stays.
     func checkpoint() throws -> ModelCheckpoint {
@@ -294,6 +296,6 @@ public final class HostedModel {
         return ModelCheckpoint(
             model: name, architecture: network.architecture, optimizerKind: config.optimizer, seq: seq,
             samples: samples, lossEMA: lossEMA, mseEMA: mseEMA, paused: paused, savedAt: Date().timeIntervalSince1970,
-            optimizer: optimizer.state)
+            optimizer: optimizer.state, lastSequenceID: lastSequenceID)
     }
 }

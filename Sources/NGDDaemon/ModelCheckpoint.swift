@@ -15,4 +15,8 @@ struct ModelCheckpoint: Codable, Equatable, Sendable {
     /// Seconds since 1970.
     var savedAt: Double
     var optimizer: OptimizerState
+    /// The last integer message id seen (`sequenced_ids`), so that a restarted replica reports
+    /// the messages it missed while down. Absent in checkpoints written before it existed (and
+    /// for models without `sequenced_ids`): those start a new sequence.
+    var lastSequenceID: UInt64? = nil
 }

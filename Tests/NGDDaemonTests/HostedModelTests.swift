@@ -226,4 +226,45 @@ import Testing
         for (id, missing) in ids { #expect(m.noteSequence(id) == missing, "\(id)") }
         #expect(m.missedMessages == 7)
     }
+
+    /// The last sequenced id survives a checkpoint round trip, so a replica restarted from its
+    /// own checkpoint counts the messages it missed while down; a checkpoint written before the
+    /// field existed (the same body without it) still loads and starts a new sequence.
+    @Test func aRestartedReplicaCountsTheMessagesItMissedWhileDown() throws {
+        let cfg = ModelConfig(name: "m", layers: [2, 1])
+        let m = try HostedModel(config: cfg)
+        for i in 0..<10 { _ = m.noteSequence(.u64(UInt64(i))) }
+        let saved = try m.checkpoint()
+        #expect(saved.lastSequenceID == 9)
+        let bytes = try BinaryCoder.encode(saved)
+        let restored = try HostedModel(
+            config: cfg, checkpoint: try BinaryCoder.decode(ModelCheckpoint.self, from: bytes))
+        #expect(restored.noteSequence(.u64(15)) == 5)
+        #expect(restored.missedMessages == 5)
+
+        /// ModelCheckpoint as it was before `lastSequenceID`.
+        struct Before: Codable {
+            var model: String
+            var architecture: Architecture
+            var optimizerKind: OptimizerKind
+            var seq: Int
+            var samples: Int
+            var lossEMA: Double?
+            var mseEMA: Double?
+            var paused: Bool
+            var savedAt: Double
+            var optimizer: OptimizerState
+        }
+        let old = Before(
+            model: saved.model, architecture: saved.architecture, optimizerKind: saved.optimizerKind, seq: saved.seq,
+            samples: saved.samples, lossEMA: saved.lossEMA, mseEMA: saved.mseEMA, paused: saved.paused,
+            savedAt: saved.savedAt, optimizer: saved.optimizer)
+        let decoded = try BinaryCoder.decode(ModelCheckpoint.self, from: try BinaryCoder.encode(old))
+        #expect(decoded.lastSequenceID == nil)
+        var withoutID = saved
+        withoutID.lastSequenceID = nil
+        #expect(decoded == withoutID)
+        let fresh = try HostedModel(config: cfg, checkpoint: decoded)
+        #expect(fresh.noteSequence(.u64(15)) == 0)
+    }
 }

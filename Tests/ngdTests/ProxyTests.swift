@@ -13,7 +13,8 @@ import ZeroMQ
 @Suite(.serialized) struct ProxyTests {
     /// A daemon behind `proxy` hosting `models` (name → seed), all 3 inputs and 2 outputs.
     func daemon(
-        _ proxy: ChildProxy, models: [(String, Int)], sequenced: Bool = false, curve: String = ""
+        _ proxy: ChildProxy, models: [(String, Int)], sequenced: Bool = false, curve: String = "",
+        stateDir: String? = nil
     ) throws -> DaemonProcess {
         var toml = "[daemon]\ninput_mode = \"connect\"\nsubscribe = \"models\"\noutput_mode = \"connect\"\n" + curve
         for (name, seed) in models {
@@ -21,9 +22,12 @@ import ZeroMQ
         }
         let path = temporaryDirectory("proxy-config") + "/ngd.toml"
         try toml.write(toFile: path, atomically: true, encoding: .utf8)
-        return try DaemonProcess([
-            "--config", path, "--input", proxy.endpoints["to-daemons"]!, "--output", proxy.endpoints["from-daemons"]!,
-        ])
+        return try DaemonProcess(
+            [
+                "--config", path, "--input", proxy.endpoints["to-daemons"]!, "--output",
+                proxy.endpoints["from-daemons"]!,
+            ],
+            stateDir: stateDir)
     }
 
     /// Sends predict-only probes to each model through the proxy until its prediction comes back.
@@ -43,6 +47,22 @@ import ZeroMQ
         try #require(pending.isEmpty, "no prediction came back through the proxy for \(pending.sorted())")
         Thread.sleep(forTimeInterval: 0.1)
         try subscriber.drain()
+    }
+
+    /// Sends predict-only probes to model `m` (string ids, outside any id sequence) until one is
+    /// answered by `answers` replicas; returns the answers to the last probe.
+    func probe(_ producer: Producer, _ subscriber: Subscriber, answers: Int, tag: String) throws -> Int {
+        var answered = 0
+        for attempt in 0..<100 where answered < answers {
+            let id = MessageID.json(.string("\(tag)\(attempt)"))
+            try producer.send(topic: "m", SampleMessage(x: [0, 0, 0], y: nil, count: 1, id: id))
+            answered = 0
+            let until = Date().addingTimeInterval(0.2)
+            while Date() < until, let message = try subscriber.next(timeout: .milliseconds(20)) {
+                if case .prediction(let p) = message, p.id == id { answered += 1 }
+            }
+        }
+        return answered
     }
 
     /// A batch of `k` samples of model `seed`'s own linear teacher, as one NGD1 message.
@@ -144,17 +164,7 @@ import ZeroMQ
         }
         // Both replicas must be subscribed before the stream starts: two probe predictions.
         try sync(producer, subscriber, models: ["m"])
-        var answered = 0
-        for attempt in 0..<100 where answered < 2 {
-            try producer.send(
-                topic: "m", SampleMessage(x: [0, 0, 0], y: nil, count: 1, id: .json(.string("p\(attempt)"))))
-            answered = 0
-            let until = Date().addingTimeInterval(0.2)
-            while Date() < until, let message = try subscriber.next(timeout: .milliseconds(20)) {
-                if case .prediction(let p) = message, p.id == .json(.string("p\(attempt)")) { answered += 1 }
-            }
-        }
-        #expect(answered == 2)
+        #expect(try probe(producer, subscriber, answers: 2, tag: "p") == 2)
         for i in 0..<200 {
             try producer.send(topic: "m", batch(100, seed: 3, id: UInt64(i)))
             if i % 20 == 19 { Thread.sleep(forTimeInterval: 0.05) }
@@ -202,7 +212,34 @@ import ZeroMQ
             tail.status == 0 && tail.output.contains("proxy input") && tail.output.contains("(total"), "\(tail.output)")
         try proxyControl.send(["NONSENSE"])
         #expect(String(decoding: try #require(try proxyControl.receive()?.first), as: UTF8.self).contains("error"))
-        for r in replicas { #expect(r.terminate().status == 0) }
+
+        // A replica restarted from its own checkpoint counts what it missed while down: it
+        // stops (checkpoint), ids 204–206 reach only the other, it restarts, id 207 arrives.
+        #expect(replicas[0].terminate().status == 0)
+        for id in 204...206 { try producer.send(topic: "m", batch(10, seed: 3, id: UInt64(id))) }
+        var seq1 = 0
+        for _ in 0..<200 where seq1 != 20_050 {
+            seq1 = try status(controls[1]).stats.seq
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        #expect(seq1 == 20_050)
+        let restarted = try daemon(proxy, models: [("m", 7)], sequenced: true, stateDir: replicas[0].stateDir)
+        let restartedControl = try ControlClient(context: ctx, endpoint: restarted.control, timeout: .seconds(10))
+        defer { restartedControl.close() }
+        #expect(try status(restartedControl).stats.seq == 20_020)
+        // Probes until the restarted replica answers too (string ids are not part of the sequence).
+        #expect(try probe(producer, subscriber, answers: 2, tag: "r") == 2)
+        try producer.send(topic: "m", batch(10, seed: 3, id: 207))
+        var restartedMissed: Int?
+        for _ in 0..<200 where restartedMissed != 3 {
+            restartedMissed = try status(restartedControl).stats.missedMessages
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        #expect(restartedMissed == 3)
+        #expect(try status(restartedControl).stats.seq == 20_030)
+        #expect(try status(controls[1]).stats.missedMessages == 2)
+        #expect(restarted.terminate().status == 0)
+        #expect(replicas[1].terminate().status == 0)
         #expect(proxy.stop() == 0)
     }
 
