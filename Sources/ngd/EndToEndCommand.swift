@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import NGDBench
 import NGDClient
+import NGDDaemon
 import NGDMath
 import NGDSystem
 import NGDWire
@@ -28,6 +29,10 @@ struct EndToEndCommand: ParsableCommand {
         help:
             "Run a few configurations both directly and through `ngd proxy` (producer and subscriber on the proxy, the daemon connected to it), side by side."
     ) var viaProxy = false
+    @Flag(
+        help:
+            "Run a few configurations in plain text and with CURVE on every socket (keys made for the run), side by side; with --via-proxy, all four paths."
+    ) var curve = false
 
     func validate() throws {
         guard (1000...100_000_000).contains(samples) else {
@@ -49,7 +54,7 @@ struct EndToEndCommand: ParsableCommand {
     }
 
     func run() throws {
-        if viaProxy { return try compareProxy() }
+        if viaProxy || curve { return try comparePaths() }
         let exe = ProcessStatus.executablePath
         emit("End to end through `ngd serve` (A: 16 × 20 linear, NGD), producer and subscriber in separate processes")
         emit(BLASCore.summary)
@@ -90,29 +95,46 @@ struct EndToEndCommand: ParsableCommand {
         }
     }
 
-    /// The same sessions directly and through `ngd proxy`, with throughput and latency side by side.
-    func compareProxy() throws {
+    /// One way from producer to subscriber: through a proxy or not, encrypted or not.
+    struct Path {
+        var proxied: Bool
+        var keys: BenchKeys?
+        var name: String { (proxied ? "proxy" : "direct") + (keys == nil ? "" : "+curve") }
+    }
+
+    /// The same sessions along each path (directly, through `ngd proxy`, with CURVE), with
+    /// throughput and latency side by side.
+    func comparePaths() throws {
         let exe = ProcessStatus.executablePath
-        emit("End to end through `ngd serve` (A: 16 × 20 linear, NGD), directly and through `ngd proxy`")
+        let keys = curve ? try BenchKeys() : nil
+        defer { keys?.remove() }
+        var paths = [Path(proxied: false, keys: nil)]
+        if viaProxy { paths.append(Path(proxied: true, keys: nil)) }
+        if let keys {
+            paths.append(Path(proxied: false, keys: keys))
+            if viaProxy { paths.append(Path(proxied: true, keys: keys)) }
+        }
+        emit(
+            "End to end through `ngd serve` (A: 16 × 20 linear, NGD) along each path: "
+                + paths.map(\.name).joined(separator: ", "))
         emit(BLASCore.summary)
         emit(
-            "path     format  k     block   samples/s learned+published   p50 µs   p99 µs  (latency at 10% of the direct peak)"
+            "path          format  k     block   samples/s learned+published   p50 µs   p99 µs  (latency at 10% of the direct peak)"
         )
         for (format, k, block) in [("ngd1", 1, 1), ("ngd1", 16, 16), ("json", 1, 1)] {
             let n = format == "json" ? min(samples, 20_000) : samples
             var peak = 0.0
-            for proxied in [false, true] {
+            for path in paths {
                 let (r, _) = try session(
-                    exe: exe, format: format, batch: k, block: block, factorInterval: 1, count: n, rate: 0,
-                    viaProxy: proxied)
+                    exe: exe, format: format, batch: k, block: block, factorInterval: 1, count: n, rate: 0, path: path)
                 let rate = Double(r.samples) / ((r.last_receive_ns - r.first_send_ns) / 1e9)
-                if !proxied { peak = rate }
+                if peak == 0 { peak = rate }
                 let load = (peak * 0.1 / Double(k)).rounded() * Double(k)
                 let (l, _) = try session(
                     exe: exe, format: format, batch: k, block: block, factorInterval: 1,
-                    count: Int(load * latencySeconds), rate: load, viaProxy: proxied)
+                    count: Int(load * latencySeconds), rate: load, path: path)
                 emit(
-                    (proxied ? "proxy" : "direct").padding(toLength: 9, withPad: " ", startingAt: 0)
+                    path.name.padding(toLength: 14, withPad: " ", startingAt: 0)
                         + format.padding(toLength: 8, withPad: " ", startingAt: 0)
                         + String(k).padding(toLength: 6, withPad: " ", startingAt: 0) + pad(String(block), 5)
                         + pad(String(format: "%.0f", rate), 30) + pad(String(format: "%.0f", l.p50_us), 9)
@@ -121,13 +143,17 @@ struct EndToEndCommand: ParsableCommand {
         }
     }
 
-    /// One daemon, one subscriber, one producer (and, `viaProxy`, an `ngd proxy` between them).
-    /// Returns the subscriber's result and the daemon's peak RSS.
+    /// One daemon, one subscriber, one producer (and, on a proxied path, an `ngd proxy` between
+    /// them; with keys, CURVE on every socket). Returns the subscriber's result and the daemon's
+    /// peak RSS.
     func session(
         exe: String, format: String, batch: Int, block: Int, factorInterval: Int, count: Int, rate: Double,
-        viaProxy: Bool = false
+        path: Path = Path(proxied: false, keys: nil)
     ) throws -> (Result, Double) {
-        let proxy = viaProxy ? try ChildProxy(executable: exe, extraArguments: ["--hwm", "0"]) : nil
+        let viaProxy = path.proxied
+        let proxy =
+            viaProxy
+            ? try ChildProxy(executable: exe, extraArguments: ["--hwm", "0"] + (path.keys?.proxyFlags ?? [])) : nil
         defer { proxy?.stop() }
         let proxied = proxy?.endpoints ?? [:]
         let state = NSTemporaryDirectory() + "ngd-e2e-\(getpid())"
@@ -144,26 +170,29 @@ struct EndToEndCommand: ParsableCommand {
                 proxied["from-daemons"]!, "--output-mode", "connect",
             ]
         }
+        arguments += path.keys?.daemonFlags(proxied: viaProxy) ?? []
         let daemon = try ChildDaemon(executable: exe, arguments: arguments)
         defer { daemon.kill() }
         let subscriber = Process()
         subscriber.executableURL = URL(fileURLWithPath: exe)
-        subscriber.arguments = [
-            "bench", "subscriber", "--from", viaProxy ? proxied["output"]! : daemon.endpoints.output, "--expect",
-            String(count),
-        ]
+        subscriber.arguments =
+            [
+                "bench", "subscriber", "--from", viaProxy ? proxied["output"]! : daemon.endpoints.output, "--expect",
+                String(count),
+            ] + (path.keys?.clientFlags("subscriber", proxied: viaProxy) ?? [])
         let out = Pipe()
         subscriber.standardOutput = out
         try subscriber.run()
         Thread.sleep(forTimeInterval: 0.5)
         let producer = Process()
         producer.executableURL = URL(fileURLWithPath: exe)
-        producer.arguments = [
-            "feed", "--to", viaProxy ? proxied["input"]! : daemon.endpoints.input, "--teacher", "A", "--count",
-            String(count),
-            "--batch", String(batch),
-            "--format", format, "--rate", String(rate), "--stamp-ids", "--connect-delay", "0.5",
-        ]
+        producer.arguments =
+            [
+                "feed", "--to", viaProxy ? proxied["input"]! : daemon.endpoints.input, "--teacher", "A", "--count",
+                String(count),
+                "--batch", String(batch),
+                "--format", format, "--rate", String(rate), "--stamp-ids", "--connect-delay", "0.5",
+            ] + (path.keys?.clientFlags("producer", proxied: viaProxy) ?? [])
         producer.standardError = FileHandle.nullDevice
         try producer.run()
         producer.waitUntilExit()
@@ -185,6 +214,7 @@ struct SubscriberCommand: ParsableCommand {
     @Option var from: String
     @Option var expect: Int
     @Option var idleSeconds = 3.0
+    @OptionGroup var curve: CurveClientOptions
 
     func validate() throws {
         guard (1...1_000_000_000).contains(expect) else { throw ValidationError("--expect must be in 1...1000000000") }
@@ -195,7 +225,8 @@ struct SubscriberCommand: ParsableCommand {
 
     func run() throws {
         let ctx = try ZMQContext()
-        let sub = try Subscriber(context: ctx, endpoint: from, topics: ["prediction."], highWaterMark: 0)
+        let sub = try Subscriber(
+            context: ctx, endpoint: from, topics: ["prediction."], highWaterMark: 0, curve: try curve.keys())
         var samples = 0
         var messages = 0
         var firstSend = UInt64.max
@@ -228,5 +259,51 @@ struct SubscriberCommand: ParsableCommand {
         print(
             #"{"samples":\#(samples),"messages":\#(messages),"first_send_ns":\#(firstSend),"last_receive_ns":\#(lastReceive),"p50_us":\#(pct(0.5)),"p99_us":\#(pct(0.99)),"p999_us":\#(pct(0.999))}"#
         )
+    }
+}
+
+/// Key pairs for a CURVE run of `ngd bench e2e`, made with `ngd keygen`'s code in a scratch
+/// directory: the daemon's and the proxy's, and one client per directory (producers,
+/// subscribers, admins; the daemon's own pair sits in daemons/).
+struct BenchKeys {
+    let dir: String
+
+    init() throws {
+        dir = NSTemporaryDirectory() + "ngd-e2e-keys-\(getpid())"
+        for (name, sub) in [
+            ("daemon", "daemons"), ("proxy", "proxy"), ("producer", "producers"), ("subscriber", "subscribers"),
+            ("admin", "admins"),
+        ] {
+            try FileManager.default.createDirectory(atPath: "\(dir)/\(sub)", withIntermediateDirectories: true)
+            do { _ = try CurveCertificate.generate(name: name, directory: "\(dir)/\(sub)") } catch {
+                throw CommandFailure("\(error)")
+            }
+        }
+    }
+
+    func remove() { try? FileManager.default.removeItem(atPath: dir) }
+
+    var proxyFlags: [String] {
+        [
+            "--curve-server-key", "\(dir)/proxy/proxy.key_secret", "--curve-producers", "\(dir)/producers",
+            "--curve-daemons", "\(dir)/daemons", "--curve-subscribers", "\(dir)/subscribers", "--curve-admins",
+            "\(dir)/admins",
+        ]
+    }
+
+    /// A daemon that is the CURVE server of its clients, or (proxied) a client of the proxy.
+    func daemonFlags(proxied: Bool) -> [String] {
+        ["--curve-server-key", "\(dir)/daemons/daemon.key_secret", "--curve-admins", "\(dir)/admins"]
+            + (proxied
+                ? ["--curve-proxy-key", "\(dir)/proxy/proxy.key"]
+                : ["--curve-producers", "\(dir)/producers", "--curve-subscribers", "\(dir)/subscribers"])
+    }
+
+    /// `ngd feed` or `ngd bench subscriber` as `name` (producer, subscriber).
+    func clientFlags(_ name: String, proxied: Bool) -> [String] {
+        [
+            "--curve-server-key", proxied ? "\(dir)/proxy/proxy.key" : "\(dir)/daemons/daemon.key", "--curve-key",
+            "\(dir)/\(name)s/\(name).key_secret",
+        ]
     }
 }

@@ -203,6 +203,28 @@ import Testing
     }
 }
 
+/// `ngd bench e2e --via-proxy --curve`: every one of the four paths (direct, proxy, each with
+/// CURVE on every socket) delivers predictions for each configuration.
+@Suite struct EndToEndCommandTests {
+    @Test func everyPathDeliversPredictions() throws {
+        let (status, text) = try runProcess(
+            ngdExecutable(),
+            ["bench", "e2e", "--via-proxy", "--curve", "--samples", "1000", "--latency-seconds", "0.5"])
+        #expect(status == 0, "\(text)")
+        let rows = text.split(separator: "\n").filter {
+            ["direct", "proxy"].contains($0.prefix { $0 != " " && $0 != "+" })
+        }
+        #expect(
+            rows.map { $0.prefix { $0 != " " } }
+                == Array(repeating: ["direct", "proxy", "direct+curve", "proxy+curve"], count: 3).flatMap { $0 },
+            "\(text)")
+        for row in rows {
+            let rate = row.split(separator: " ").dropFirst(4).first.flatMap { Double($0) } ?? 0
+            #expect(rate > 0, "\(row)")
+        }
+    }
+}
+
 /// `ngd bench speed`: bad arguments, and the same-round ratios of the peer summary.
 @Suite struct SpeedCommandTests {
     @Test func badSectionsAndRoundsAreRejected() throws {
