@@ -63,7 +63,7 @@ public final class ProxyLoop: ThreadedLoop {
         }
         defer { zap?.close() }
         let sides = self.sides
-        let bound = Locked<[String: Result<[String: String], DaemonError>]>([:])
+        let bound = Locked<[String: Result<[String: String], any Error>]>([:])
         let done = DispatchSemaphore(value: 0)
         for side in sides {
             let hwm = Int32(config.highWaterMark)
@@ -94,15 +94,15 @@ public final class ProxyLoop: ThreadedLoop {
                 } catch let e as ZMQError {
                     bound.withLock {
                         $0[side.name] = .failure(
-                            .socket(role: "proxy \(role.role)", endpoint: role.endpoint, underlying: e))
+                            DaemonError.socket(role: "proxy \(role.role)", endpoint: role.endpoint, underlying: e))
                     }
-                } catch {}
+                } catch { bound.withLock { $0[side.name] = .failure(error) } }
             }
             t.name = "ngd-proxy-\(side.name)"
             t.start()
         }
         while bound.value.count < sides.count { Thread.sleep(forTimeInterval: 0.005) }
-        var failure: DaemonError?
+        var failure: (any Error)?
         var endpoints: [String: String] = [:]
         for side in sides {
             switch bound.value[side.name] {
@@ -141,8 +141,8 @@ public final class ProxyLoop: ThreadedLoop {
                     try r.connect(side.controlEndpoint)
                 }
             } catch let e as ZMQError {
-                failure = .socket(role: "proxy control", endpoint: config.control, underlying: e)
-            }
+                failure = DaemonError.socket(role: "proxy control", endpoint: config.control, underlying: e)
+            } catch { failure = error }
         }
         if let failure {
             shutdown(failed: true)

@@ -20,8 +20,8 @@ struct ProxyCommand: AsyncParsableCommand {
 
             The control endpoint (REP) answers the steerable commands, as one-frame strings: \
             PAUSE and RESUME (both sides; empty reply), STATISTICS (a JSON object of both sides' \
-            counters: messages and bytes received and sent by each socket) and TERMINATE (stops \
-            the proxy, as SIGTERM does). `ngd tail --proxy ENDPOINT` prints the statistics.
+            counters: messages and bytes received and sent by each socket, and auth_failures, the \
+            refused CURVE handshakes) and TERMINATE (stops the proxy, as SIGTERM does). `ngd tail --proxy ENDPOINT` prints the statistics.
 
             With --curve-server-key every socket is a CURVE server and admits only the public \
             certificates in its own directory: producers (--input), daemons (--to-daemons and \
@@ -30,17 +30,17 @@ struct ProxyCommand: AsyncParsableCommand {
             """)
 
     @Option(help: ArgumentHelp("Where producers' PUBs connect (XSUB).", valueName: "endpoint")) var input =
-        "tcp://127.0.0.1:5555"
+        ProxyConfig().input
     @Option(help: ArgumentHelp("Where daemons' SUB inputs connect (XPUB).", valueName: "endpoint")) var toDaemons =
-        "tcp://127.0.0.1:5565"
+        ProxyConfig().toDaemons
     @Option(help: ArgumentHelp("Where daemons' PUB outputs connect (XSUB).", valueName: "endpoint"))
-    var fromDaemons = "tcp://127.0.0.1:5566"
+    var fromDaemons = ProxyConfig().fromDaemons
     @Option(help: ArgumentHelp("Where subscribers connect (XPUB).", valueName: "endpoint")) var output =
-        "tcp://127.0.0.1:5556"
+        ProxyConfig().output
     @Option(help: ArgumentHelp("Control endpoint (REP): PAUSE, RESUME, STATISTICS, TERMINATE.", valueName: "endpoint"))
-    var control = "tcp://127.0.0.1:5567"
+    var control = ProxyConfig().control
     @Option(help: ArgumentHelp("Messages queued per peer on each socket (0: unlimited).", valueName: "n")) var hwm =
-        10_000
+        ProxyConfig().highWaterMark
     @Option(
         help: ArgumentHelp(
             "The proxy's secret certificate (NAME.key_secret from `ngd keygen`); empty is plain text.",
