@@ -212,15 +212,7 @@ public struct DaemonConfig: Equatable, Sendable {
 
     /// The ZeroMQ endpoint of ``metrics`` (`tcp://HOST:PORT`), or nil when it is empty or not
     /// `HOST:PORT`.
-    public var metricsEndpoint: String? {
-        guard let colon = metrics.lastIndex(of: ":") else { return nil }
-        let host = metrics[..<colon]
-        let port = metrics[metrics.index(after: colon)...]
-        guard !host.isEmpty, !host.contains("/"), !host.contains(" "),
-            port == "*" || (Int(port).map { (1...65535).contains($0) } ?? false)
-        else { return nil }
-        return "tcp://\(metrics)"
-    }
+    public var metricsEndpoint: String? { MetricsServer.endpoint(forSetting: metrics) }
 
     /// The shortest and longest periodic interval, in seconds: shorter ones would fire on every
     /// turn of the serve loop, longer ones cannot be represented as a deadline.

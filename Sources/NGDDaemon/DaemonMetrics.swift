@@ -8,8 +8,18 @@ public enum BuildInfo {
 }
 
 /// A metric's full name and help text, as swift-prometheus takes them.
-private func metric(_ name: String, _ help: String) -> MetricNameDescriptor {
+func metric(_ name: String, _ help: String) -> MetricNameDescriptor {
     MetricNameDescriptor(metricName: name, unitName: "", helpText: help)
+}
+
+/// `ngd_build_info` and `process_start_time_seconds`, which both the daemon and the proxy export.
+func registerProcessInfo(_ registry: PrometheusCollectorRegistry, started: Date) {
+    registry.makeGauge(
+        descriptor: metric("ngd_build_info", "The ngd version; always 1."), labels: [("version", BuildInfo.version)]
+    ).set(1.0)
+    registry.makeGauge(
+        descriptor: metric("process_start_time_seconds", "Start time of the process since the Unix epoch in seconds.")
+    ).set(started.timeIntervalSince1970)
 }
 
 /// The daemon's Prometheus metrics (text exposition 0.0.4, through swift-prometheus).
@@ -59,13 +69,7 @@ final class DaemonMetrics {
                 .milliseconds(2.5), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50),
                 .milliseconds(100), .milliseconds(250), .seconds(1),
             ])
-        registry.makeGauge(
-            descriptor: metric("ngd_build_info", "The ngd version; always 1."), labels: [("version", BuildInfo.version)]
-        ).set(1.0)
-        registry.makeGauge(
-            descriptor: metric(
-                "process_start_time_seconds", "Start time of the process since the Unix epoch in seconds.")
-        ).set(started.timeIntervalSince1970)
+        registerProcessInfo(registry, started: started)
         for m in models + [""] {
             for o in Outcome.allCases where !m.isEmpty {
                 outcomes[m, default: [:]][o] = registry.makeCounter(

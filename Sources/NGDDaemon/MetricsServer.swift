@@ -17,6 +17,18 @@ final class MetricsServer {
 
     init(socket: ZMQSocket) { self.socket = socket }
 
+    /// The ZeroMQ endpoint (`tcp://HOST:PORT`) of a `HOST:PORT` setting such as
+    /// `127.0.0.1:9557` (port 1–65535, or `*` for any free one); nil when it is not one.
+    static func endpoint(forSetting setting: String) -> String? {
+        guard let colon = setting.lastIndex(of: ":") else { return nil }
+        let host = setting[..<colon]
+        let port = setting[setting.index(after: colon)...]
+        guard !host.isEmpty, !host.contains("/"), !host.contains(" "),
+            port == "*" || (Int(port).map { (1...65535).contains($0) } ?? false)
+        else { return nil }
+        return "tcp://\(setting)"
+    }
+
     /// Reads everything queued and answers each complete request with `body()`'s bytes.
     func serve(body: () -> [UInt8]) throws {
         while let frames = try socket.receive(wait: false) {

@@ -16,6 +16,8 @@ public struct ProxyConfig: Sendable {
     public var control = "tcp://127.0.0.1:5567"
     /// Messages queued per peer on each socket (0: unlimited).
     public var highWaterMark = 10_000
+    /// `HOST:PORT` of the Prometheus endpoint (GET /metrics, plain HTTP); "" is off.
+    public var metrics = ""
     /// The proxy's CURVE secret certificate (`ngd keygen`); "" leaves every socket in plain
     /// text. When set, every socket is a CURVE server and each admits only the public
     /// certificates in its own directory.
@@ -56,6 +58,10 @@ public struct ProxyConfig: Sendable {
             throw ConfigError(
                 .other("--hwm"), "must be in 0...10000000 messages (0 is unlimited), got \(highWaterMark)")
         }
+        if !metrics.isEmpty, metricsEndpoint == nil {
+            throw ConfigError(
+                .other("--metrics"), "'\(metrics)' is not HOST:PORT such as 127.0.0.1:9558 (port 1–65535 or *)")
+        }
         let directories = curveDirectories
         if curveServerKey.isEmpty {
             if let d = directories.first(where: { !$0.path.isEmpty }) {
@@ -65,6 +71,9 @@ public struct ProxyConfig: Sendable {
             throw ConfigError(d.setting, "must name a directory of allowed .key certificates with --curve-server-key")
         }
     }
+
+    /// The metrics endpoint as `tcp://HOST:PORT`, or nil when off or malformed.
+    public var metricsEndpoint: String? { MetricsServer.endpoint(forSetting: metrics) }
 
     /// Each CURVE domain's directory and its flag.
     var curveDirectories: [CurveAccess.Directory] {

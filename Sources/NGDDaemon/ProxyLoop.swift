@@ -112,6 +112,7 @@ public final class ProxyLoop: ThreadedLoop {
             }
         }
         var outer: ZMQSocket?
+        var http: MetricsServer?
         var inner: [ZMQSocket] = []
         /// Stops the devices: TERMINATE through their control PAIRs; after a failed start also
         /// the context's end, which stops a device whose PAIR was never connected.
@@ -121,6 +122,7 @@ public final class ProxyLoop: ThreadedLoop {
                 r.close()
             }
             outer?.close()
+            http?.socket.close()
             if failed {
                 zap?.close()
                 context.terminate()
@@ -134,6 +136,12 @@ public final class ProxyLoop: ThreadedLoop {
                 try Self.secure(s, .control, access)
                 try s.bind(config.control)
                 endpoints["control"] = try s.lastEndpoint()
+                if let endpoint = config.metricsEndpoint {
+                    let m = try ZMQSocket(context, type: .stream, lingerMilliseconds: 0)
+                    http = MetricsServer(socket: m)
+                    try m.bind(endpoint)
+                    endpoints["metrics"] = try m.lastEndpoint()
+                }
                 for side in sides {
                     let r = try ZMQSocket(context, type: .pair, lingerMilliseconds: 0)
                     inner.append(r)
@@ -141,7 +149,10 @@ public final class ProxyLoop: ThreadedLoop {
                     try r.connect(side.controlEndpoint)
                 }
             } catch let e as ZMQError {
-                failure = DaemonError.socket(role: "proxy control", endpoint: config.control, underlying: e)
+                let (role, endpoint) =
+                    http == nil || endpoints["metrics"] != nil
+                    ? ("proxy control", config.control) : ("proxy metrics", config.metricsEndpoint ?? "")
+                failure = DaemonError.socket(role: role, endpoint: endpoint, underlying: e)
             } catch { failure = error }
         }
         if let failure {
@@ -153,16 +164,24 @@ public final class ProxyLoop: ThreadedLoop {
         logger.notice(
             "serving",
             metadata: endpoints.mapValues { .string($0) }.merging(
-                ["curve": .string(access == nil ? "off" : "on"), "hwm": "\(config.highWaterMark)"]
-            ) { a, _ in a })
+                [
+                    "curve": .string(access == nil ? "off" : "on"), "hwm": "\(config.highWaterMark)",
+                    "metrics": .string(endpoints["metrics"].map { "http://" + $0.dropFirst(6) + "/metrics" } ?? "off"),
+                ]
+            ) { _, new in new })
         notifier.notify("READY=1\nSTATUS=proxying\nMAINPID=\(getpid())")
-        let zapSocket = zap.map { [$0.socket] } ?? []
-        var poller = ZMQPoller([outer] + zapSocket)
+        // Poll order: control, then the ZAP handler and the metrics endpoint when present.
+        var poller = ZMQPoller([outer] + (zap.map { [$0.socket] } ?? []) + (http.map { [$0.socket] } ?? []))
+        let metrics = http.map { _ in ProxyMetrics(started: Date()) }
         while !stop.isRequested {
             notifier.watchdogIfDue()
             let ready = try poller.poll(timeoutMilliseconds: 100)
             if reloadSignal.take() { zap?.reload() }
-            if let zap, ready.count > 1, ready[1] { try zap.handle() }
+            if let zap, ready[1] { try zap.handle() }
+            if let http, let metrics, ready.last == true {
+                let counters = try self.counters(inner, sides)
+                try http.serve { metrics.render(counters, authFailures: zap?.failures ?? 0) }
+            }
             guard ready[0], let request = try outer.receive(wait: false) else { continue }
             let command = request.count == 1 ? String(decoding: request[0], as: UTF8.self).uppercased() : ""
             switch command {
@@ -192,6 +211,19 @@ public final class ProxyLoop: ThreadedLoop {
         try s.setZapDomain(domain.rawValue)
     }
 
+    /// Each device's eight counters, in libzmq's order: frontend messages in, bytes in,
+    /// messages out, bytes out, then the same for the backend.
+    func counters(_ inner: [ZMQSocket], _ sides: [Side]) throws -> [(side: String, values: [UInt64])] {
+        try zip(inner, sides).map { r, side in
+            try r.send(["STATISTICS"])
+            let frames = try r.receive() ?? []
+            let values = frames.filter { $0.count == 8 }.map { f in
+                f.enumerated().reduce(UInt64(0)) { v, e in v | UInt64(e.element) << (8 * UInt64(e.offset)) }
+            }
+            return (side.name, values)
+        }
+    }
+
     /// Both sides' eight counters as one JSON object, and the refused CURVE handshakes.
     func statistics(_ inner: [ZMQSocket], _ sides: [Side]) throws -> String {
         let names = [
@@ -200,14 +232,10 @@ public final class ProxyLoop: ThreadedLoop {
         ]
         var w = JSONWriter()
         w.beginObject()
-        for (r, side) in zip(inner, sides) {
-            try r.send(["STATISTICS"])
-            let frames = try r.receive() ?? []
-            w.key(side.name)
+        for (side, values) in try counters(inner, sides) {
+            w.key(side)
             w.beginObject()
-            for (name, f) in zip(names, frames) where f.count == 8 {
-                var v: UInt64 = 0
-                for (i, byte) in f.enumerated() { v |= UInt64(byte) << (8 * UInt64(i)) }
+            for (name, v) in zip(names, values) {
                 w.key(name)
                 w.value(v)
             }

@@ -21,7 +21,9 @@ struct ProxyCommand: AsyncParsableCommand {
             The control endpoint (REP) answers the steerable commands, as one-frame strings: \
             PAUSE and RESUME (both sides; empty reply), STATISTICS (a JSON object of both sides' \
             counters: messages and bytes received and sent by each socket, and auth_failures, the \
-            refused CURVE handshakes) and TERMINATE (stops the proxy, as SIGTERM does). `ngd tail --proxy ENDPOINT` prints the statistics.
+            refused CURVE handshakes) and TERMINATE (stops the proxy, as SIGTERM does). With \
+            --metrics the same counters are served to Prometheus as ngd_proxy_messages_total and \
+            ngd_proxy_bytes_total (labels side, socket, direction) and ngd_proxy_auth_failures_total. `ngd tail --proxy ENDPOINT` prints the statistics.
 
             With --curve-server-key every socket is a CURVE server and admits only the public \
             certificates in its own directory: producers (--input), daemons (--to-daemons and \
@@ -39,6 +41,10 @@ struct ProxyCommand: AsyncParsableCommand {
         ProxyConfig().output
     @Option(help: ArgumentHelp("Control endpoint (REP): PAUSE, RESUME, STATISTICS, TERMINATE.", valueName: "endpoint"))
     var control = ProxyConfig().control
+    @Option(
+        help: ArgumentHelp(
+            "Serve Prometheus metrics (GET /metrics, plain HTTP) on this HOST:PORT, e.g. 127.0.0.1:9558; off by default.",
+            valueName: "host:port")) var metrics = ""
     @Option(help: ArgumentHelp("Messages queued per peer on each socket (0: unlimited).", valueName: "n")) var hwm =
         ProxyConfig().highWaterMark
     @Option(
@@ -61,6 +67,7 @@ struct ProxyCommand: AsyncParsableCommand {
         var c = ProxyConfig()
         (c.input, c.toDaemons, c.fromDaemons, c.output, c.control) = (input, toDaemons, fromDaemons, output, control)
         c.highWaterMark = hwm
+        c.metrics = metrics
         (c.curveServerKey, c.curveProducers, c.curveDaemons) = (curveServerKey, curveProducers, curveDaemons)
         (c.curveSubscribers, c.curveAdmins) = (curveSubscribers, curveAdmins)
         return c

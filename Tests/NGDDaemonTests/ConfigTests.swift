@@ -291,6 +291,8 @@ import Testing
             ({ $0.input = "localhost:5" }, "--input: 'localhost:5' is not a ZeroMQ endpoint"),
             ({ $0.output = $0.input }, "--output: 'tcp://127.0.0.1:5555' is given twice"),
             ({ $0.highWaterMark = -1 }, "--hwm: must be in 0...10000000"),
+            ({ $0.metrics = "9558" }, "--metrics: '9558' is not HOST:PORT"),
+            ({ $0.metrics = "127.0.0.1:70000" }, "--metrics: '127.0.0.1:70000' is not HOST:PORT"),
             ({ $0.curveDaemons = "/d" }, "--curve-daemons: needs --curve-server-key"),
             (
                 { ($0.curveServerKey, $0.curveProducers, $0.curveDaemons, $0.curveSubscribers) = ("k", "p", "d", "s") },

@@ -104,7 +104,8 @@ import Testing
     func substituted(_ args: [String], etc: String, credentials: String, instance: String) -> [String] {
         args.map {
             $0.replacingOccurrences(of: "%d", with: credentials).replacingOccurrences(of: "%i", with: instance)
-                .replacingOccurrences(of: "/etc/ngd", with: etc)
+                .replacingOccurrences(of: "/etc/ngd", with: etc).replacingOccurrences(
+                    of: "127.0.0.1:9558", with: "127.0.0.1:*")
         }
     }
 
