@@ -38,6 +38,9 @@ final class DaemonMetrics {
         case frames
         /// A topic that names no model (`model=""`).
         case topic
+        /// A payload larger than `max_message_size` that reached the loop (a connected input:
+        /// libzmq's own limit, which drops the peer, is kept for bound inputs).
+        case size
         /// A payload that is neither valid JSON nor NGD1.
         case decode
         /// Decoded, but not fit for the model (widths, labels, targets).
@@ -83,7 +86,7 @@ final class DaemonMetrics {
                 rejections[m, default: [:]][r] = registry.makeCounter(
                     descriptor: metric(
                         "ngd_messages_rejected_total",
-                        "Input messages refused, by reason: frames, topic, decode or input; model is empty when no "
+                        "Input messages refused, by reason: frames, topic, size, decode or input; model is empty when no "
                             + "model could be told."),
                     labels: [("model", m), ("reason", r.rawValue)])
             }

@@ -16,6 +16,9 @@ public struct ProxyConfig: Sendable {
     public var control = "tcp://127.0.0.1:5567"
     /// Messages queued per peer on each socket (0: unlimited).
     public var highWaterMark = 10_000
+    /// The largest message a producer may send to ``input``, in bytes; libzmq drops a producer
+    /// that sends more. Keep it at most the smallest `max_message_size` of the daemons behind.
+    public var maxMessageSize = 1 << 20
     /// `HOST:PORT` of the Prometheus endpoint (GET /metrics, plain HTTP); "" is off.
     public var metrics = ""
     /// The proxy's CURVE secret certificate (`ngd keygen`); "" leaves every socket in plain
@@ -57,6 +60,9 @@ public struct ProxyConfig: Sendable {
         guard (0...10_000_000).contains(highWaterMark) else {
             throw ConfigError(
                 .other("--hwm"), "must be in 0...10000000 messages (0 is unlimited), got \(highWaterMark)")
+        }
+        guard maxMessageSize >= 64 else {
+            throw ConfigError(.other("--max-message-size"), "must be at least 64 bytes, got \(maxMessageSize)")
         }
         if !metrics.isEmpty, metricsEndpoint == nil {
             throw ConfigError(

@@ -67,6 +67,7 @@ public final class ProxyLoop: ThreadedLoop {
         let done = DispatchSemaphore(value: 0)
         for side in sides {
             let hwm = Int32(config.highWaterMark)
+            let maxSize = Int64(config.maxMessageSize)
             let t = Thread {
                 defer { done.signal() }
                 var role = side.frontend
@@ -80,6 +81,9 @@ public final class ProxyLoop: ThreadedLoop {
                         c.close()
                     }
                     try f.setReceiveHighWaterMark(hwm)
+                    // Producers are cut here, one by one, rather than at the daemons (input side;
+                    // the output side's frontend reads only ngd's own daemons).
+                    if side.name == "input" { try f.setMaximumMessageSize(bytes: maxSize) }
                     try b.setSendHighWaterMark(hwm)
                     try Self.secure(f, side.frontend.domain, access)
                     try Self.secure(b, side.backend.domain, access)

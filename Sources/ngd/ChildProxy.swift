@@ -8,6 +8,8 @@ final class ChildProxy {
     private(set) var endpoints: [String: String] = [:]
     /// Its "serving" log line.
     private(set) var servingLine = ""
+    /// Everything it has logged after the "serving" line.
+    private let laterLog = Locked("")
 
     /// Starts the proxy (this executable, or `executable`) and waits for its "serving" log line,
     /// which names the bound endpoints.
@@ -30,7 +32,17 @@ final class ChildProxy {
             guard let r = line.range(of: " \(role)=") else { throw CommandFailure("the proxy said: \(text)") }
             endpoints[role] = String(line[r.upperBound...].prefix { $0 != " " && $0 != "\n" })
         }
-        err.fileHandleForReading.readabilityHandler = { _ = $0.availableData }
+        laterLog.collect(from: err.fileHandleForReading)
+    }
+
+    /// Whether the proxy logs `needle` (after its "serving" line) within `timeout` seconds.
+    func waitForLog(_ needle: String, timeout: Double) -> Bool {
+        let end = Date().addingTimeInterval(timeout)
+        while Date() < end {
+            if laterLog.value.contains(needle) { return true }
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        return laterLog.value.contains(needle)
     }
 
     /// SIGTERM, then waits; returns the exit status.

@@ -43,6 +43,10 @@ struct ProxyCommand: AsyncParsableCommand {
     var control = ProxyConfig().control
     @Option(
         help: ArgumentHelp(
+            "The largest message a producer may send to --input, in bytes; a producer that sends more is disconnected. At most the daemons' max_message_size.",
+            valueName: "bytes")) var maxMessageSize = ProxyConfig().maxMessageSize
+    @Option(
+        help: ArgumentHelp(
             "Serve Prometheus metrics (GET /metrics, plain HTTP) on this HOST:PORT, e.g. 127.0.0.1:9558; off by default.",
             valueName: "host:port")) var metrics = ""
     @Option(help: ArgumentHelp("Messages queued per peer on each socket (0: unlimited).", valueName: "n")) var hwm =
@@ -68,6 +72,7 @@ struct ProxyCommand: AsyncParsableCommand {
         (c.input, c.toDaemons, c.fromDaemons, c.output, c.control) = (input, toDaemons, fromDaemons, output, control)
         c.highWaterMark = hwm
         c.metrics = metrics
+        c.maxMessageSize = maxMessageSize
         (c.curveServerKey, c.curveProducers, c.curveDaemons) = (curveServerKey, curveProducers, curveDaemons)
         (c.curveSubscribers, c.curveAdmins) = (curveSubscribers, curveAdmins)
         return c

@@ -65,15 +65,7 @@ public final class DaemonProcess {
         let pipe = Pipe()
         process.standardError = pipe
         process.standardOutput = FileHandle.nullDevice
-        let text = stderrText
-        pipe.fileHandleForReading.readabilityHandler = { h in
-            let d = h.availableData
-            if d.isEmpty {
-                h.readabilityHandler = nil
-                return
-            }
-            text.withLock { $0 += String(decoding: d, as: UTF8.self) }
-        }
+        stderrText.collect(from: pipe.fileHandleForReading)
         try process.run()
         guard expectStart else {
             process.waitUntilExit()

@@ -66,7 +66,14 @@ newcomer_pub, newcomer_sec = zmq.auth.create_certificates(f'{d}/other', 'newcome
 keys['newcomer'] = zmq.auth.load_certificate(newcomer_sec)
 s3 = seq(); feed('newcomer'); res['newcomer feeds before SIGHUP'] = seq() != s3
 shutil.copy(newcomer_pub, f'{d}/producers/')
-p.send_signal(signal.SIGHUP); time.sleep(0.5)
+p.send_signal(signal.SIGHUP)
+# Wait for the reload (libzmq does not retry a refused handshake, so feeding early would fail).
+import select
+deadline, logged = time.time() + 20, ''
+while 'reloaded CURVE keys' not in logged and time.time() < deadline:
+    if select.select([p.stderr], [], [], 0.1)[0]:
+        logged += p.stderr.readline()
+res['reload logged'] = 'reloaded CURVE keys' in logged
 s4 = seq(); feed('newcomer'); res['newcomer feeds after SIGHUP'] = seq() != s4
 res['alive after SIGHUP'] = p.poll() is None
 print(json.dumps(res))

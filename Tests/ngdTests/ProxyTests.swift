@@ -13,10 +13,10 @@ import ZeroMQ
 @Suite(.serialized) struct ProxyTests {
     /// A daemon behind `proxy` hosting `models` (name → seed), all 3 inputs and 2 outputs.
     func daemon(
-        _ proxy: ChildProxy, models: [(String, Int)], sequenced: Bool = false, curve: String = "",
+        _ proxy: ChildProxy, models: [(String, Int)], sequenced: Bool = false, extra: String = "",
         stateDir: String? = nil
     ) throws -> DaemonProcess {
-        var toml = "[daemon]\ninput_mode = \"connect\"\nsubscribe = \"models\"\noutput_mode = \"connect\"\n" + curve
+        var toml = "[daemon]\ninput_mode = \"connect\"\nsubscribe = \"models\"\noutput_mode = \"connect\"\n" + extra
         for (name, seed) in models {
             toml += "[models.\(name)]\nlayers = [3, 8, 2]\nseed = \(seed)\nsequenced_ids = \(sequenced)\n"
         }
@@ -276,8 +276,8 @@ import ZeroMQ
             "[daemon.curve]\nserver_key = \"\(dir)/\(sub)/\(name).key_secret\"\nadmins = \"\(dir)/admins\"\n"
                 + "proxy_key = \"\(dir)/server/proxy.key\"\n"
         }
-        let listed = try daemon(proxy, models: [("m", 7)], curve: curveTOML("daemon", "daemons"))
-        let unlisted = try daemon(proxy, models: [("m", 7)], curve: curveTOML("stranger", "other"))
+        let listed = try daemon(proxy, models: [("m", 7)], extra: curveTOML("daemon", "daemons"))
+        let unlisted = try daemon(proxy, models: [("m", 7)], extra: curveTOML("stranger", "other"))
         let ctx = try ZMQContext()
         defer { ctx.terminate() }
         let producer = try Producer(
@@ -353,7 +353,8 @@ import ZeroMQ
                 atPath: "\(dir)/\(from)/\(name).key", toPath: "\(dir)/subscribers/\(name).key")
         }
         kill(proxy.process.processIdentifier, SIGHUP)
-        Thread.sleep(forTimeInterval: 0.5)
+        // (libzmq does not retry a refused handshake, so connect only once the keys are read.)
+        #expect(proxy.waitForLog("reloaded CURVE keys", timeout: 20))
         let admitted = try Subscriber(
             context: ctx, endpoint: proxy.endpoints["output"]!, topics: ["prediction."], curve: try client("stranger"))
         defer { admitted.close() }
@@ -375,6 +376,64 @@ import ZeroMQ
             "\(tail.output)")
         #expect(unlisted.terminate().status == 0)
         #expect(listed.terminate().status == 0)
+        #expect(proxy.stop() == 0)
+    }
+
+    /// An oversize message costs only itself. One the proxy admits but the daemon's
+    /// `max_message_size` does not is refused by the daemon with a `size` error, and the daemon
+    /// keeps learning (before, libzmq dropped the daemon's connection to the proxy and it
+    /// received nothing more); one above the proxy's `--max-message-size` never leaves the proxy,
+    /// and the other producers' messages still arrive.
+    @Test func anOversizeMessageCostsOnlyItself() throws {
+        let proxy = try ChildProxy(executable: ngdExecutable(), extraArguments: ["--max-message-size", "20000"])
+        let d = try daemon(proxy, models: [("m", 7)], extra: "max_message_size = 1000\n")
+        let ctx = try ZMQContext()
+        defer { ctx.terminate() }
+        let producer = try Producer(context: ctx, endpoint: proxy.endpoints["input"]!, highWaterMark: 0)
+        let other = try Producer(context: ctx, endpoint: proxy.endpoints["input"]!, highWaterMark: 0)
+        let subscriber = try Subscriber(context: ctx, endpoint: proxy.endpoints["output"]!, topics: ["error.m"])
+        let control = try ControlClient(context: ctx, endpoint: d.control, timeout: .seconds(10))
+        defer {
+            for p in [producer, other] { p.close() }
+            subscriber.close()
+            control.close()
+        }
+        func stats() throws -> StatsMessage { try #require(try control.status().models.first).stats }
+        func waitForSeq(_ n: Int) throws -> Int {
+            var seq = -1
+            for _ in 0..<250 where seq != n {
+                seq = try stats().seq
+                Thread.sleep(forTimeInterval: 0.02)
+            }
+            return seq
+        }
+        // Each probe goes out until one is learned: both producers are then connected.
+        for p in [producer, other] {
+            let before = try stats().seq
+            for i in 0..<100 where try stats().seq == before {
+                try p.send(topic: "m", batch(1, seed: 3, id: UInt64(i)))
+                Thread.sleep(forTimeInterval: 0.05)
+            }
+        }
+        let start = try stats()
+        // 104 samples × 40 bytes: about 4.2 kB, above the daemon's 1,000 and below the proxy's 20,000.
+        try producer.send(topic: "m", batch(104, seed: 3, id: 1000))
+        var error: String?
+        let until = Date().addingTimeInterval(10)
+        while error == nil, Date() < until {
+            if case .error(let e)? = try subscriber.next(timeout: .milliseconds(100)) { error = e.reason }
+        }
+        #expect(error?.contains("larger than max_message_size (1000)") == true, "\(error ?? "no error message")")
+        try producer.send(topic: "m", batch(5, seed: 3, id: 1001))
+        #expect(try waitForSeq(start.seq + 5) == start.seq + 5, "the daemon still learns from the proxy")
+        #expect(try stats().rejected == start.rejected + 1)
+        // 1,000 samples, about 40 kB: cut at the proxy; the daemon sees nothing of it.
+        try other.send(topic: "m", batch(1000, seed: 3, id: 2000))
+        Thread.sleep(forTimeInterval: 0.5)
+        try producer.send(topic: "m", batch(5, seed: 3, id: 1002))
+        #expect(try waitForSeq(start.seq + 10) == start.seq + 10)
+        #expect(try stats().rejected == start.rejected + 1)
+        #expect(d.terminate().status == 0)
         #expect(proxy.stop() == 0)
     }
 }

@@ -97,7 +97,7 @@ import ZeroMQ
             ("unlisted feed changes seq", .bool(false)), ("producer feed changes seq", .bool(true)),
             ("subscriber reads", .bool(true)), ("stranger reads", .bool(false)), ("producer reads", .bool(false)),
             ("newcomer feeds before SIGHUP", .bool(false)), ("newcomer feeds after SIGHUP", .bool(true)),
-            ("alive after SIGHUP", .bool(true)),
+            ("reload logged", .bool(true)), ("alive after SIGHUP", .bool(true)),
         ]
         for (key, value) in expected { #expect(r[key] == value, "\(key): \(text)") }
         #expect(r["auth_failures"]?.int == 5, "\(text)")
