@@ -117,10 +117,12 @@ public final class ServeLoop: ThreadedLoop {
         ) { s in
             try secure(s, .input, config.inputMode)
             try s.setReceiveHighWaterMark(Int32(config.receiveHighWaterMark))
-            // libzmq drops the peer of an oversize message. Bound, that peer is the producer that
-            // sent it. Connected, it is the proxy this daemon reaches: measured with libzmq 4.3.4,
-            // after one oversize message through `ngd proxy` the daemon received none of the next
-            // 200 over 4 s. So a connected input checks sizes itself (handleInput).
+            // libzmq drops the peer of an oversize message, and ends that session for good: a
+            // protocol error (oversize, refused handshake) is never reconnected, only a lost
+            // connection is. Bound, the peer is the producer that sent it. Connected, it is the
+            // proxy this daemon reaches: measured with libzmq 4.3.4, after one oversize message
+            // through `ngd proxy` the daemon received none of the next 200 over 4 s. So a
+            // connected input checks sizes itself (handleInput).
             if config.inputMode == .bind { try s.setMaximumMessageSize(bytes: Int64(config.maxMessageSize)) }
             if inputType == .sub {
                 switch config.subscribe {
