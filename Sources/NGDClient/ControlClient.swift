@@ -50,8 +50,8 @@ public final class ControlClient {
     ///   is returned as ``ControlReply/error(_:)``, not thrown.
     public func send(_ request: ControlRequest) throws(ClientError) -> ControlReply {
         let name = Self.name(request)
-        let reply = try exchange(request.encode(), name: name)
-        do { return try ControlReply.decode(reply, for: request) } catch {
+        let reply = try exchangeFrames([request.encode()], name: name)
+        do { return try ControlReply.decode(frames: reply, for: request) } catch {
             throw .malformed(what: "reply to \(name)", underlying: error)
         }
     }
@@ -65,16 +65,26 @@ public final class ControlClient {
 
     /// ``exchange(_:name:)`` for a request of several frames (which the daemon refuses).
     public func exchange(frames request: [[UInt8]], name: String = "the request") throws(ClientError) -> [UInt8] {
+        let frames = try exchangeFrames(request, name: name)
+        guard frames.count == 1 else {
+            throw .malformed(what: "reply to \(name)", underlying: .badField("\(frames.count) frames, expected 1"))
+        }
+        return frames[0]
+    }
+
+    /// Sends `request` and returns every frame of the reply.
+    /// - Throws: ``ClientError/timeout(request:endpoint:seconds:)`` (the socket is then reset).
+    func exchangeFrames(_ request: [[UInt8]], name: String) throws(ClientError) -> [[UInt8]] {
         let frames = try socketCall("control", endpoint) { () -> [[UInt8]]? in
             guard try socket.send(request) else { return nil }
             return try socket.receive()
         }
-        guard let frames, frames.count == 1 else {
+        guard let frames, !frames.isEmpty else {
             socket.close()
             socket = try Self.connect(context, endpoint, timeout, curve)
             throw .timeout(request: name, endpoint: endpoint, seconds: timeout.seconds)
         }
-        return frames[0]
+        return frames
     }
 
     /// Every model's status.
@@ -113,6 +123,16 @@ public final class ControlClient {
         }
     }
 
+    /// `model`'s checkpoint file as the daemon would save it now, with its seq and digest.
+    /// Nothing is written on the daemon's side.
+    public func snapshot(model: String) throws(ClientError) -> (seq: Int, digest: String?, file: [UInt8]) {
+        let request = ControlRequest.snapshot(model: model)
+        switch try send(request) {
+        case .snapshot(_, let seq, let digest, let file): return (seq, digest, file)
+        case let other: throw unexpected(other, request)
+        }
+    }
+
     public func close() { socket.close() }
 
     private func unexpected(_ reply: ControlReply, _ request: ControlRequest) -> ClientError {
@@ -127,6 +147,7 @@ public final class ControlClient {
         case .pause(let m): "pause \(m)"
         case .resume(let m): "resume \(m)"
         case .predict(let m, _): "predict \(m)"
+        case .snapshot(let m): "snapshot \(m)"
         }
     }
 }

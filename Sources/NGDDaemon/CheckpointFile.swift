@@ -101,3 +101,33 @@ enum CheckpointFile {
         }
     }
 }
+
+/// Installs a checkpoint received from another daemon (`ngd snapshot`): the state directory of
+/// a replica that has not started yet.
+public enum CheckpointInstaller {
+    /// Checks `file` (envelope, CRC, body, model name) and writes it atomically as
+    /// `directory/MODEL.ngdckpt` (mode 0600), creating the directory when missing.
+    /// - Returns: the path written.
+    /// - Throws: ``CheckpointError`` when the file is not a whole checkpoint of `model`, when one
+    ///   is already there and `replace` is false, or when writing fails.
+    public static func install(
+        _ file: [UInt8], model: String, directory: String, source: String, replace: Bool
+    ) throws -> String {
+        let c = try CheckpointFile.decode(file, path: source)
+        guard c.model == model else {
+            throw CheckpointError.undecodable(path: source, reason: "it holds model '\(c.model)', not '\(model)'")
+        }
+        let path = CheckpointFile.path(directory: directory, model: model)
+        if !replace, FileManager.default.fileExists(atPath: path) {
+            throw CheckpointError.writeFailed(
+                path: path, step: "installing the snapshot",
+                reason: "a checkpoint is already there (give --replace, with the daemon stopped)")
+        }
+        try CheckpointFile.prepareDirectory(directory)
+        do { try FileIO.writeAtomically(file, to: path, directory: directory) } catch {
+            throw CheckpointError.writeFailed(
+                path: path, step: "\(error.call)\(error.path.map { " of \($0)" } ?? "")", reason: error.reason)
+        }
+        return path
+    }
+}

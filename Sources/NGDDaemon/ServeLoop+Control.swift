@@ -27,7 +27,7 @@ extension ServeLoop {
             reply = controlReply(body[body.startIndex])
         }
         // Never blocks: a peer that is gone or not reading loses its reply, nobody else waits.
-        _ = try socket.send(envelope + [reply.encode()], wait: false)
+        _ = try socket.send(envelope + reply.frames, wait: false)
     }
 
     /// The reply to one control request.
@@ -56,6 +56,14 @@ extension ServeLoop {
             m.paused = request == .pause(model: m.name)
             logger.notice("\(m.paused ? "paused" : "resumed") model", metadata: ["model": "\(m.name)"])
             return .paused(model: m.name, paused: m.paused)
+        case .snapshot:
+            guard let m = model else { return .error("missing \"model\"") }
+            do {
+                let file = try CheckpointFile.encode(try m.checkpoint())
+                logger.notice(
+                    "sent a snapshot", metadata: ["model": "\(m.name)", "seq": "\(m.seq)", "bytes": "\(file.count)"])
+                return .snapshot(model: m.name, seq: m.seq, digest: m.digest(), file: file)
+            } catch { return .error("\(error)") }
         case .predict(_, let x):
             guard let m = model else { return .error("missing \"model\"") }
             let a = m.network.architecture

@@ -10,15 +10,18 @@ public enum ControlRequest: Equatable, Sendable {
     case resume(model: String)
     /// Predictions for the inputs `x`, learning nothing; the reply is a list of vectors when `x` is.
     case predict(model: String, x: Rows)
+    /// The model's checkpoint file as it would be saved now, sent back rather than written: the
+    /// reply has a second frame (a replica copied to another host starts from it).
+    case snapshot(model: String)
 
     /// The commands, for messages.
-    public static let commands = "status, predict, checkpoint, pause, resume"
+    public static let commands = "status, predict, checkpoint, pause, resume, snapshot"
 
     /// The model the request is about, if any.
     public var model: String? {
         switch self {
         case .status, .checkpoint: nil
-        case .pause(let m), .resume(let m), .predict(let m, _): m
+        case .pause(let m), .resume(let m), .predict(let m, _), .snapshot(let m): m
         }
     }
 
@@ -40,6 +43,9 @@ public enum ControlRequest: Equatable, Sendable {
             w.member("model", m)
             w.key("x")
             w.value(x)
+        case .snapshot(let m):
+            w.value("snapshot")
+            w.member("model", m)
         }
         w.endObject()
         return w.bytes
@@ -65,6 +71,7 @@ public enum ControlRequest: Equatable, Sendable {
         case "checkpoint": return .checkpoint
         case "pause": return .pause(model: try model())
         case "resume": return .resume(model: try model())
+        case "snapshot": return .snapshot(model: try model())
         case "predict":
             let m = try model()
             guard let xv = doc["x"], xv != .null else { throw .badField("missing x") }
@@ -151,9 +158,19 @@ public enum ControlReply: Equatable, Sendable {
     case paused(model: String, paused: Bool)
     /// `{"y_hat": …}`.
     case prediction(Rows)
+    /// `{"ok": true, "model", "seq", "digest", "bytes"}`, then a second frame: the checkpoint
+    /// file (`bytes` long), in the format the daemon saves.
+    case snapshot(model: String, seq: Int, digest: String?, file: [UInt8])
     /// `{"error": …}`.
     case error(String)
 
+    /// The reply's frames: the JSON object, and for ``snapshot(model:seq:digest:file:)`` the file.
+    public var frames: [[UInt8]] {
+        if case .snapshot(_, _, _, let file) = self { return [encode(), file] }
+        return [encode()]
+    }
+
+    /// The JSON frame.
     public func encode() -> [UInt8] {
         var w = JSONWriter()
         w.beginObject()
@@ -184,11 +201,38 @@ public enum ControlReply: Equatable, Sendable {
         case .prediction(let rows):
             w.key("y_hat")
             w.value(rows)
+        case .snapshot(let model, let seq, let digest, let file):
+            w.member("ok", true)
+            w.member("model", model)
+            w.member("seq", seq)
+            if let digest { w.member("digest", digest) }
+            w.member("bytes", file.count)
         case .error(let message):
             w.member("error", message)
         }
         w.endObject()
         return w.bytes
+    }
+
+    /// Reads the reply to `request` from all its frames: two for a snapshot (the second one
+    /// `bytes` long), one otherwise.
+    /// - Throws: ``WireError`` when it is not a reply to that request.
+    public static func decode(frames: [[UInt8]], for request: ControlRequest) throws(WireError) -> ControlReply {
+        guard let first = frames.first else { throw .badField("an empty control reply") }
+        guard case .snapshot = request else {
+            guard frames.count == 1 else { throw .badField("expected a one-frame reply, got \(frames.count) frames") }
+            return try decode(first, for: request)
+        }
+        let f = try JSONFields(parsing: first, "control reply")
+        if let message = f.object["error"]?.text { return .error(message) }
+        guard frames.count == 2 else { throw .badField("a snapshot reply has 2 frames, got \(frames.count)") }
+        guard let n = Int(exactly: try f.number("bytes")), n == frames[1].count else {
+            throw .badField(
+                "the snapshot says \(f.object["bytes"].map { "\($0)" } ?? "?") bytes, its file has \(frames[1].count)")
+        }
+        guard let seq = Int(exactly: try f.number("seq")) else { throw f.missing("seq", "an integer") }
+        return .snapshot(
+            model: try f.string("model"), seq: seq, digest: try f.optionalString("digest"), file: frames[1])
     }
 
     /// Reads the reply to `request`.
@@ -214,6 +258,8 @@ public enum ControlReply: Equatable, Sendable {
         case .pause, .resume: return .paused(model: try f.string("model"), paused: try f.bool("paused"))
         case .predict:
             return .prediction(try f.rows("y_hat"))
+        case .snapshot:
+            throw .badField("a snapshot reply has 2 frames; read it with decode(frames:for:)")
         }
     }
 }

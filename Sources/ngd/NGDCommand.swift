@@ -16,6 +16,6 @@ struct NGDCommand: AsyncParsableCommand {
         version: BuildInfo.version,
         subcommands: [
             DemoCommand.self, ServeCommand.self, FeedCommand.self, TailCommand.self, PlotCommand.self,
-            ProxyCommand.self, KeygenCommand.self, BenchCommand.self,
+            ProxyCommand.self, SnapshotCommand.self, KeygenCommand.self, BenchCommand.self,
         ])
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import NGDMath
+import NGDSystem
 import NGDWire
 import Testing
 
@@ -52,6 +53,36 @@ private func tempDir() -> String {
             _ = try r.process(msg)
         }
         #expect(r.network.parameters.array == m.network.parameters.array)
+    }
+
+    /// `ngd snapshot`'s installer writes only a whole checkpoint of the model asked for, and never
+    /// over an existing one unless told to.
+    @Test func theInstallerWritesOnlyAWholeCheckpointOfTheModelAskedFor() throws {
+        let m = try trainedModel(.ngd)
+        let file = try CheckpointFile.encode(try m.checkpoint())
+        let dir = tempDir() + "/new"
+        let path = try CheckpointInstaller.install(file, model: "m", directory: dir, source: "s", replace: false)
+        #expect(path == dir + "/m.ngdckpt")
+        #expect(try FileIO.readAll(path: path) == file)
+        let restored = try HostedModel(
+            config: m.config, checkpoint: try #require(try CheckpointFile.load(path: path)))
+        #expect(restored.digest() == m.digest())
+        #expect(throws: CheckpointError.self) {
+            try CheckpointInstaller.install(file, model: "m", directory: dir, source: "s", replace: false)
+        }
+        #expect(throws: Never.self) {
+            try CheckpointInstaller.install(file, model: "m", directory: dir, source: "s", replace: true)
+        }
+        var damaged = file
+        damaged[damaged.count - 1] ^= 1
+        let other = tempDir()
+        #expect(throws: CheckpointError.self) {
+            try CheckpointInstaller.install(damaged, model: "m", directory: other, source: "s", replace: false)
+        }
+        #expect(throws: CheckpointError.self) {
+            try CheckpointInstaller.install(file, model: "n", directory: other, source: "s", replace: false)
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: other).isEmpty)
     }
 
     @Test func everyKindOfDamageIsDetected() throws {

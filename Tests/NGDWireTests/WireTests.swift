@@ -312,11 +312,28 @@ private func bytes(_ s: String) -> [UInt8] { Array(s.utf8) }
         for (reply, request) in replies { #expect(try ControlReply.decode(reply.encode(), for: request) == reply) }
     }
 
+    /// A snapshot reply is two frames, the file's length said in the first: a frame missing, a
+    /// length that disagrees, or a one-frame read are errors; an error reply is one frame.
+    @Test func snapshotRepliesCarryTheFileAsASecondFrame() throws {
+        let request = ControlRequest.snapshot(model: "m")
+        #expect(try ControlRequest.decode(request.encode()) == request)
+        let reply = ControlReply.snapshot(model: "m", seq: 7, digest: "00ff", file: [1, 2, 3])
+        #expect(reply.frames.count == 2 && reply.frames[1] == [1, 2, 3])
+        #expect(try ControlReply.decode(frames: reply.frames, for: request) == reply)
+        #expect(throws: WireError.self) { try ControlReply.decode(frames: [reply.frames[0]], for: request) }
+        #expect(throws: WireError.self) { try ControlReply.decode(frames: [reply.frames[0], [1, 2]], for: request) }
+        #expect(throws: WireError.self) { try ControlReply.decode(reply.encode(), for: request) }
+        let refused = ControlReply.error("unknown model 'x'")
+        #expect(try ControlReply.decode(frames: refused.frames, for: request) == refused)
+        #expect(throws: WireError.self) { try ControlReply.decode(frames: reply.frames, for: .status) }
+    }
+
     @Test(arguments: [
         ("[1]", "the request must be a JSON object such as {\"cmd\":\"status\"}"),
-        (#"{"cmd": 1}"#, "missing \"cmd\" (one of status, predict, checkpoint, pause, resume)"),
-        (#"{"cmd": "reboot"}"#, "unknown cmd 'reboot' (one of status, predict, checkpoint, pause, resume)"),
-        (#"{"cmd": "pause"}"#, "missing \"model\""), (#"{"cmd": "predict", "model": "m"}"#, "missing x"),
+        (#"{"cmd": 1}"#, "missing \"cmd\" (one of status, predict, checkpoint, pause, resume, snapshot)"),
+        (#"{"cmd": "reboot"}"#, "unknown cmd 'reboot' (one of status, predict, checkpoint, pause, resume, snapshot)"),
+        (#"{"cmd": "pause"}"#, "missing \"model\""), (#"{"cmd": "snapshot"}"#, "missing \"model\""),
+        (#"{"cmd": "predict", "model": "m"}"#, "missing x"),
         (#"{"cmd": "predict", "model": "m", "x": [[1], [1, 2]]}"#, "ragged batch: x[1] has 2 values, x[0] has 1"),
     ]) func badControlRequestsAreNamed(text: String, reason: String) {
         do {

@@ -65,6 +65,27 @@ import ZeroMQ
         return answered
     }
 
+    /// A REQ socket on the proxy's control endpoint (5 s receive timeout).
+    func control(of proxy: ChildProxy, _ ctx: ZMQContext) throws -> ZMQSocket {
+        let s = try ZMQSocket(ctx, type: .req, lingerMilliseconds: 0)
+        try s.setReceiveTimeout(milliseconds: 5000)
+        try s.connect(proxy.endpoints["control"]!)
+        return s
+    }
+
+    /// The first (only) model's status.
+    func status(_ c: ControlClient) throws -> ModelStatus { try #require(try c.status().models.first) }
+
+    /// Polls `c` until its model's seq is `n` (at most 5 s); returns the last seq seen.
+    func waitForSeq(_ c: ControlClient, _ n: Int) throws -> Int {
+        var seq = -1
+        for _ in 0..<250 where seq != n {
+            seq = try status(c).stats.seq
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        return seq
+    }
+
     /// A batch of `k` samples of model `seed`'s own linear teacher, as one NGD1 message.
     func batch(_ k: Int, seed: Int, id: UInt64) -> SampleMessage {
         var rng = SeededGenerator(seed: UInt64(seed) &* 7919 &+ id)
@@ -153,9 +174,7 @@ import ZeroMQ
         let producer = try Producer(context: ctx, endpoint: proxy.endpoints["input"]!, highWaterMark: 0)
         let subscriber = try Subscriber(context: ctx, endpoint: proxy.endpoints["output"]!, topics: ["prediction."])
         let controls = try replicas.map { try ControlClient(context: ctx, endpoint: $0.control, timeout: .seconds(10)) }
-        let proxyControl = try ZMQSocket(ctx, type: .req, lingerMilliseconds: 0)
-        try proxyControl.setReceiveTimeout(milliseconds: 5000)
-        try proxyControl.connect(proxy.endpoints["control"]!)
+        let proxyControl = try control(of: proxy, ctx)
         defer {
             producer.close()
             subscriber.close()
@@ -169,7 +188,6 @@ import ZeroMQ
             try producer.send(topic: "m", batch(100, seed: 3, id: UInt64(i)))
             if i % 20 == 19 { Thread.sleep(forTimeInterval: 0.05) }
         }
-        func status(_ c: ControlClient) throws -> ModelStatus { try #require(try c.status().models.first) }
         var seqs = [0, 0]
         for _ in 0..<500 where seqs != [20_000, 20_000] {
             seqs = try controls.map { try status($0).stats.seq }
@@ -398,15 +416,7 @@ import ZeroMQ
             subscriber.close()
             control.close()
         }
-        func stats() throws -> StatsMessage { try #require(try control.status().models.first).stats }
-        func waitForSeq(_ n: Int) throws -> Int {
-            var seq = -1
-            for _ in 0..<250 where seq != n {
-                seq = try stats().seq
-                Thread.sleep(forTimeInterval: 0.02)
-            }
-            return seq
-        }
+        func stats() throws -> StatsMessage { try status(control).stats }
         // Each probe goes out until one is learned: both producers are then connected.
         for p in [producer, other] {
             let before = try stats().seq
@@ -425,15 +435,71 @@ import ZeroMQ
         }
         #expect(error?.contains("larger than max_message_size (1000)") == true, "\(error ?? "no error message")")
         try producer.send(topic: "m", batch(5, seed: 3, id: 1001))
-        #expect(try waitForSeq(start.seq + 5) == start.seq + 5, "the daemon still learns from the proxy")
+        #expect(try waitForSeq(control, start.seq + 5) == start.seq + 5, "the daemon still learns from the proxy")
         #expect(try stats().rejected == start.rejected + 1)
         // 1,000 samples, about 40 kB: cut at the proxy; the daemon sees nothing of it.
         try other.send(topic: "m", batch(1000, seed: 3, id: 2000))
         Thread.sleep(forTimeInterval: 0.5)
         try producer.send(topic: "m", batch(5, seed: 3, id: 1002))
-        #expect(try waitForSeq(start.seq + 10) == start.seq + 10)
+        #expect(try waitForSeq(control, start.seq + 10) == start.seq + 10)
         #expect(try stats().rejected == start.rejected + 1)
         #expect(d.terminate().status == 0)
+        #expect(proxy.stop() == 0)
+    }
+
+    /// The documented way to add a hot-standby replica, run: PAUSE the proxy, `ngd snapshot` the
+    /// live replica's model into a fresh state directory, start the new replica on it, RESUME.
+    /// Both then have equal digests and bit-identical predictions, and stay so with no gap.
+    @Test func aReplicaStartedFromASnapshotMatchesTheLiveOne() throws {
+        let proxy = try ChildProxy(executable: ngdExecutable())
+        let live = try daemon(proxy, models: [("m", 7)], sequenced: true)
+        let ctx = try ZMQContext()
+        defer { ctx.terminate() }
+        let producer = try Producer(context: ctx, endpoint: proxy.endpoints["input"]!, highWaterMark: 0)
+        let subscriber = try Subscriber(context: ctx, endpoint: proxy.endpoints["output"]!, topics: ["prediction."])
+        let liveControl = try ControlClient(context: ctx, endpoint: live.control, timeout: .seconds(10))
+        let proxyControl = try control(of: proxy, ctx)
+        defer {
+            producer.close()
+            subscriber.close()
+            liveControl.close()
+            proxyControl.close()
+        }
+        try sync(producer, subscriber, models: ["m"])
+        for i in 0..<20 { try producer.send(topic: "m", batch(100, seed: 3, id: UInt64(i))) }
+        #expect(try waitForSeq(liveControl, 2000) == 2000)
+        try proxyControl.send(["PAUSE"])
+        #expect(try proxyControl.receive() == [[]])
+        let dir = temporaryDirectory("snapshot")
+        let copy = try runProcess(
+            ngdExecutable(), ["snapshot", "--control", live.control, "--model", "m", "--to", dir])
+        #expect(copy.status == 0 && copy.output.contains("seq 2000"), "\(copy.output)")
+        // Taken again, it refuses to replace the file; an unknown model is named.
+        let again = try runProcess(
+            ngdExecutable(), ["snapshot", "--control", live.control, "--model", "m", "--to", dir])
+        #expect(again.status != 0 && again.output.contains("--replace"), "\(again.output)")
+        let unknown = try runProcess(
+            ngdExecutable(), ["snapshot", "--control", live.control, "--model", "x", "--to", dir])
+        #expect(unknown.status != 0 && unknown.output.contains("unknown model 'x' (models: m)"), "\(unknown.output)")
+
+        let standby = try daemon(proxy, models: [("m", 7)], sequenced: true, stateDir: dir)
+        let standbyControl = try ControlClient(context: ctx, endpoint: standby.control, timeout: .seconds(10))
+        defer { standbyControl.close() }
+        #expect(try status(standbyControl).stats.seq == 2000)
+        #expect(try status(standbyControl).digest == status(liveControl).digest)
+        #expect(try standbyControl.predict(model: "m", rows: probe) == liveControl.predict(model: "m", rows: probe))
+        // The standby subscribes while the proxy holds the stream; RESUME, then both learn it.
+        Thread.sleep(forTimeInterval: 0.5)
+        try proxyControl.send(["RESUME"])
+        #expect(try proxyControl.receive() == [[]])
+        #expect(try probe(producer, subscriber, answers: 2, tag: "s") == 2)
+        for i in 20..<40 { try producer.send(topic: "m", batch(100, seed: 3, id: UInt64(i))) }
+        #expect(try waitForSeq(liveControl, 4000) == 4000)
+        #expect(try waitForSeq(standbyControl, 4000) == 4000)
+        #expect(try status(standbyControl).digest == status(liveControl).digest)
+        #expect(try [status(liveControl), status(standbyControl)].map(\.stats.missedMessages) == [0, 0])
+        #expect(standby.terminate().status == 0)
+        #expect(live.terminate().status == 0)
         #expect(proxy.stop() == 0)
     }
 }

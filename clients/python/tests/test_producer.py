@@ -155,3 +155,27 @@ def test_a_push_producer_with_no_daemon_gives_up(daemon):
     # Nothing listens: a PUSH has no peer to queue for, so the handshake cannot even send.
     with pytest.raises(Unreachable):
         Producer("tcp://127.0.0.1:1", "tcp://127.0.0.1:2", pattern="push", timeout=0.5).send([1.0], [1.0])
+
+
+def test_a_snapshot_starts_a_replica_with_the_same_state(daemon, tmp_path):
+    """Control.snapshot: the file a second daemon starts from, with the first one's digest."""
+    a = daemon("--layers", "4,8,2")
+    rng = np.random.default_rng(2)
+    with Producer(a.input, a.output) as p:
+        for _ in range(200):
+            x = rng.normal(size=4)
+            p.send(x, [x[0], -x[1]])
+        p.predict(np.zeros(4))
+    c = Control(a.control)
+    info, data = c.snapshot()
+    assert data.startswith(b"NGDCKPT\n") and len(data) == info["bytes"]
+    assert info["seq"] == 200 and info["digest"] == c.model()["digest"]
+    with pytest.raises(Rejected, match="unknown model 'nope'"):
+        c.snapshot("nope")
+    assert c.model()["seq"] == 200  # the socket still works after the refusal
+    state = tmp_path / "replica"
+    state.mkdir()
+    (state / "default.ngdckpt").write_bytes(data)
+    b = daemon("--layers", "4,8,2", "--state-dir", str(state))
+    replica = Control(b.control).model()
+    assert replica["seq"] == 200 and replica["digest"] == info["digest"]

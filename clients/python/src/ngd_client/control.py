@@ -1,8 +1,8 @@
-"""The daemon's control socket: status, predict, checkpoint, pause and resume."""
+"""The daemon's control socket: status, predict, checkpoint, pause, resume and snapshot."""
 from __future__ import annotations
 
 import json
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 import zmq
@@ -37,14 +37,21 @@ class Control:
     def request(self, request: Dict[str, Any]) -> Dict[str, Any]:
         """Sends one request object and returns the reply object; raises :class:`Rejected` for
         an ``{"error": …}`` reply and :class:`Timeout` when none comes in time."""
+        return self._reply(request, self._exchange(request)[0])
+
+    def _exchange(self, request: Dict[str, Any]) -> List[bytes]:
         self._socket.send(json.dumps(request, allow_nan=False).encode())
         if not self._socket.poll(int(self.timeout * 1000)):
             self._socket.close(linger=0)
             self._socket = self._connect()
             raise Timeout(f"no reply to {request.get('cmd')!r} from {self.endpoint} within {self.timeout:g} s "
                           "(is the daemon running, and is this key an admin's?)")
+        return self._socket.recv_multipart()
+
+    @staticmethod
+    def _reply(request: Dict[str, Any], frame: bytes) -> Dict[str, Any]:
         try:
-            reply = json.loads(self._socket.recv())
+            reply = json.loads(frame)
         except ValueError as e:
             raise ProtocolError(f"malformed control reply: {e}") from None
         if not isinstance(reply, dict):
@@ -83,6 +90,18 @@ class Control:
     def resume(self, model: str = "default") -> None:
         """Resumes learning on ``model``."""
         self.request({"cmd": "resume", "model": model})
+
+    def snapshot(self, model: str = "default") -> Tuple[Dict[str, Any], bytes]:
+        """``model``'s checkpoint file as the daemon would save it now (nothing is written on its
+        side) and ``{"model", "seq", "digest", "bytes"}``. Write the file as ``NAME.ngdckpt`` in a
+        replica's state directory (or use ``ngd snapshot``, which also checks it)."""
+        request = {"cmd": "snapshot", "model": model}
+        frames = self._exchange(request)
+        reply = self._reply(request, frames[0])
+        if len(frames) != 2 or len(frames[1]) != reply.get("bytes"):
+            raise ProtocolError(f"malformed snapshot reply: {len(frames)} frames, "
+                                f"{len(frames[-1])} bytes for {reply.get('bytes')!r}")
+        return reply, frames[1]
 
     def close(self) -> None:
         self._socket.close(linger=0)
