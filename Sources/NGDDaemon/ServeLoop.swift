@@ -166,7 +166,13 @@ public final class ServeLoop: ThreadedLoop {
             ])
         // The worst case of the input queue, said once at start (docs/protocol.md, Memory).
         if let bound = config.inputQueueBound {
-            let text = "\(config.receiveHighWaterMark) messages × \(config.maxMessageSize) bytes per producer"
+            // Connected, the upstream's limit (ngd proxy --max-message-size) bounds each message;
+            // the bound assumes it is at most this daemon's, as docs/protocol.md asks.
+            let text =
+                config.inputMode == .bind
+                ? "\(config.receiveHighWaterMark) messages × \(config.maxMessageSize) bytes per producer"
+                : "\(config.receiveHighWaterMark) messages × \(config.maxMessageSize) bytes from the proxy, "
+                    + "if its --max-message-size is at most max_message_size"
             if let m = ProcessStatus.physicalMemoryBytes, bound > m / 2 {
                 logger.warning(
                     "input queue may outgrow memory",
