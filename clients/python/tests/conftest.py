@@ -75,3 +75,53 @@ def daemon() -> Iterator:
         assert d.stop() == 0, d.log
     for t in dirs:
         t.cleanup()
+
+
+class Proxy:
+    """`ngd proxy ARGS` on ephemeral loopback ports, with its endpoints by role (`input`,
+    `to-daemons`, `from-daemons`, `output`, `control`, and `metrics` when served)."""
+
+    ROLES = ("input", "to-daemons", "from-daemons", "output", "control")
+
+    def __init__(self, args: List[str]) -> None:
+        cmd = [ngd_binary(), "proxy"] + args
+        for role in self.ROLES:
+            cmd += [f"--{role}", "tcp://127.0.0.1:*"]
+        self.process = subprocess.Popen(cmd, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+        self.log = ""
+        line = ""
+        while "serving" not in line:
+            line = self.process.stderr.readline()
+            if not line:
+                self.process.wait()
+                raise RuntimeError(f"ngd proxy did not start: {self.log}")
+            self.log += line
+        self.endpoints: Dict[str, str] = {r: re.search(f" {r}=(\\S+)", line).group(1) for r in self.ROLES}
+        m = re.search(r" metrics=(\S+)", line)
+        #: http://HOST:PORT/metrics, or None when the proxy serves no metrics.
+        self.metrics = m.group(1) if m and m.group(1) != "off" else None
+        threading.Thread(target=self._drain, daemon=True).start()
+
+    def _drain(self) -> None:
+        for line in self.process.stderr:
+            self.log += line
+
+    def stop(self) -> int:
+        if self.process.poll() is None:
+            self.process.terminate()
+        return self.process.wait(timeout=30)
+
+
+@pytest.fixture
+def proxy() -> Iterator:
+    """A factory: `proxy("--metrics", "127.0.0.1:*")` starts one; all stop after the test and
+    must exit 0."""
+    started: List[Proxy] = []
+
+    def start(*args: str) -> Proxy:
+        started.append(Proxy(list(args)))
+        return started[-1]
+
+    yield start
+    for p in started:
+        assert p.stop() == 0, p.log

@@ -124,12 +124,15 @@ def test_no_metrics_unless_asked(daemon):
     assert d.metrics is None
 
 
-def test_the_deploy_dashboard_and_scrape_config_name_real_metrics(daemon):
+def test_the_deploy_dashboard_and_scrape_config_name_real_metrics(daemon, proxy):
     from conftest import ROOT
     import re
     d = daemon("--layers", "4,8,2", "--metrics", "127.0.0.1:*")
     with urllib.request.urlopen(d.metrics, timeout=5) as r:
         exposed = {f.name for f in parser.text_string_to_metric_families(r.read().decode())}
+    # The proxy's panels query the proxy's own endpoint.
+    with urllib.request.urlopen(proxy("--metrics", "127.0.0.1:*").metrics, timeout=5) as r:
+        exposed |= {f.name for f in parser.text_string_to_metric_families(r.read().decode())}
     # Counter families lose _total in prometheus_client; histograms expose _bucket/_sum/_count.
     names = exposed | {n + "_total" for n in exposed} | {n + s for n in exposed for s in ("_bucket", "_sum", "_count")}
     dash = json.loads((ROOT / "deploy" / "grafana-dashboard.json").read_text())
@@ -139,69 +142,56 @@ def test_the_deploy_dashboard_and_scrape_config_name_real_metrics(daemon):
     scrape_config = (ROOT / "deploy" / "prometheus.yml").read_text()
     port = re.search(r'^metrics = "127\.0\.0\.1:(\d+)"', (ROOT / "deploy" / "ngd.toml").read_text(), re.M).group(1)
     assert f'"127.0.0.1:{port}"' in scrape_config and "metrics_path: /metrics" in scrape_config
+    unit = (ROOT / "deploy" / "ngd-proxy.service").read_text()
+    proxy_port = re.search(r"--metrics 127\.0\.0\.1:(\d+)", unit).group(1)
+    assert f'"127.0.0.1:{proxy_port}"' in scrape_config and "job_name: ngd-proxy" in scrape_config
 
 
-def test_proxy_metrics_count_every_message_the_daemon_counts(daemon):
+def test_proxy_metrics_count_every_message_the_daemon_counts(daemon, proxy):
     """`ngd proxy --metrics`: libzmq's counters of both devices, checked against the daemon
     behind it (its own message counts) and against the proxy's STATISTICS reply."""
-    import re
-    import subprocess
-
     import zmq
-    from conftest import ngd_binary
 
-    roles = ("input", "to-daemons", "from-daemons", "output", "control")
-    cmd = [ngd_binary(), "proxy", "--metrics", "127.0.0.1:*"]
-    for r in roles:
-        cmd += [f"--{r}", "tcp://127.0.0.1:*"]
-    proxy = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
-    try:
-        line = ""
-        while "serving" not in line:
-            line = proxy.stderr.readline()
-            assert line, "ngd proxy did not start"
-        ep = {r: re.search(f" {r}=(\\S+)", line).group(1) for r in roles + ("metrics",)}
-        assert ep["metrics"].startswith("http://") and ep["metrics"].endswith("/metrics")
-        d = daemon(
-            "--layers", "4,8,2", "--metrics", "127.0.0.1:*", "--input", ep["to-daemons"], "--input-mode", "connect",
-            "--subscribe", "models", "--output", ep["from-daemons"], "--output-mode", "connect")
-        rng = np.random.default_rng(1)
-        with Producer(ep["input"], ep["output"]) as p:
-            for _ in range(250):
-                x = rng.normal(size=4)
-                p.send(x, [x[0], -x[1]])
-            p.predict(np.zeros(4))
-        time.sleep(0.3)
-        ours, _ = scrape(ep["metrics"])
-        theirs, _ = scrape(d.metrics)
+    px = proxy("--metrics", "127.0.0.1:*")
+    ep = dict(px.endpoints, metrics=px.metrics)
+    assert px.metrics.startswith("http://") and px.metrics.endswith("/metrics")
+    d = daemon(
+        "--layers", "4,8,2", "--metrics", "127.0.0.1:*", "--input", ep["to-daemons"], "--input-mode", "connect",
+        "--subscribe", "models", "--output", ep["from-daemons"], "--output-mode", "connect")
+    rng = np.random.default_rng(1)
+    with Producer(ep["input"], ep["output"]) as p:
+        for _ in range(250):
+            x = rng.normal(size=4)
+            p.send(x, [x[0], -x[1]])
+        p.predict(np.zeros(4))
+    time.sleep(0.3)
+    ours, _ = scrape(ep["metrics"])
+    theirs, _ = scrape(d.metrics)
 
-        def proxied(side, sock, direction, family="ngd_proxy_messages_total"):
-            return value(ours, family, side=side, socket=sock, direction=direction)
+    def proxied(side, sock, direction, family="ngd_proxy_messages_total"):
+        return value(ours, family, side=side, socket=sock, direction=direction)
 
-        accepted = sum(value(theirs, "ngd_messages_total", model="default", outcome=o)
-                       for o in ("learned", "predicted", "paused"))
-        assert value(theirs, "ngd_messages_total", model="default", outcome="learned") == 250
-        # A multipart message counts once; one daemon, so everything received is sent on.
-        assert proxied("input", "frontend", "in") == proxied("input", "backend", "out") == accepted
-        # Bytes count every frame: at least the topic and six float64 per labelled message.
-        assert proxied("input", "frontend", "in", "ngd_proxy_bytes_total") >= 250 * (len("default") + 6 * 8)
-        # The only subscriber reads predictions: the subscription travels up through the proxy, so
-        # the daemon publishes nothing else to it (no loss messages), one prediction per message.
-        assert proxied("output", "frontend", "in") == proxied("output", "backend", "out") == accepted
-        assert value(ours, "ngd_proxy_auth_failures_total") == 0
-        ctl = zmq.Context.instance().socket(zmq.REQ)
-        ctl.setsockopt(zmq.RCVTIMEO, 5000)
-        ctl.setsockopt(zmq.LINGER, 0)
-        ctl.connect(ep["control"])
-        ctl.send(b"STATISTICS")
-        stats = json.loads(ctl.recv())
-        ctl.close()
-        again, _ = scrape(ep["metrics"])
-        for side in ("input", "output"):
-            for sock in ("frontend", "backend"):
-                for direction in ("in", "out"):
-                    got = value(again, "ngd_proxy_messages_total", side=side, socket=sock, direction=direction)
-                    assert got == stats[side][f"{sock}_messages_{direction}"], (side, sock, direction)
-    finally:
-        proxy.terminate()
-        assert proxy.wait(timeout=30) == 0
+    accepted = sum(value(theirs, "ngd_messages_total", model="default", outcome=o)
+                   for o in ("learned", "predicted", "paused"))
+    assert value(theirs, "ngd_messages_total", model="default", outcome="learned") == 250
+    # A multipart message counts once; one daemon, so everything received is sent on.
+    assert proxied("input", "frontend", "in") == proxied("input", "backend", "out") == accepted
+    # Bytes count every frame: at least the topic and six float64 per labelled message.
+    assert proxied("input", "frontend", "in", "ngd_proxy_bytes_total") >= 250 * (len("default") + 6 * 8)
+    # The only subscriber reads predictions: the subscription travels up through the proxy, so
+    # the daemon publishes nothing else to it (no loss messages), one prediction per message.
+    assert proxied("output", "frontend", "in") == proxied("output", "backend", "out") == accepted
+    assert value(ours, "ngd_proxy_auth_failures_total") == 0
+    ctl = zmq.Context.instance().socket(zmq.REQ)
+    ctl.setsockopt(zmq.RCVTIMEO, 5000)
+    ctl.setsockopt(zmq.LINGER, 0)
+    ctl.connect(ep["control"])
+    ctl.send(b"STATISTICS")
+    stats = json.loads(ctl.recv())
+    ctl.close()
+    again, _ = scrape(ep["metrics"])
+    for side in ("input", "output"):
+        for sock in ("frontend", "backend"):
+            for direction in ("in", "out"):
+                got = value(again, "ngd_proxy_messages_total", side=side, socket=sock, direction=direction)
+                assert got == stats[side][f"{sock}_messages_{direction}"], (side, sock, direction)
