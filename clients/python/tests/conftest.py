@@ -23,27 +23,26 @@ def ngd_binary() -> str:
     return path
 
 
-class Daemon:
-    """`ngd serve ARGS` with its endpoints (`input`, `output`, `control`) and its log."""
+class Child:
+    """An `ngd` subcommand as a child process, started and read up to its "serving" log line;
+    `endpoints` are that line's `ROLE=ENDPOINT` fields, `metrics` its metrics URL (or None),
+    `log` everything it has written to stderr."""
 
-    def __init__(self, args: List[str], state_dir: str) -> None:
-        cmd = [ngd_binary(), "serve", "--state-dir", state_dir, "--log-level", "info"]
-        for flag in ("--input", "--output", "--control"):
-            if flag not in args:
-                cmd += [flag, "tcp://127.0.0.1:*"]
-        self.process = subprocess.Popen(cmd + args, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    ROLES: tuple = ()
+
+    def __init__(self, cmd: List[str]) -> None:
+        self.process = subprocess.Popen(cmd, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
         self.log = ""
         line = ""
         while "serving" not in line:
             line = self.process.stderr.readline()
             if not line:
                 self.process.wait()
-                raise RuntimeError(f"ngd serve did not start: {self.log}")
+                raise RuntimeError(f"{' '.join(cmd[1:2])} did not start: {self.log}")
             self.log += line
-        self.endpoints: Dict[str, str] = {k: re.search(k + r"=(\S+)", line).group(1) for k in ("input", "output", "control")}
-        self.input, self.output, self.control = (self.endpoints[k] for k in ("input", "output", "control"))
-        m = re.search(r"metrics=(\S+)", line)
-        #: http://HOST:PORT/metrics, or None when the daemon serves no metrics.
+        self.endpoints: Dict[str, str] = {r: re.search(f" {r}=(\\S+)", line).group(1) for r in self.ROLES}
+        m = re.search(r" metrics=(\S+)", line)
+        #: http://HOST:PORT/metrics, or None when it serves no metrics.
         self.metrics = m.group(1) if m and m.group(1) != "off" else None
         threading.Thread(target=self._drain, daemon=True).start()
 
@@ -55,6 +54,20 @@ class Daemon:
         if self.process.poll() is None:
             self.process.terminate()
         return self.process.wait(timeout=30)
+
+
+class Daemon(Child):
+    """`ngd serve ARGS` with its endpoints (`input`, `output`, `control`) and its log."""
+
+    ROLES = ("input", "output", "control")
+
+    def __init__(self, args: List[str], state_dir: str) -> None:
+        cmd = [ngd_binary(), "serve", "--state-dir", state_dir, "--log-level", "info"]
+        for flag in ("--input", "--output", "--control"):
+            if flag not in args:
+                cmd += [flag, "tcp://127.0.0.1:*"]
+        super().__init__(cmd + args)
+        self.input, self.output, self.control = (self.endpoints[k] for k in self.ROLES)
 
 
 @pytest.fixture
@@ -77,9 +90,9 @@ def daemon() -> Iterator:
         t.cleanup()
 
 
-class Proxy:
+class Proxy(Child):
     """`ngd proxy ARGS` on ephemeral loopback ports, with its endpoints by role (`input`,
-    `to-daemons`, `from-daemons`, `output`, `control`, and `metrics` when served)."""
+    `to-daemons`, `from-daemons`, `output`, `control`) and `metrics` when served."""
 
     ROLES = ("input", "to-daemons", "from-daemons", "output", "control")
 
@@ -87,29 +100,7 @@ class Proxy:
         cmd = [ngd_binary(), "proxy"] + args
         for role in self.ROLES:
             cmd += [f"--{role}", "tcp://127.0.0.1:*"]
-        self.process = subprocess.Popen(cmd, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
-        self.log = ""
-        line = ""
-        while "serving" not in line:
-            line = self.process.stderr.readline()
-            if not line:
-                self.process.wait()
-                raise RuntimeError(f"ngd proxy did not start: {self.log}")
-            self.log += line
-        self.endpoints: Dict[str, str] = {r: re.search(f" {r}=(\\S+)", line).group(1) for r in self.ROLES}
-        m = re.search(r" metrics=(\S+)", line)
-        #: http://HOST:PORT/metrics, or None when the proxy serves no metrics.
-        self.metrics = m.group(1) if m and m.group(1) != "off" else None
-        threading.Thread(target=self._drain, daemon=True).start()
-
-    def _drain(self) -> None:
-        for line in self.process.stderr:
-            self.log += line
-
-    def stop(self) -> int:
-        if self.process.poll() is None:
-            self.process.terminate()
-        return self.process.wait(timeout=30)
+        super().__init__(cmd)
 
 
 @pytest.fixture
