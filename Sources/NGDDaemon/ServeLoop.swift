@@ -111,11 +111,20 @@ public final class ServeLoop: ThreadedLoop {
                 try s.setZapDomain(domain.rawValue)
             }
         }
+        // Connected sockets are watched: libzmq does not retry a refused handshake by itself.
+        var upstream: [UpstreamConnection] = []
+        defer { for u in upstream { u.close() } }
+        func watch(_ s: ZMQSocket, _ role: String, _ endpoint: String, _ mode: SocketMode) throws {
+            guard mode == .connect else { return }
+            upstream.append(
+                try UpstreamConnection(socket: s, context: ctx, role: role, endpoint: endpoint, logger: logger))
+        }
         let inputType: ZMQSocketType = config.inputPattern == .sub ? .sub : .pull
         let (input, inputEndpoint) = try socket(
             ctx, inputType, role: "input", endpoint: config.input, mode: config.inputMode
         ) { s in
             try secure(s, .input, config.inputMode)
+            try watch(s, "input", config.input, config.inputMode)
             try s.setReceiveHighWaterMark(Int32(config.receiveHighWaterMark))
             // libzmq drops the peer of an oversize message, and ends that session for good: a
             // protocol error (oversize, refused handshake) is never reconnected, only a lost
@@ -135,6 +144,7 @@ public final class ServeLoop: ThreadedLoop {
             ctx, .pub, role: "output", endpoint: config.output, mode: config.outputMode
         ) { s in
             try secure(s, .output, config.outputMode)
+            try watch(s, "output", config.output, config.outputMode)
             try s.setSendHighWaterMark(Int32(config.sendHighWaterMark))
         }
         output = out
@@ -199,6 +209,7 @@ public final class ServeLoop: ThreadedLoop {
                 let turnStart = ContinuousClock.now
                 if reloadSignal.take() { zap?.reload() }
                 if let zap, let i = zapIndex, ready[i] { try zap.handle() }
+                for u in upstream { u.turn(now: turnStart) }
                 if let http, let i = httpIndex, ready[i] {
                     try http.serve { [unowned self] in
                         metrics?.render(models: registry.models, authFailures: authFailures) ?? []

@@ -106,6 +106,20 @@ public final class ZMQSocket {
         try zmqCheck("zmq_connect", endpoint) { zmq_connect(h, endpoint) }
     }
 
+    /// Drops the connection to `endpoint` made by ``connect(_:)`` (`zmq_disconnect`).
+    public func disconnect(_ endpoint: String) throws {
+        let h = try live("zmq_disconnect")
+        try zmqCheck("zmq_disconnect", endpoint) { zmq_disconnect(h, endpoint) }
+    }
+
+    /// Publishes this socket's `events` on a PAIR socket libzmq binds at `endpoint` (an
+    /// `inproc://` name); connect a ``ZMQSocketType/pair`` socket there and read
+    /// ``ZMQMonitorEvent``s from it. Start it before ``connect(_:)`` to see the first attempt.
+    public func monitor(_ endpoint: String, events: ZMQMonitorEvent.Kind) throws {
+        let h = try live("zmq_socket_monitor")
+        try zmqCheck("zmq_socket_monitor", endpoint) { zmq_socket_monitor(h, endpoint, events.rawValue) }
+    }
+
     /// The endpoint last bound, with the real port when bound to `*` (`ZMQ_LAST_ENDPOINT`).
     public func lastEndpoint() throws -> String {
         let h = try live("zmq_getsockopt")

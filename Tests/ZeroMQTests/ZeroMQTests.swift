@@ -108,3 +108,16 @@ import Testing
         ctx.terminate()
     }
 }
+
+/// Socket-monitor messages: a 6-byte event frame and the endpoint.
+@Suite struct MonitorEventTests {
+    @Test func eventFramesAreReadAndAnythingElseIsNot() {
+        let auth = ZMQMonitorEvent(frames: [[0x00, 0x40, 0x90, 0x01, 0x00, 0x00], Array("tcp://127.0.0.1:5565".utf8)])
+        #expect(auth == ZMQMonitorEvent(kind: .handshakeFailedAuth, value: 400, endpoint: "tcp://127.0.0.1:5565"))
+        #expect(auth.map { !$0.kind.isDisjoint(with: .handshakeFailed) } == true)
+        let ok = ZMQMonitorEvent(frames: [[0x00, 0x10, 0, 0, 0, 0], []])
+        #expect(ok?.kind == .handshakeSucceeded && ok.map { $0.kind.isDisjoint(with: .handshakeFailed) } == true)
+        #expect(ZMQMonitorEvent(frames: [[0x00, 0x40, 0x90, 0x01, 0x00], []]) == nil)
+        #expect(ZMQMonitorEvent(frames: [[0x00, 0x40, 0x90, 0x01, 0x00, 0x00]]) == nil)
+    }
+}

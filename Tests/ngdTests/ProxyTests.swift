@@ -370,6 +370,8 @@ import ZeroMQ
             try FileManager.default.copyItem(
                 atPath: "\(dir)/\(from)/\(name).key", toPath: "\(dir)/subscribers/\(name).key")
         }
+        // The refused daemon's key too: it keeps retrying (libzmq alone would not) and gets in.
+        try FileManager.default.copyItem(atPath: "\(dir)/other/stranger.key", toPath: "\(dir)/daemons/stranger.key")
         kill(proxy.process.processIdentifier, SIGHUP)
         // (libzmq does not retry a refused handshake, so connect only once the keys are read.)
         #expect(proxy.waitForLog("reloaded CURVE keys", timeout: 20))
@@ -392,6 +394,14 @@ import ZeroMQ
         #expect(
             tail.status == 0 && tail.output.contains("proxy input") && tail.output.contains("refused handshakes"),
             "\(tail.output)")
+        var late = 0
+        for i in 0..<150 where late == 0 {
+            try producer.send(topic: "m", batch(1, seed: 3, id: UInt64(500 + i)))
+            Thread.sleep(forTimeInterval: 0.2)
+            late = try seqs()[1]
+        }
+        #expect(late > 0, "the daemon whose key was listed late learns after its next retry")
+        #expect(unlisted.log.contains("connection refused; retrying") && unlisted.log.contains("connected"))
         #expect(unlisted.terminate().status == 0)
         #expect(listed.terminate().status == 0)
         #expect(proxy.stop() == 0)
