@@ -15,6 +15,7 @@ stop_at = int(sys.argv[2]) if len(sys.argv) > 2 else None
 sub = zmq.Context().socket(zmq.SUB)
 sub.connect(endpoint)
 sub.setsockopt(zmq.SUBSCRIBE, b"loss.")  # every model's loss; b"loss.default" for one
+print(f"listening on {endpoint}", file=sys.stderr, flush=True)
 
 while True:
     topic, payload = sub.recv_multipart()

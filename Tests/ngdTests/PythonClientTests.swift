@@ -1,5 +1,6 @@
 import Foundation
 import NGDDaemon
+import NGDSystem
 import NGDTestSupport
 import NGDWire
 import Testing
@@ -29,7 +30,13 @@ import ZeroMQ
 
         let d = try DaemonProcess(["--layers", "4,16,2"])
         let (sub, subOut) = try python([root.appendingPathComponent("examples/subscriber.py").path, d.output, "4000"])
-        Thread.sleep(forTimeInterval: 1.0)  // the subscriber connects before anything is published
+        let subText = Locked("")
+        subText.collect(from: subOut.fileHandleForReading)
+        // The subscriber must be subscribed before anything is published, or it sees only the
+        // end of the fall (a loaded CI machine took over a second just to start Python).
+        let started = Date().addingTimeInterval(60)
+        while !subText.value.contains("listening on"), Date() < started { Thread.sleep(forTimeInterval: 0.05) }
+        Thread.sleep(forTimeInterval: 0.5)
         let (producer, producerOut) = try python([
             root.appendingPathComponent("examples/producer.py").path, d.input, "5000",
         ])
@@ -40,7 +47,9 @@ import ZeroMQ
         let deadline = Date().addingTimeInterval(60)
         while sub.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
         if sub.isRunning { sub.terminate() }
-        let text = String(decoding: subOut.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        sub.waitUntilExit()
+        Thread.sleep(forTimeInterval: 0.3)  // the collector reads the last lines
+        let text = subText.value
         #expect(sub.terminationStatus == 0, "\(text)")
         // Lines: "default  seq    500  mse 1.234e-01  loss_ema 5.678e-02".
         let emas = text.split(separator: "\n").compactMap { line -> Double? in
