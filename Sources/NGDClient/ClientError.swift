@@ -17,6 +17,9 @@ public enum ClientError: Error, Sendable, CustomStringConvertible {
     case malformed(what: String, underlying: WireError)
     /// The handshake found no path to the daemon and back in time.
     case unreachable(input: String, output: String, seconds: Double)
+    /// The server refused this client's CURVE handshake (`status`: the ZAP code, 0 when the
+    /// protocol failed instead, e.g. a wrong server key). libzmq does not retry it.
+    case refused(role: String, endpoint: String, status: UInt32)
 
     public var description: String {
         switch self {
@@ -28,6 +31,11 @@ public enum ClientError: Error, Sendable, CustomStringConvertible {
                 + "is its queue full, is this CURVE key in its producers directory?)"
         case .rejected(let request, let reason): "the daemon refused \(request): \(reason)"
         case .malformed(let what, let e): "malformed \(what): \(e)"
+        case .refused(let role, let endpoint, let status):
+            status == 0
+                ? "\(endpoint) refused the \(role)'s CURVE handshake: is --curve-server-key its public key?"
+                : "\(endpoint) refused the \(role)'s CURVE key (ZAP status \(status)): list its NAME.key in the "
+                    + "server's \(role == "producer" ? "producers" : "subscribers") directory"
         case .unreachable(let input, let output, let seconds):
             "no prediction came back within \(seconds) s: nothing connects \(input) to \(output) "
                 + "(is the daemon running, and is the topic a model's?)"

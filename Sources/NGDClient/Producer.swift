@@ -17,6 +17,8 @@ public final class Producer {
     /// How long one send may wait, nil for ever.
     public let sendTimeout: Duration?
     private let socket: ZMQSocket
+    /// Watches the CURVE handshake (nil without CURVE).
+    private let watch: ZMQHandshakeWatch?
 
     /// Connects to `endpoint`; `highWaterMark` messages may queue (0: unlimited). With `curve`,
     /// the connection is encrypted and authenticated (the daemon must list its public key in
@@ -29,13 +31,14 @@ public final class Producer {
     ) throws(ClientError) {
         self.endpoint = endpoint
         self.sendTimeout = sendTimeout
-        socket = try socketCall("producer", endpoint) {
+        (socket, watch) = try socketCall("producer", endpoint) {
             let s = try ZMQSocket(context, type: pattern == .pub ? .pub : .push, lingerMilliseconds: lingerMilliseconds)
             try s.setSendHighWaterMark(highWaterMark)
             if let sendTimeout { try s.setSendTimeout(milliseconds: Int32(clamping: sendTimeout.milliseconds)) }
             try s.setCurve(curve)
+            let w = curve == nil ? nil : try ZMQHandshakeWatch(socket: s, context: context)
             try s.connect(endpoint)
-            return s
+            return (s, w)
         }
     }
 
@@ -57,5 +60,17 @@ public final class Producer {
         try send(topic: topic, payload: message.encode())
     }
 
-    public func close() { socket.close() }
+    /// Throws ``ClientError/refused(role:endpoint:status:)`` when the server refused this
+    /// producer's CURVE handshake (and none succeeded since); nothing without CURVE.
+    public func checkRefusal() throws(ClientError) {
+        if let e = watch?.refusal() {
+            throw .refused(
+                role: "producer", endpoint: endpoint, status: e.kind.contains(.handshakeFailedAuth) ? e.value : 0)
+        }
+    }
+
+    public func close() {
+        watch?.close()
+        socket.close()
+    }
 }

@@ -7,6 +7,8 @@ import ZeroMQ
 public final class Subscriber {
     public let endpoint: String
     private let socket: ZMQSocket
+    /// Watches the CURVE handshake (nil without CURVE).
+    private let watch: ZMQHandshakeWatch?
 
     /// Connects to `endpoint` (the daemon's `output`) and subscribes to each prefix of `topics`
     /// (`["loss."]`, `["prediction.default"]`; `[""]` is everything). With `curve`, the
@@ -17,13 +19,14 @@ public final class Subscriber {
         curve: CurveClientKeys? = nil
     ) throws(ClientError) {
         self.endpoint = endpoint
-        socket = try socketCall("subscriber", endpoint) {
+        (socket, watch) = try socketCall("subscriber", endpoint) {
             let s = try ZMQSocket(context, type: .sub, lingerMilliseconds: 0)
             try s.setReceiveHighWaterMark(highWaterMark)
             for t in topics { try s.subscribe(t) }
             try s.setCurve(curve)
+            let w = curve == nil ? nil : try ZMQHandshakeWatch(socket: s, context: context)
             try s.connect(endpoint)
-            return s
+            return (s, w)
         }
     }
 
@@ -57,5 +60,17 @@ public final class Subscriber {
     /// Drops every message already queued.
     public func drain() throws(ClientError) { while try nextFrames(timeout: nil) != nil {} }
 
-    public func close() { socket.close() }
+    /// Throws ``ClientError/refused(role:endpoint:status:)`` when the server refused this
+    /// subscriber's CURVE handshake (and none succeeded since); nothing without CURVE.
+    public func checkRefusal() throws(ClientError) {
+        if let e = watch?.refusal() {
+            throw .refused(
+                role: "subscriber", endpoint: endpoint, status: e.kind.contains(.handshakeFailedAuth) ? e.value : 0)
+        }
+    }
+
+    public func close() {
+        watch?.close()
+        socket.close()
+    }
 }

@@ -17,7 +17,7 @@ final class UpstreamConnection {
     let role: String
     let endpoint: String
     private let socket: ZMQSocket
-    private let monitor: ZMQSocket
+    private let watch: ZMQHandshakeWatch
     private let logger: Logger
     private var backoff: Duration = .seconds(1)
     private var retryAt: ContinuousClock.Instant?
@@ -25,22 +25,16 @@ final class UpstreamConnection {
     /// Handshakes that failed since start.
     private(set) var failures = 0
 
-    /// Starts monitoring `socket` (not connected yet) on `inproc://ngd-monitor-ROLE`.
+    /// Starts monitoring `socket` (not connected yet).
     /// - Throws: ``ZMQError`` when the monitor cannot be set up.
     init(socket: ZMQSocket, context: ZMQContext, role: String, endpoint: String, logger: Logger) throws {
-        let address = "inproc://ngd-monitor-\(role)"
-        try socket.monitor(address, events: [.handshakeFailed, .handshakeSucceeded])
-        let m = try ZMQSocket(context, type: .pair, lingerMilliseconds: 0)
-        do { try m.connect(address) } catch {
-            m.close()
-            throw error
-        }
-        (self.socket, monitor, self.role, self.endpoint, self.logger) = (socket, m, role, endpoint, logger)
+        let w = try ZMQHandshakeWatch(socket: socket, context: context)
+        (self.socket, watch, self.role, self.endpoint, self.logger) = (socket, w, role, endpoint, logger)
     }
 
     /// Reads the monitor's events and reconnects when a retry is due. Call every turn.
     func turn(now: ContinuousClock.Instant = .now) {
-        while let frames = try? monitor.receive(wait: false), let e = ZMQMonitorEvent(frames: frames) {
+        for e in watch.events() {
             if !e.kind.isDisjoint(with: .handshakeFailed) {
                 failures += 1
                 failed = true
@@ -69,5 +63,5 @@ final class UpstreamConnection {
         }
     }
 
-    func close() { monitor.close() }
+    func close() { watch.close() }
 }

@@ -99,6 +99,9 @@ struct FeedCommand: ParsableCommand {
             context: ctx, endpoint: to, pattern: pattern == .pub ? .pub : .push, curve: try curve.keys(),
             sendTimeout: .seconds(sendTimeout))
         Thread.sleep(forTimeInterval: connectDelay)
+        // A refused CURVE key is final (libzmq does not retry it): say so instead of sending
+        // into the void.
+        try producer.checkRefusal()
         let start = Date()
         var sent = 0
         var messages = 0
@@ -108,11 +111,13 @@ struct FeedCommand: ParsableCommand {
             try producer.send(topic: topic, message(src, from: sent, count: k, id: id))
             sent += k
             messages += 1
+            if messages % 1024 == 0 { try producer.checkRefusal() }
             if rate > 0 {
                 let due = Double(sent) / rate - Date().timeIntervalSince(start)
                 if due > 0 { Thread.sleep(forTimeInterval: due) }
             }
         }
+        try producer.checkRefusal()
         let s = Date().timeIntervalSince(start)
         writeStandardError(
             "ngd feed: sent \(sent) samples in \(messages) messages to \(to) topic \(topic) in \(String(format: "%.2f", s)) s\n"

@@ -70,6 +70,8 @@ struct TailCommand: ParsableCommand {
                     emit("\(timestamp()) ?     \(topic) (undecodable payload of \(payload.count) bytes)")
                 }
             }
+            // A refused CURVE key is final: stop with the reason rather than wait in silence.
+            try sub.checkRefusal()
             if !raw, Date().timeIntervalSince(lastPrint) >= interval {
                 lastPrint = Date()
                 if let line = proxyStats.line() { emit("\(timestamp()) proxy \(line)") }

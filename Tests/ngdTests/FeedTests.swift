@@ -158,10 +158,22 @@ import ZeroMQ
                     "--curve-server-key", "\(dir)/server/daemon.key", "--curve-key", key,
                 ])
         }
-        // The handshake is refused: the messages queue and are never delivered, or the PUSH finds
-        // no peer and gives up after --send-timeout. Either way nothing is learned.
+        // The handshake is refused, which libzmq never retries: feed says so and fails, and
+        // nothing is learned.
         let stranger = try feed("\(dir)/subscribers/subscriber.key_secret")
-        #expect(stranger.status == 0 || stranger.output.contains("could not send to"), "\(stranger.output)")
+        #expect(
+            stranger.status != 0 && stranger.output.contains("refused the producer's CURVE key (ZAP status 400)"),
+            "\(stranger.output)")
+        // So does a subscriber whose key is not in the subscribers directory.
+        let wrongTail = try runProcess(
+            ngdExecutable(),
+            [
+                "tail", "--from", d.output, "--duration", "10", "--curve-server-key", "\(dir)/server/daemon.key",
+                "--curve-key", "\(dir)/producers/producer.key_secret",
+            ])
+        #expect(
+            wrongTail.status != 0 && wrongTail.output.contains("refused the subscriber's CURVE key"),
+            "\(wrongTail.output)")
         let refused = try feed("\(dir)/producers/producer.key")
         #expect(refused.status != 0 && refused.output.contains("NAME.key_secret"), "\(refused.output)")
         #expect(try seq() == 0)
