@@ -43,6 +43,14 @@ public enum ClientError: Error, Sendable, CustomStringConvertible {
     }
 }
 
+extension ZMQHandshakeWatch {
+    /// Throws ``ClientError/refused(role:endpoint:status:)`` for a refused handshake.
+    func check(role: String, endpoint: String) throws(ClientError) {
+        guard let e = refusal() else { return }
+        throw .refused(role: role, endpoint: endpoint, status: e.kind.contains(.handshakeFailedAuth) ? e.value : 0)
+    }
+}
+
 /// Runs a socket call, naming the socket's role and endpoint on failure.
 @discardableResult func socketCall<T>(
     _ role: String, _ endpoint: String, _ body: () throws -> T

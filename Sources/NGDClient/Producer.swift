@@ -62,12 +62,7 @@ public final class Producer {
 
     /// Throws ``ClientError/refused(role:endpoint:status:)`` when the server refused this
     /// producer's CURVE handshake (and none succeeded since); nothing without CURVE.
-    public func checkRefusal() throws(ClientError) {
-        if let e = watch?.refusal() {
-            throw .refused(
-                role: "producer", endpoint: endpoint, status: e.kind.contains(.handshakeFailedAuth) ? e.value : 0)
-        }
-    }
+    public func checkRefusal() throws(ClientError) { try watch?.check(role: "producer", endpoint: endpoint) }
 
     public func close() {
         watch?.close()

@@ -87,6 +87,12 @@ public struct CurveAccess: Sendable {
         return keys
     }
 
+    /// Makes `s` a CURVE server with this key, announcing `domain` to the ZAP handler.
+    func makeServer(_ s: ZMQSocket, domain: Domain) throws {
+        try s.setCurveServer(secretKey: serverSecretKey)
+        try s.setZapDomain(domain.rawValue)
+    }
+
     /// Whether a ZAP request (the frames libzmq sends to `inproc://zeromq.zap.01`) comes from
     /// an allowed key: version 1.0, mechanism CURVE, a known domain, and a public key listed
     /// for that domain.

@@ -29,6 +29,11 @@ final class MetricsServer {
         return "tcp://\(setting)"
     }
 
+    /// The scrape URL of a bound endpoint: `tcp://127.0.0.1:9557` → `http://127.0.0.1:9557/metrics`.
+    static func url(forEndpoint endpoint: String) -> String {
+        "http://" + endpoint.dropFirst("tcp://".count) + "/metrics"
+    }
+
     /// Reads everything queued and answers each complete request with `body()`'s bytes.
     func serve(body: () -> [UInt8]) throws {
         while let frames = try socket.receive(wait: false) {

@@ -85,8 +85,8 @@ public final class ProxyLoop: ThreadedLoop {
                     // the output side's frontend reads only ngd's own daemons).
                     if side.name == "input" { try f.setMaximumMessageSize(bytes: maxSize) }
                     try b.setSendHighWaterMark(hwm)
-                    try Self.secure(f, side.frontend.domain, access)
-                    try Self.secure(b, side.backend.domain, access)
+                    try access?.makeServer(f, domain: side.frontend.domain)
+                    try access?.makeServer(b, domain: side.backend.domain)
                     try f.bind(side.frontend.endpoint)
                     role = side.backend
                     try b.bind(side.backend.endpoint)
@@ -133,17 +133,27 @@ public final class ProxyLoop: ThreadedLoop {
             }
             for _ in sides { done.wait() }
         }
+        /// A socket of this loop bound at `endpoint`; a libzmq failure names `role` and `endpoint`.
+        func own(
+            _ type: ZMQSocketType, _ role: String, _ endpoint: String, _ domain: CurveAccess.Domain?
+        ) throws
+            -> ZMQSocket
+        {
+            do {
+                let s = try ZMQSocket(context, type: type, lingerMilliseconds: 0)
+                if let domain { try access?.makeServer(s, domain: domain) }
+                try s.bind(endpoint)
+                return s
+            } catch let e as ZMQError { throw DaemonError.socket(role: role, endpoint: endpoint, underlying: e) }
+        }
         if failure == nil {
             do {
-                let s = try ZMQSocket(context, type: .rep, lingerMilliseconds: 0)
+                let s = try own(.rep, "proxy control", config.control, .control)
                 outer = s
-                try Self.secure(s, .control, access)
-                try s.bind(config.control)
                 endpoints["control"] = try s.lastEndpoint()
                 if let endpoint = config.metricsEndpoint {
-                    let m = try ZMQSocket(context, type: .stream, lingerMilliseconds: 0)
+                    let m = try own(.stream, "proxy metrics", endpoint, nil)
                     http = MetricsServer(socket: m)
-                    try m.bind(endpoint)
                     endpoints["metrics"] = try m.lastEndpoint()
                 }
                 for side in sides {
@@ -152,11 +162,6 @@ public final class ProxyLoop: ThreadedLoop {
                     try r.setReceiveTimeout(milliseconds: 5000)
                     try r.connect(side.controlEndpoint)
                 }
-            } catch let e as ZMQError {
-                let (role, endpoint) =
-                    http == nil || endpoints["metrics"] != nil
-                    ? ("proxy control", config.control) : ("proxy metrics", config.metricsEndpoint ?? "")
-                failure = DaemonError.socket(role: role, endpoint: endpoint, underlying: e)
             } catch { failure = error }
         }
         if let failure {
@@ -170,7 +175,7 @@ public final class ProxyLoop: ThreadedLoop {
             metadata: endpoints.mapValues { .string($0) }.merging(
                 [
                     "curve": .string(access == nil ? "off" : "on"), "hwm": "\(config.highWaterMark)",
-                    "metrics": .string(endpoints["metrics"].map { "http://" + $0.dropFirst(6) + "/metrics" } ?? "off"),
+                    "metrics": .string(endpoints["metrics"].map(MetricsServer.url(forEndpoint:)) ?? "off"),
                 ]
             ) { _, new in new })
         notifier.notify("READY=1\nSTATUS=proxying\nMAINPID=\(getpid())")
@@ -183,8 +188,11 @@ public final class ProxyLoop: ThreadedLoop {
             if reloadSignal.take() { zap?.reload() }
             if let zap, ready[1] { try zap.handle() }
             if let http, let metrics, ready.last == true {
-                let counters = try self.counters(inner, sides)
-                try http.serve { metrics.render(counters, authFailures: zap?.failures ?? 0) }
+                // Asked of the devices only for a complete request; a device that does not answer
+                // leaves its counters out of this scrape rather than stopping the proxy.
+                try http.serve {
+                    metrics.render((try? self.counters(inner, sides)) ?? [], authFailures: zap?.failures ?? 0)
+                }
             }
             guard ready[0], let request = try outer.receive(wait: false) else { continue }
             let command = request.count == 1 ? String(decoding: request[0], as: UTF8.self).uppercased() : ""
@@ -206,13 +214,6 @@ public final class ProxyLoop: ThreadedLoop {
         notifier.notify("STOPPING=1")
         shutdown(failed: false)
         logger.notice("stopped")
-    }
-
-    /// Makes `s` a CURVE server of `domain`; nothing without CURVE.
-    static func secure(_ s: ZMQSocket, _ domain: CurveAccess.Domain, _ access: CurveAccess?) throws {
-        guard let access else { return }
-        try s.setCurveServer(secretKey: access.serverSecretKey)
-        try s.setZapDomain(domain.rawValue)
     }
 
     /// Each device's eight counters, in libzmq's order: frontend messages in, bytes in,

@@ -107,8 +107,7 @@ public final class ServeLoop: ThreadedLoop {
                 try s.setCurveClient(
                     serverKey: proxyKey, publicKey: access.serverPublicKey, secretKey: access.serverSecretKey)
             } else {
-                try s.setCurveServer(secretKey: access.serverSecretKey)
-                try s.setZapDomain(domain.rawValue)
+                try access.makeServer(s, domain: domain)
             }
         }
         // Connected sockets are watched: libzmq does not retry a refused handshake by itself.
@@ -171,7 +170,7 @@ public final class ServeLoop: ThreadedLoop {
                 "input": "\(inputEndpoint)", "pattern": "\(config.inputPattern.rawValue)",
                 "mode": "\(config.inputMode.rawValue)", "output": "\(outputEndpoint)", "control": "\(controlEndpoint)",
                 "models": "\(registry.models.map(\.name).joined(separator: ","))", "blas": "\(BLASCore.name)",
-                "metrics": "\(boundMetricsEndpoint.map { "http://" + $0.dropFirst(6) + "/metrics" } ?? "off")",
+                "metrics": "\(boundMetricsEndpoint.map(MetricsServer.url(forEndpoint:)) ?? "off")",
                 "curve": "\(access == nil ? "off" : proxyKey == nil ? "on" : "on-proxy-client")",
             ])
         // The worst case of the input queue, said once at start (docs/protocol.md, Memory).
