@@ -29,7 +29,9 @@ import ZeroMQ
         try #require(check.terminationStatus == 0, "pyzmq is missing (scripts/test installs it): \(why)")
 
         let d = try DaemonProcess(["--layers", "4,16,2"])
-        let (sub, subOut) = try python([root.appendingPathComponent("examples/subscriber.py").path, d.output, "4000"])
+        let (sub, subOut) = try python([
+            root.appendingPathComponent("examples/subscriber.py").path, d.output, "4000", "100",
+        ])
         let subText = Locked("")
         subText.collect(from: subOut.fileHandleForReading)
         // The subscriber must be subscribed before anything is published, or it sees only the
@@ -51,7 +53,7 @@ import ZeroMQ
         Thread.sleep(forTimeInterval: 0.3)  // the collector reads the last lines
         let text = subText.value
         #expect(sub.terminationStatus == 0, "\(text)")
-        // Lines: "default  seq    500  mse 1.234e-01  loss_ema 5.678e-02".
+        // Lines every 100 samples: "default  seq    100  mse 1.234e-01  loss_ema 5.678e-02".
         let emas = text.split(separator: "\n").compactMap { line -> Double? in
             guard let r = line.range(of: "loss_ema ") else { return nil }
             return Double(line[r.upperBound...].trimmingCharacters(in: .whitespaces))
